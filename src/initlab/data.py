@@ -1,0 +1,469 @@
+"""Datasets and batching: synthetic shapes, scikit-learn digits, MNIST-format IDX files.
+
+Floor 3: NumPy, the standard library, scikit-learn (only `load_digits`, imported lazily) and
+initlab's floor-0 modules. Every image array is NCHW float32; every label array is int64.
+initlab never downloads anything at run time: MNIST is read from a folder the user points to.
+"""
+from __future__ import annotations
+
+import gzip
+import math
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import errors
+from .errors import DataError, InvalidValueError
+from .rng import as_generator
+from .validate import as_images, as_labels, positive_int, real_number
+
+__all__ = [
+    "SHAPE_CLASSES", "DATASETS", "Split", "Dataset",
+    "shapes", "digits", "read_idx", "mnist", "batches", "split", "load",
+]
+
+SHAPE_CLASSES = ("x", "o", "plus", "square", "hline", "vline", "diag", "antidiag")
+DATASETS = ("shapes", "digits", "mnist:PATH")
+
+# ---------------------------------------------------------------------------------------------
+# Synthetic shapes
+# ---------------------------------------------------------------------------------------------
+
+# Each stroke shape is a list of segments ((x0, y0), (x1, y1)) in units of the shape's half
+# extent r, centred on the origin; y grows downwards as in an image, so "diag" is "\".
+_C = 0.8  # corners sit a little inside r so that x/square/diag are not larger than plus/lines
+_SEGMENTS = {
+    "x": [((-_C, -_C), (_C, _C)), ((-_C, _C), (_C, -_C))],
+    "plus": [((-1, 0), (1, 0)), ((0, -1), (0, 1))],
+    "square": [((-_C, -_C), (_C, -_C)), ((_C, -_C), (_C, _C)),
+               ((_C, _C), (-_C, _C)), ((-_C, _C), (-_C, -_C))],
+    "hline": [((-1, 0), (1, 0))],
+    "vline": [((0, -1), (0, 1))],
+    "diag": [((-_C, -_C), (_C, _C))],
+    "antidiag": [((-_C, _C), (_C, -_C))],
+}
+_RING_RADIUS = 0.85  # "o": a ring of radius 0.85 r
+
+
+def _segment_distance(px, py, seg, cx, cy, r):
+    """Distance from every pixel to one segment, for m images at once -> (m, H*W).
+
+    d = |P - A - t (B - A)| with t = clip(<P - A, B - A> / |B - A|^2, 0, 1).
+    """
+    (x0, y0), (x1, y1) = seg
+    ax, ay = cx + x0 * r, cy + y0 * r                    # (m, 1)
+    bx, by = cx + x1 * r, cy + y1 * r
+    dx, dy = bx - ax, by - ay
+    t = ((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy)
+    t = np.clip(t, 0.0, 1.0)
+    return np.hypot(px - ax - t * dx, py - ay - t * dy)
+
+
+def _shape_distance(name, px, py, cx, cy, r):
+    """Distance from every pixel to the shape `name` (m images) -> (m, H*W)."""
+    if name == "o":
+        return np.abs(np.hypot(px - cx, py - cy) - _RING_RADIUS * r)
+    dist = [_segment_distance(px, py, seg, cx, cy, r) for seg in _SEGMENTS[name]]
+    return np.minimum.reduce(dist)
+
+
+def _check_classes(classes) -> tuple[str, ...]:
+    if isinstance(classes, str):
+        classes = (classes,)
+    classes = tuple(classes)
+    if not classes:
+        raise InvalidValueError("classes: expected at least one shape class, got none")
+    for name in classes:
+        if name not in SHAPE_CLASSES:
+            raise errors.unknown_name("shape class", name, SHAPE_CLASSES)
+    if len(set(classes)) != len(classes):
+        raise InvalidValueError(f"classes: each shape class may appear once, got {classes}")
+    return classes
+
+
+def _balanced_labels(n: int, k: int) -> np.ndarray:
+    """n labels over k classes: n // k each, the remainder given to the first n % k classes."""
+    counts = np.full(k, n // k)
+    counts[: n % k] += 1
+    return np.repeat(np.arange(k, dtype=np.int64), counts)
+
+
+def shapes(n, size=16, classes=SHAPE_CLASSES, noise=0.1, rng=None):
+    """Synthetic images of stroke shapes -> (x float32 (n, 1, size, size), y int64 (n,)).
+
+    Each image draws one shape (y indexes `classes`) at a random centre, with a random half
+    extent r ~ U(0.45, 0.9) * (size - 1) / 2 and stroke width w ~ U(1, 2) * max(1, size / 16)
+    pixels, anti-aliased: pixel = clip(w / 2 + 1/2 - distance_to_shape, 0, 1), then
+    N(0, noise^2) is added. Classes are balanced (n // k each, the remainder spread over the
+    first classes) and shuffled. "o" is a ring, "square" an outline, "x" two crossing
+    diagonals, "plus" crossing horizontal/vertical lines, "diag" is "\\", "antidiag" is "/".
+    """
+    n = positive_int(n, "n")
+    size = positive_int(size, "size", minimum=8)
+    noise = real_number(noise, "noise", low=0.0)
+    classes = _check_classes(classes)
+    gen = as_generator(rng)
+
+    y = gen.permutation(_balanced_labels(n, len(classes)))
+    half = (size - 1) / 2
+    r = gen.uniform(0.45, 0.9, n) * half
+    cx = gen.uniform(0.0, 1.0, n) * (size - 1 - 2 * r) + r   # keeps the shape inside
+    cy = gen.uniform(0.0, 1.0, n) * (size - 1 - 2 * r) + r
+    width = gen.uniform(1.0, 2.0, n) * max(1.0, size / 16)
+
+    rows, cols = np.mgrid[0:size, 0:size]
+    px, py = cols.reshape(1, -1).astype(np.float64), rows.reshape(1, -1).astype(np.float64)
+    dist = np.empty((n, size * size))
+    for k, name in enumerate(classes):
+        idx = np.flatnonzero(y == k)
+        dist[idx] = _shape_distance(name, px, py, cx[idx, None], cy[idx, None], r[idx, None])
+    img = np.clip(width[:, None] / 2 + 0.5 - dist, 0.0, 1.0).astype(np.float32)
+    if noise > 0:
+        img += np.float32(noise) * gen.standard_normal(img.shape, dtype=np.float32)
+    return img.reshape(n, 1, size, size), y
+
+
+# ---------------------------------------------------------------------------------------------
+# scikit-learn digits
+# ---------------------------------------------------------------------------------------------
+
+def digits():
+    """The 1797 scikit-learn digits (bundled, no download) -> (x (1797, 1, 8, 8) in [0, 1], y).
+
+    Pixels are 0..16 in the source, so x = pixels / 16 as float32; y is int64 in 0..9.
+    """
+    from sklearn.datasets import load_digits  # lazy: keeps `import initlab.data` fast
+
+    bunch = load_digits()
+    x = (bunch.images.astype(np.float32) / np.float32(16.0)).reshape(-1, 1, 8, 8)
+    return x, bunch.target.astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# IDX files (the MNIST format)
+# ---------------------------------------------------------------------------------------------
+
+# IDX type byte -> big-endian NumPy dtype.
+_IDX_DTYPES = {
+    0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8"),
+}
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, gunzipped when it starts with the gzip magic (whatever its name)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"IDX file {str(path)!r} does not exist") from None
+    except OSError as exc:
+        raise DataError(f"IDX file {str(path)!r} cannot be read: {exc}") from None
+    if raw[:2] != _GZIP_MAGIC:
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"IDX file {str(path)!r} is a damaged gzip file: {exc}") from None
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file (raw or gzipped) -> an array of its dims, in native byte order.
+
+    Layout: magic (0, 0, type code, ndim), ndim big-endian uint32 dims, then prod(dims)
+    big-endian items of the type (0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
+    0x0D float32, 0x0E float64).
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    where = f"IDX file {str(path)!r}"
+    if len(data) < 4:
+        raise DataError(f"{where}: expected a 4-byte magic number, found only {len(data)} byte(s)")
+    zero0, zero1, code, ndim = data[:4]
+    if zero0 != 0 or zero1 != 0 or code not in _IDX_DTYPES:
+        codes = ", ".join(f"0x{c:02X}" for c in _IDX_DTYPES)
+        raise DataError(
+            f"{where}: bad magic number {data[:4].hex()} (expected 00 00 <type> <ndim> with "
+            f"type one of {codes}); is this an IDX/MNIST file?"
+        )
+    if ndim == 0:
+        raise DataError(f"{where}: the magic number declares 0 dimensions; expected at least 1")
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataError(
+            f"{where}: the magic number declares {ndim} dimension(s), which needs a "
+            f"{header}-byte header, but the file has only {len(data)} byte(s)"
+        )
+    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    dtype = _IDX_DTYPES[code]
+    expected = math.prod(dims) * dtype.itemsize
+    found = len(data) - header
+    if found != expected:
+        state = "truncated" if found < expected else "longer than its header says"
+        raise DataError(
+            f"{where} is {state}: dims {dims} of {dtype.name} need {expected} data bytes, "
+            f"found {found}"
+        )
+    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
+    return array.astype(dtype.newbyteorder("="))  # a native-order, writable copy
+
+
+_MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+_MNIST_SOURCE = (
+    "initlab never downloads at run time: get the four IDX files "
+    f"({', '.join(_MNIST_FILES.values())}, raw or .gz) from the MNIST page "
+    "(http://yann.lecun.com/exdb/mnist/) or any MNIST mirror, and put them in one folder "
+    "(Fashion-MNIST files, which have the same names and format, work too)"
+)
+
+
+def _find_mnist_files(folder: Path) -> dict[str, Path]:
+    """The path of each MNIST file in `folder` (the raw name, else name + .gz)."""
+    if not folder.is_dir():
+        raise DataError(f"MNIST folder {str(folder)!r} does not exist or is not a folder; {_MNIST_SOURCE}")
+    found, missing = {}, []
+    for key, name in _MNIST_FILES.items():
+        candidates = [folder / name, folder / f"{name}.gz"]
+        path = next((p for p in candidates if p.is_file()), None)
+        if path is None:
+            missing.append(name)
+        found[key] = path
+    if missing:
+        raise DataError(
+            f"MNIST folder {str(folder)!r} lacks {', '.join(missing)} (or the .gz); {_MNIST_SOURCE}"
+        )
+    return found
+
+
+def _mnist_pair(images_path: Path, labels_path: Path):
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim != 3:
+        raise DataError(f"{str(images_path)!r}: expected 3-D images (n, rows, cols), got dims {images.shape}")
+    if labels.ndim != 1:
+        raise DataError(f"{str(labels_path)!r}: expected 1-D labels (n,), got dims {labels.shape}")
+    if len(images) != len(labels):
+        raise DataError(
+            f"{str(images_path)!r} holds {len(images)} images but {str(labels_path)!r} "
+            f"holds {len(labels)} labels"
+        )
+    if labels.dtype.kind not in "iu" or (labels.size and labels.min() < 0):
+        raise DataError(f"{str(labels_path)!r}: expected non-negative integer labels")
+    x = (images.astype(np.float32) / np.float32(255.0))[:, None]
+    return x, labels.astype(np.int64)
+
+
+def mnist(folder):
+    """Read MNIST from a local folder -> ((x_train, y_train), (x_test, y_test)).
+
+    The folder holds train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte
+    and t10k-labels-idx1-ubyte, each raw or gzipped (.gz). Images become float32
+    (n, 1, rows, cols) = pixels / 255 ((n, 1, 28, 28) for MNIST); labels int64.
+    """
+    paths = _find_mnist_files(Path(folder))
+    train = _mnist_pair(paths["train_images"], paths["train_labels"])
+    test = _mnist_pair(paths["test_images"], paths["test_labels"])
+    return train, test
+
+
+# ---------------------------------------------------------------------------------------------
+# Batching and splitting
+# ---------------------------------------------------------------------------------------------
+
+def _check_pair(x, y):
+    """x: any array with a leading example axis; y: int64 labels of the same length."""
+    if not isinstance(x, np.ndarray):
+        x = np.asarray(x)
+    if x.ndim == 0:
+        raise errors.ShapeError("x: expected an array of examples (n, ...), got a scalar")
+    return x, as_labels(y, len(x))
+
+
+def batches(x, y, batch_size, rng=None, shuffle=True, drop_last=False):
+    """Yield mini-batches (x[i], y[i]) covering each example once per call.
+
+    With shuffle, one permutation is drawn from `rng` per call and each batch is a fancy-index
+    of it (no copy of the whole dataset); without, batches are slices (views) in order.
+    drop_last drops a final batch smaller than batch_size.
+    """
+    x, y = _check_pair(x, y)
+    batch_size = positive_int(batch_size, "batch_size")
+    order = as_generator(rng).permutation(len(x)) if shuffle else None
+    return _iterate_batches(x, y, batch_size, order, drop_last)
+
+
+def _iterate_batches(x, y, batch_size, order, drop_last):
+    n = len(x)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        if order is None:
+            sel = slice(start, start + batch_size)
+        else:
+            sel = order[start:start + batch_size]
+        yield x[sel], y[sel]
+
+
+@dataclass(frozen=True)
+class Split:
+    """A train/validation/test split; each part is an (x, y) tuple."""
+
+    train: tuple
+    val: tuple
+    test: tuple
+
+
+def _round(value: float) -> int:
+    return int(math.floor(value + 0.5))
+
+
+def _part_sizes(count: int, val_fraction: float, test_fraction: float, at_least_one: bool):
+    """(n_val, n_test) for `count` examples; with at_least_one, each asked-for part gets >= 1
+    while the training part keeps >= 1 (validation gives way first)."""
+    n_val, n_test = _round(val_fraction * count), _round(test_fraction * count)
+    if at_least_one:
+        n_val = max(n_val, int(val_fraction > 0))
+        n_test = max(n_test, int(test_fraction > 0))
+    while n_val + n_test > count - 1 and n_val + n_test > 0:
+        if n_val >= n_test and n_val > 0:
+            n_val -= 1
+        else:
+            n_test -= 1
+    return n_val, n_test
+
+
+def split(x, y, val_fraction=0.1, test_fraction=0.2, rng=None, stratify=True) -> Split:
+    """Split (x, y) into disjoint train/val/test parts that cover every example.
+
+    With stratify, each class is split on its own (sizes round(fraction * class count)), and a
+    class with at least 3 examples appears in every non-empty part. Each part is shuffled.
+    The same seed gives the same split.
+    """
+    x, y = _check_pair(x, y)
+    val_fraction = real_number(val_fraction, "val_fraction", low=0.0, high=1.0, high_open=True)
+    test_fraction = real_number(test_fraction, "test_fraction", low=0.0, high=1.0, high_open=True)
+    if val_fraction + test_fraction >= 1:
+        raise InvalidValueError(
+            f"val_fraction + test_fraction: expected a sum < 1 (something must be left to "
+            f"train on), got {val_fraction:g} + {test_fraction:g} = {val_fraction + test_fraction:g}"
+        )
+    if len(x) == 0:
+        raise DataError("split: expected at least one example, got an empty dataset")
+    gen = as_generator(rng)
+    groups = [np.flatnonzero(y == c) for c in np.unique(y)] if stratify else [np.arange(len(y))]
+    parts = ([], [], [])
+    for members in groups:
+        members = gen.permutation(members)
+        n_val, n_test = _part_sizes(len(members), val_fraction, test_fraction, stratify)
+        parts[0].append(members[n_val + n_test:])
+        parts[1].append(members[:n_val])
+        parts[2].append(members[n_val:n_val + n_test])
+    train, val, test = (gen.permutation(np.concatenate(p)) for p in parts)
+    return Split(train=(x[train], y[train]), val=(x[val], y[val]), test=(x[test], y[test]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Named datasets, ready to train on
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset split and (optionally) standardized, with what a model needs to know about it.
+
+    mean/std: the per-channel statistics that were subtracted/divided (from the train split);
+    (0, ...) and (1, ...) when not standardized.
+    """
+
+    name: str
+    train: tuple
+    val: tuple
+    test: tuple
+    class_names: tuple
+    in_channels: int
+    image_size: tuple
+    num_classes: int
+    mean: tuple
+    std: tuple
+
+
+def _standardize(parts, channels: int, enabled: bool):
+    """Centre and scale every part with the train part's per-channel mean and std."""
+    if not enabled:
+        return parts, (0.0,) * channels, (1.0,) * channels
+    x_train = parts[0][0]
+    mean = x_train.mean(axis=(0, 2, 3), dtype=np.float64)
+    std = x_train.std(axis=(0, 2, 3), dtype=np.float64)
+    std = np.where(std > 0, std, 1.0)  # a constant channel is only centred
+    shift = mean.astype(np.float32).reshape(1, -1, 1, 1)
+    scale = std.astype(np.float32).reshape(1, -1, 1, 1)
+    out = tuple((((x - shift) / scale).astype(np.float32), y) for x, y in parts)
+    return out, tuple(float(m) for m in mean), tuple(float(s) for s in std)
+
+
+def _cap(x, y, n, gen):
+    """At most n examples of (x, y), chosen at random; all of them (unshuffled) if n is None."""
+    if n is None or n >= len(x):
+        return x, y
+    keep = np.sort(gen.choice(len(x), size=n, replace=False))
+    return x[keep], y[keep]
+
+
+def _load_parts(name: str, n, seeds):
+    """(kind, class_names, (train, val, test)) for a dataset name, before standardizing."""
+    split_rng, data_rng = (np.random.default_rng(s) for s in seeds)
+    if name == "shapes":
+        x, y = shapes(4000 if n is None else n, rng=data_rng)
+        s = split(x, y, rng=split_rng)
+        return "shapes", SHAPE_CLASSES, (s.train, s.val, s.test)
+    if name == "digits":
+        x, y = _cap(*digits(), n, data_rng)
+        s = split(x, y, rng=split_rng)
+        return "digits", tuple(str(d) for d in range(10)), (s.train, s.val, s.test)
+    if name.lower().startswith("mnist"):
+        folder = name[len("mnist"):]
+        if not folder.startswith(":") or not folder[1:].strip():
+            raise InvalidValueError(
+                f"dataset {name!r}: MNIST needs the folder holding its files, as 'mnist:PATH'"
+            )
+        train, test = mnist(folder[1:])
+        num_classes = int(max(train[1].max(initial=0), test[1].max(initial=0))) + 1
+        train, test = _cap(*train, n, data_rng), _cap(*test, n, data_rng)
+        s = split(*train, val_fraction=0.1, test_fraction=0.0, rng=split_rng)
+        names = tuple(str(d) for d in range(num_classes))
+        return "mnist", names, (s.train, s.val, test)
+    raise errors.unknown_name("dataset", name, DATASETS)
+
+
+def load(name, *, seed=0, n=None, standardize=True) -> Dataset:
+    """Load a dataset by name ("shapes", "digits" or "mnist:PATH") with a fixed split.
+
+    shapes/digits are split 70/10/20 (train/val/test, stratified); MNIST keeps its own test
+    file and takes 10% of its training file for validation. `n`: the number of shapes images
+    (default 4000), or a cap on the examples taken (from each file for MNIST). With
+    standardize, x <- (x - mean_c) / std_c using the train split's per-channel statistics,
+    applied to all three parts, so inputs are zero-centred as the initialization theory assumes.
+    """
+    if not isinstance(name, str):
+        raise errors.unknown_name("dataset", name, DATASETS)
+    seed = positive_int(seed, "seed", minimum=0)
+    if n is not None:
+        n = positive_int(n, "n")
+    seeds = np.random.SeedSequence(seed).spawn(2)
+    kind, class_names, parts = _load_parts(name, n, seeds)
+    x_train = as_images(parts[0][0], f"{kind} train images")
+    channels = x_train.shape[1]
+    parts, mean, std = _standardize(parts, channels, standardize)
+    return Dataset(
+        name=name if kind == "mnist" else kind,
+        train=parts[0], val=parts[1], test=parts[2],
+        class_names=tuple(class_names),
+        in_channels=int(channels),
+        image_size=(int(x_train.shape[2]), int(x_train.shape[3])),
+        num_classes=len(class_names),
+        mean=mean, std=std,
+    )

@@ -1,0 +1,33 @@
+"""Terminal output for the CLI: tables and progress bars (rich lives only here, in cli/)."""
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.table import Table
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def print_table(title, columns, rows):
+    """Print rows (sequences of cells, formatted with str) under the given column names."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(str(column), justify="right" if column not in ("init", "name", "layer") else "left")
+    for row in rows:
+        table.add_row(*(str(cell) for cell in row))
+    console.print(table)
+
+
+def progress(enabled=None) -> Progress:
+    """A progress bar on stderr; hidden when stderr is not a terminal unless enabled=True."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=err_console, disable=not enabled, transient=False,
+    )

@@ -1,0 +1,153 @@
+"""The fast convolution against the naive loops and SciPy; pooling and activations."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from scipy import signal
+
+from initlab import functional as F
+from initlab.errors import ShapeError
+
+from gradcheck import numeric_grad, relative_error, sample_indices
+
+
+def scipy_conv2d(x, w, b, stride, padding):
+    """The oracle: scipy.signal.correlate per (sample, out channel), summed over in channels."""
+    (sh, sw), (ph, pw) = stride, padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    n, o = x.shape[0], w.shape[0]
+    out = []
+    for i in range(n):
+        maps = [signal.correlate(xp[i], w[k], mode="valid")[0][::sh, ::sw] + b[k] for k in range(o)]
+        out.append(maps)
+    return np.array(out)
+
+
+conv_cases = st.fixed_dictionaries({
+    "n": st.integers(1, 3), "c": st.integers(1, 4), "o": st.integers(1, 4),
+    "kh": st.integers(1, 4), "kw": st.integers(1, 4),
+    "sh": st.integers(1, 3), "sw": st.integers(1, 3),
+    "ph": st.integers(0, 2), "pw": st.integers(0, 2),
+    "extra_h": st.integers(0, 5), "extra_w": st.integers(0, 5),
+    "seed": st.integers(0, 2**31),
+})
+
+
+def _case(p):
+    rng = np.random.default_rng(p["seed"])
+    h, w = p["kh"] + p["extra_h"], p["kw"] + p["extra_w"]
+    x = rng.normal(size=(p["n"], p["c"], h, w))
+    wt = rng.normal(size=(p["o"], p["c"], p["kh"], p["kw"]))
+    b = rng.normal(size=p["o"])
+    return x, wt, b, (p["sh"], p["sw"]), (p["ph"], p["pw"]), rng
+
+
+def rel(a, b):
+    return np.abs(a - b).max() / max(np.abs(b).max(), 1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(conv_cases)
+def test_fast_conv_equals_naive_and_scipy(p):
+    x, w, b, stride, padding, _ = _case(p)
+    fast = F.conv2d(x, w, b, stride, padding)
+    assert rel(fast, F.conv2d_naive(x, w, b, stride, padding)) < 1e-10
+    assert rel(fast, scipy_conv2d(x, w, b, stride, padding)) < 1e-10
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_cases)
+def test_fast_conv_backward_equals_naive_backward(p):
+    x, w, b, stride, padding, rng = _case(p)
+    y, cache = F.conv2d_forward(x, w, b, stride, padding)
+    g = rng.normal(size=y.shape)
+    fast = F.conv2d_backward(g, cache)
+    naive = F.conv2d_naive_backward(g, x, w, stride, padding)
+    for a, n in zip(fast, naive):
+        assert rel(a, n) < 1e-10
+
+
+def test_conv_backward_matches_finite_differences():
+    rng = np.random.default_rng(0)
+    x, w, b = rng.normal(size=(2, 3, 7, 6)), rng.normal(size=(4, 3, 3, 2)), rng.normal(size=4)
+    stride, padding = (2, 1), (1, 2)
+    y, cache = F.conv2d_forward(x, w, b, stride, padding)
+    up = rng.normal(size=y.shape)
+    gx, gw, gb = F.conv2d_backward(up, cache)
+    f = lambda: float(np.sum(F.conv2d(x, w, b, stride, padding) * up))
+    for array, grad in ((x, gx), (w, gw), (b, gb)):
+        idx = sample_indices(array.shape, rng, 15)
+        assert relative_error(np.array([grad[i] for i in idx]), numeric_grad(f, array, idx)).max() < 1e-6
+
+
+def test_conv_keeps_float32_and_is_contiguous():
+    x = np.ones((2, 1, 5, 5), np.float32)
+    w = np.ones((3, 1, 3, 3), np.float32)
+    y = F.conv2d(x, w, np.zeros(3, np.float32), padding=1)
+    assert y.dtype == np.float32 and y.flags.c_contiguous
+    assert y[0, 0, 2, 2] == 9 and y[0, 0, 0, 0] == 4   # interior sees 9 ones, a corner 4
+
+
+def test_im2col_col2im_are_adjoint():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2, 3, 6, 5))
+    cols = F.im2col(x, (3, 2), (2, 1), (1, 0))
+    c = rng.normal(size=cols.shape)
+    assert np.isclose(np.sum(cols * c), np.sum(x * F.col2im(c, x.shape, (3, 2), (2, 1), (1, 0))))
+
+
+def test_kernel_larger_than_padded_input_names_shapes():
+    with pytest.raises(ShapeError, match=r"kernel 5x5 is larger than the padded input 4x4"):
+        F.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 5, 5)))
+    with pytest.raises(ShapeError, match="input channel"):
+        F.conv2d(np.zeros((1, 2, 4, 4)), np.zeros((1, 3, 3, 3)))
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [(2, None, 0), (3, 2, 1), ((2, 3), (1, 2), (1, 0)), (3, 1, 0)])
+def test_pooling_forward_against_loops_and_backward_against_fd(kernel, stride, padding):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(2, 3, 7, 8))
+    k = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    s = k if stride is None else (stride if isinstance(stride, tuple) else (stride, stride))
+    p = padding if isinstance(padding, tuple) else (padding, padding)
+    for forward, backward, reduce, pad_value in (
+        (F.max_pool2d_forward, F.max_pool2d_backward, np.max, -np.inf),
+        (F.avg_pool2d_forward, F.avg_pool2d_backward, np.mean, 0.0),
+    ):
+        y, cache = forward(x, kernel, stride, padding)
+        xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=pad_value)
+        expected = np.array([[[[reduce(xp[n, c, i * s[0]:i * s[0] + k[0], j * s[1]:j * s[1] + k[1]])
+                                for j in range(y.shape[3])] for i in range(y.shape[2])]
+                              for c in range(3)] for n in range(2)])
+        np.testing.assert_allclose(y, expected, rtol=1e-12)
+        up = rng.normal(size=y.shape)
+        gx = backward(up, cache)
+        f = lambda: float(np.sum(forward(x, kernel, stride, padding)[0] * up))
+        idx = sample_indices(x.shape, rng, 25)
+        assert relative_error(np.array([gx[i] for i in idx]), numeric_grad(f, x, idx)).max() < 1e-6
+
+
+@pytest.mark.parametrize("name", sorted(F.ACTIVATIONS))
+def test_activation_derivatives_match_finite_differences(name):
+    fn, grad = F.ACTIVATIONS[name]
+    x = np.linspace(-3, 3, 41) + 0.013   # avoid the kink at exactly 0
+    h = 1e-6
+    numeric = (fn(x + h) - fn(x - h)) / (2 * h)
+    assert relative_error(grad(x, fn(x)), numeric).max() < 1e-6
+
+
+def test_activation_known_values():
+    x = np.array([-1.0, 0.0, 2.0])
+    np.testing.assert_allclose(F.relu(x), [0, 0, 2])
+    np.testing.assert_allclose(F.leaky_relu(x, 0.1), [-0.1, 0, 2])
+    np.testing.assert_allclose(F.sigmoid(np.array([0.0, 800.0, -800.0])), [0.5, 1.0, 0.0])
+    np.testing.assert_allclose(F.gelu(np.array([1.0])), [0.8413447460685429])
+    np.testing.assert_allclose(F.selu(np.array([1.0])), [1.0507009873554805])
+    assert F.gelu(np.float32([1.0])).dtype == np.float32
+
+
+def test_log_softmax_is_stable_and_normalized():
+    z = np.array([[1000.0, 0.0, -1000.0], [1.0, 2.0, 3.0]])
+    out = F.log_softmax(z)
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(np.exp(out).sum(axis=1), 1.0)
+    np.testing.assert_allclose(out[1], np.log(np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum()))

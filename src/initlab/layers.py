@@ -1,0 +1,439 @@
+"""Layers: each a small class with `forward` and `backward` side by side.
+
+Floor 2. The contract every layer keeps:
+
+* `forward(x, training=True) -> y` caches what backward needs;
+* `backward(grad_y) -> grad_x` fills `self.grads` (same keys as `self.params`, overwritten on
+  every call, never accumulated) and never mutates `grad_y`;
+* `params`, `grads`: dicts keyed `"weight"`/`"bias"`; `buffers`: non-trained state
+  (BatchNorm's running statistics), saved in the state dict like PyTorch's buffers;
+* `config()`: the constructor arguments as plain JSON-able data; `LAYERS[type](**config)`
+  rebuilds the same architecture.
+
+Layers hold float32 parameters unless built with `dtype=np.float64`; inputs of the other float
+dtype are converted to the layer's dtype (integer images are converted too, see `validate`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import functional as F
+from . import init
+from .errors import InvalidValueError, ShapeError, unknown_name
+from .rng import as_generator
+from .validate import as_float_array, as_images, pair, positive_int, real_number
+
+DEFAULT_WEIGHT_INIT = "he_normal"
+
+
+class Layer:
+    """Base class: no parameters, identity config."""
+
+    trainable = True
+    can_skip_input_grad = False   # True where backward(grad, need_input_grad=False) saves work
+
+    def __init__(self, dtype=np.float32):
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise InvalidValueError(f"{type(self).__name__}: dtype must be float32 or float64, got {self.dtype}")
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+        self.init_names: dict[str, str] = {}
+        self.label = type(self).__name__   # Sequential renames it "3 (Conv2D)" for messages
+
+    def forward(self, x, training=True):
+        raise NotImplementedError
+
+    def backward(self, grad_y):
+        raise NotImplementedError
+
+    def config(self) -> dict:
+        return {}
+
+    def output_shape(self, input_shape):
+        """The output shape for an input shape, by a forward pass on zeros (batch of 1)."""
+        return self.forward(np.zeros((1, *input_shape[1:]), self.dtype), training=False).shape
+
+    def _input(self, x):
+        x = as_float_array(x, f"{self.label} input", finite=False)
+        return x if x.dtype == self.dtype else x.astype(self.dtype)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _init_param(layer, name, spec, shape, rng):
+    layer.params[name] = init.initialize(spec, shape, rng, dtype=layer.dtype)
+    layer.init_names[name] = init.describe(spec)
+
+
+# --------------------------------------------------------------------------- parametrized
+
+class Conv2D(Layer):
+    """2-D convolution: (N, in_channels, H, W) -> (N, out_channels, OH, OW).
+
+    weight (out_channels, in_channels, kh, kw), bias (out_channels,);
+    OH = floor((H + 2 ph - kh) / sh) + 1, likewise OW.
+    `weight_init`/`bias_init`: an initializer name or spec string ("he_normal",
+    "normal(std=0.01)"), a callable, or an array (e.g. `filters.bank(["sobel_x", "x"])`).
+    `trainable=False` freezes the layer (optimizers skip it): hand-made filters stay as chosen.
+    """
+
+    can_skip_input_grad = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
+                 weight_init=DEFAULT_WEIGHT_INIT, bias_init="zeros", rng=None, *,
+                 trainable=True, dtype=np.float32):
+        super().__init__(dtype)
+        self.in_channels = positive_int(in_channels, "Conv2D in_channels")
+        self.out_channels = positive_int(out_channels, "Conv2D out_channels")
+        self.kernel_size = pair(kernel_size, "Conv2D kernel_size", minimum=1)
+        self.stride = pair(stride, "Conv2D stride", minimum=1)
+        self.padding = pair(padding, "Conv2D padding")
+        self.trainable = bool(trainable)
+        rng = as_generator(rng)
+        shape = (self.out_channels, self.in_channels, *self.kernel_size)
+        _init_param(self, "weight", weight_init, shape, rng)
+        if bias:
+            _init_param(self, "bias", bias_init, (self.out_channels,), rng)
+
+    def forward(self, x, training=True):
+        x = as_images(self._input(x), f"{self.label} input", channels=self.in_channels)
+        y, self._cache = F.conv2d_forward(
+            x, self.params["weight"], self.params.get("bias"), self.stride, self.padding,
+            where=self.label,
+        )
+        return y
+
+    def backward(self, grad_y, need_input_grad=True):
+        grad_x, grad_w, grad_b = F.conv2d_backward(grad_y, self._cache, need_input_grad=need_input_grad)
+        self.grads["weight"] = grad_w
+        if "bias" in self.params:
+            self.grads["bias"] = grad_b
+        return grad_x
+
+    def config(self):
+        return dict(in_channels=self.in_channels, out_channels=self.out_channels,
+                    kernel_size=list(self.kernel_size), stride=list(self.stride),
+                    padding=list(self.padding), bias="bias" in self.params,
+                    trainable=self.trainable)
+
+
+class Dense(Layer):
+    """Fully connected: y = x W^T + b, (N, in_features) -> (N, out_features).
+
+    weight (out_features, in_features), as torch.nn.Linear. `in_features=None` is resolved on
+    the first forward pass from the input (so nobody computes a flattened size by hand); the
+    weights are drawn then, from the rng given here.
+    """
+
+    can_skip_input_grad = True
+
+    def __init__(self, in_features, out_features, bias=True, weight_init=DEFAULT_WEIGHT_INIT,
+                 bias_init="zeros", rng=None, *, trainable=True, dtype=np.float32):
+        super().__init__(dtype)
+        self.in_features = None if in_features is None else positive_int(in_features, "Dense in_features")
+        self.out_features = positive_int(out_features, "Dense out_features")
+        self.use_bias = bool(bias)
+        self.trainable = bool(trainable)
+        self._inits = (weight_init, bias_init)
+        self._rng = as_generator(rng)
+        self.init_names = {"weight": init.describe(weight_init)}
+        if self.use_bias:
+            self.init_names["bias"] = init.describe(bias_init)
+        if self.in_features is not None:
+            self._build(self.in_features)
+
+    def _build(self, in_features):
+        self.in_features = in_features
+        weight_init, bias_init = self._inits
+        _init_param(self, "weight", weight_init, (self.out_features, in_features), self._rng)
+        if self.use_bias:
+            _init_param(self, "bias", bias_init, (self.out_features,), self._rng)
+
+    def forward(self, x, training=True):
+        x = self._input(x)
+        if x.ndim != 2:
+            raise ShapeError(
+                f"{self.label}: expected a 2-D input (N, features), got shape {x.shape}; "
+                "put a Flatten layer before it"
+            )
+        if self.in_features is None:
+            self._build(x.shape[1])
+        if x.shape[1] != self.in_features:
+            raise ShapeError(
+                f"{self.label}: expected {self.in_features} input features, got shape {x.shape}"
+            )
+        self._x = x
+        y = x @ self.params["weight"].T
+        if self.use_bias:
+            y += self.params["bias"]
+        return y
+
+    def backward(self, grad_y, need_input_grad=True):
+        self.grads["weight"] = grad_y.T @ self._x
+        if self.use_bias:
+            self.grads["bias"] = grad_y.sum(axis=0)
+        return grad_y @ self.params["weight"] if need_input_grad else None
+
+    def config(self):
+        return dict(in_features=self.in_features, out_features=self.out_features,
+                    bias=self.use_bias, trainable=self.trainable)
+
+
+class BatchNorm2D(Layer):
+    """Batch normalization over (N, H, W) per channel, Ioffe & Szegedy 2015.
+
+    training: y = gamma (x - mean_B) / sqrt(var_B + eps) + beta with the batch's biased
+    variance; the running statistics move by `momentum` (PyTorch's convention, running_var from
+    the unbiased variance). eval: the running statistics are used instead.
+    Parameters `weight` (gamma, init 1) and `bias` (beta, init 0); buffers `running_mean`,
+    `running_var`, `num_batches_tracked` (PyTorch's names, so state dicts line up).
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float32):
+        super().__init__(dtype)
+        self.num_features = positive_int(num_features, "BatchNorm2D num_features")
+        self.eps = real_number(eps, "BatchNorm2D eps", low=0, low_open=True)
+        self.momentum = real_number(momentum, "BatchNorm2D momentum", low=0, high=1)
+        self.params = {"weight": np.ones(num_features, self.dtype),
+                       "bias": np.zeros(num_features, self.dtype)}
+        self.init_names = {"weight": "ones", "bias": "zeros"}
+        self.buffers = {"running_mean": np.zeros(num_features, self.dtype),
+                        "running_var": np.ones(num_features, self.dtype),
+                        "num_batches_tracked": np.zeros((), np.int64)}
+
+    def forward(self, x, training=True):
+        x = as_images(self._input(x), f"{self.label} input", channels=self.num_features)
+        if training:
+            mean = x.mean(axis=(0, 2, 3))
+            var = x.var(axis=(0, 2, 3))
+            count = x.size // self.num_features
+            m = self.momentum
+            unbiased = var * (count / max(count - 1, 1))
+            self.buffers["running_mean"] = ((1 - m) * self.buffers["running_mean"] + m * mean).astype(self.dtype)
+            self.buffers["running_var"] = ((1 - m) * self.buffers["running_var"] + m * unbiased).astype(self.dtype)
+            self.buffers["num_batches_tracked"] = self.buffers["num_batches_tracked"] + 1
+        else:
+            mean, var = self.buffers["running_mean"], self.buffers["running_var"]
+        inv_std = 1 / np.sqrt(var + self.eps)
+        x_hat = (x - mean[:, None, None]) * inv_std[:, None, None]
+        self._cache = (x_hat, inv_std, training)
+        return self.params["weight"][:, None, None] * x_hat + self.params["bias"][:, None, None]
+
+    def backward(self, grad_y):
+        x_hat, inv_std, training = self._cache
+        gamma = self.params["weight"][:, None, None]
+        self.grads["weight"] = (grad_y * x_hat).sum(axis=(0, 2, 3))
+        self.grads["bias"] = grad_y.sum(axis=(0, 2, 3))
+        g = grad_y * gamma
+        if not training:
+            return g * inv_std[:, None, None]
+        # d/dx of the batch-normalized value: subtract the mean gradient and its projection on x_hat
+        mean_g = g.mean(axis=(0, 2, 3), keepdims=True)
+        mean_gx = (g * x_hat).mean(axis=(0, 2, 3), keepdims=True)
+        return (g - mean_g - x_hat * mean_gx) * inv_std[:, None, None]
+
+    def config(self):
+        return dict(num_features=self.num_features, eps=self.eps, momentum=self.momentum)
+
+
+# --------------------------------------------------------------------------- shape-only layers
+
+class Flatten(Layer):
+    """(N, d1, d2, ...) -> (N, d1*d2*...), as torch.nn.Flatten."""
+
+    def forward(self, x, training=True):
+        x = self._input(x)
+        if x.ndim < 2:
+            raise ShapeError(f"{self.label}: expected at least a 2-D input (N, ...), got shape {x.shape}")
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_y):
+        return grad_y.reshape(self._shape)
+
+
+class _Pool2D(Layer):
+    _forward = _backward = None
+
+    def __init__(self, kernel_size, stride=None, padding=0, *, dtype=np.float32):
+        super().__init__(dtype)
+        name = type(self).__name__
+        self.kernel_size = pair(kernel_size, f"{name} kernel_size", minimum=1)
+        self.stride = self.kernel_size if stride is None else pair(stride, f"{name} stride", minimum=1)
+        self.padding = pair(padding, f"{name} padding")
+
+    def forward(self, x, training=True):
+        x = as_images(self._input(x), f"{self.label} input")
+        y, self._cache = type(self)._forward(x, self.kernel_size, self.stride, self.padding, where=self.label)
+        return y
+
+    def backward(self, grad_y):
+        return type(self)._backward(grad_y, self._cache)
+
+    def config(self):
+        return dict(kernel_size=list(self.kernel_size), stride=list(self.stride), padding=list(self.padding))
+
+
+class MaxPool2D(_Pool2D):
+    """Max over each kernel window; stride defaults to the kernel size."""
+    _forward = staticmethod(F.max_pool2d_forward)
+    _backward = staticmethod(F.max_pool2d_backward)
+
+
+class AvgPool2D(_Pool2D):
+    """Mean over each kernel window; stride defaults to the kernel size."""
+    _forward = staticmethod(F.avg_pool2d_forward)
+    _backward = staticmethod(F.avg_pool2d_backward)
+
+
+class GlobalAvgPool2D(Layer):
+    """(N, C, H, W) -> (N, C, 1, 1): the mean of each channel, as nn.AdaptiveAvgPool2d(1).
+
+    The singleton dims are kept so that a following Flatten lines up with PyTorch's modules.
+    """
+
+    def forward(self, x, training=True):
+        x = as_images(self._input(x), f"{self.label} input")
+        self._shape = x.shape
+        return x.mean(axis=(2, 3), keepdims=True)
+
+    def backward(self, grad_y):
+        n, c, h, w = self._shape
+        return np.broadcast_to(grad_y / (h * w), self._shape).copy()
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each input with probability p and scale the rest by
+    1/(1-p), so eval needs no rescaling. The masks come from `rng` (reproducible)."""
+
+    def __init__(self, p=0.5, rng=None, *, dtype=np.float32):
+        super().__init__(dtype)
+        self.p = real_number(p, "Dropout p", low=0, high=1, high_open=True)
+        self.rng = as_generator(rng)
+
+    def forward(self, x, training=True):
+        x = self._input(x)
+        if not training or self.p == 0:
+            self._mask = None
+            return x
+        keep = self.rng.random(x.shape) >= self.p
+        self._mask = keep.astype(self.dtype) / self.dtype.type(1 - self.p)
+        return x * self._mask
+
+    def backward(self, grad_y):
+        return grad_y if self._mask is None else grad_y * self._mask
+
+    def config(self):
+        return dict(p=self.p)
+
+
+# --------------------------------------------------------------------------- activations
+
+class Activation(Layer):
+    """y = phi(x) elementwise; backward: grad_x = grad_y * phi'(x)."""
+
+    function = "relu"
+
+    def __init__(self, *, dtype=np.float32, **params):
+        super().__init__(dtype)
+        self.fn, self.fn_grad = F.ACTIVATIONS[self.function]
+        self.fn_params = params
+
+    def forward(self, x, training=True):
+        x = self._input(x)
+        y = self.fn(x, **self.fn_params)
+        self._xy = (x, y)
+        return y
+
+    def backward(self, grad_y):
+        return grad_y * self.fn_grad(*self._xy, **self.fn_params)
+
+    def config(self):
+        return dict(self.fn_params)
+
+
+class ReLU(Activation):
+    """phi(x) = max(x, 0). Backward keeps only the mask of positive outputs."""
+    function = "relu"
+
+    def forward(self, x, training=True):
+        y = np.maximum(self._input(x), 0)
+        self._y = y
+        return y
+
+    def backward(self, grad_y):
+        return np.where(self._y > 0, grad_y, 0)
+
+
+class LeakyReLU(Activation):
+    """phi(x) = x for x > 0, else negative_slope * x."""
+    function = "leaky_relu"
+
+    def __init__(self, negative_slope=0.01, *, dtype=np.float32):
+        super().__init__(dtype=dtype, negative_slope=real_number(negative_slope, "LeakyReLU negative_slope"))
+
+
+class Tanh(Activation):
+    """phi(x) = tanh(x)."""
+    function = "tanh"
+
+
+class Sigmoid(Activation):
+    """phi(x) = 1 / (1 + exp(-x))."""
+    function = "sigmoid"
+
+
+class ELU(Activation):
+    """phi(x) = x for x > 0, else alpha (exp(x) - 1)."""
+    function = "elu"
+
+    def __init__(self, alpha=1.0, *, dtype=np.float32):
+        super().__init__(dtype=dtype, alpha=real_number(alpha, "ELU alpha"))
+
+
+class GELU(Activation):
+    """phi(x) = x Phi(x) (exact erf form)."""
+    function = "gelu"
+
+
+class SELU(Activation):
+    """phi(x) = scale * elu(x, alpha) with the self-normalizing constants."""
+    function = "selu"
+
+
+LAYERS = {cls.__name__: cls for cls in (
+    Conv2D, Dense, BatchNorm2D, Flatten, MaxPool2D, AvgPool2D, GlobalAvgPool2D, Dropout,
+    ReLU, LeakyReLU, Tanh, Sigmoid, ELU, GELU, SELU,
+)}
+
+ACTIVATION_LAYERS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid,
+                     "elu": ELU, "gelu": GELU, "selu": SELU, "linear": None}
+
+
+def activation_layer(name, **kwargs):
+    """The activation layer for a name ('relu', 'tanh', ...); None for 'linear'."""
+    if name not in ACTIVATION_LAYERS:
+        raise unknown_name("activation", name, ACTIVATION_LAYERS)
+    cls = ACTIVATION_LAYERS[name]
+    return None if cls is None else cls(**kwargs)
+
+
+def layer_from_config(entry: dict, *, dtype=np.float32) -> Layer:
+    """Rebuild one layer from {"type": "Conv2D", ...config}; weights start at zeros
+    (they are meant to be loaded from a state dict)."""
+    entry = dict(entry)
+    kind = entry.pop("type", None)
+    if kind not in LAYERS:
+        raise unknown_name("layer type", kind, LAYERS)
+    if kind in ("Conv2D", "Dense"):
+        entry.setdefault("weight_init", "zeros")
+        entry.setdefault("bias_init", "zeros")
+    entry.pop("init", None)
+    try:
+        return LAYERS[kind](**entry, dtype=dtype)
+    except TypeError as exc:
+        raise InvalidValueError(f"layer config for {kind}: {exc}") from None

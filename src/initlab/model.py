@@ -1,0 +1,186 @@
+"""Sequential: a list of layers run in order, with PyTorch-compatible state dicts.
+
+Floor 3. `state_dict()` keys are "<index>.<name>" ("0.weight", "3.bias", "4.running_mean"),
+exactly those of the equivalent `torch.nn.Sequential`, so weights move between the two.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import CheckpointError, ShapeError
+from .layers import Layer, layer_from_config
+
+
+class Sequential:
+    """y = layers[-1](... layers[1](layers[0](x))); backward runs the chain rule in reverse."""
+
+    def __init__(self, layers):
+        self.layers = list(layers)
+        for index, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Sequential: item {index} is {type(layer).__name__}, not an initlab Layer")
+            layer.label = f"layer {index} ({type(layer).__name__})"
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __getitem__(self, index):
+        return self.layers[index]
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    # ------------------------------------------------------------------ passes
+    def forward(self, x, training=True):
+        for layer in self.layers:
+            x = layer.forward(x, training=training)
+        return x
+
+    __call__ = forward
+
+    def backward(self, grad, *, input_grad=False):
+        """Back-propagate `grad` (d loss / d output); fills every layer's `grads`.
+
+        Returns d loss / d input when `input_grad=True`; otherwise the first layer skips that
+        work (as PyTorch does for an input that does not require grad) and None is returned.
+        """
+        last = len(self.layers) - 1
+        for index in range(last, -1, -1):
+            layer = self.layers[index]
+            if index == 0 and not input_grad and layer.can_skip_input_grad:
+                layer.backward(grad, need_input_grad=False)
+                return None
+            grad = layer.backward(grad)
+        return grad
+
+    def predict(self, x, batch_size=512):
+        """Outputs in eval mode, computed in batches to bound memory."""
+        outs = [self.forward(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
+        return np.concatenate(outs) if outs else np.empty((0,))
+
+    # ------------------------------------------------------------------ parameters
+    def named_parameters(self, trainable_only=False):
+        """Yield (key, layer, name) for every parameter, key "<index>.<name>" in layer order."""
+        for index, layer in enumerate(self.layers):
+            if trainable_only and not layer.trainable:
+                continue
+            for name in layer.params:
+                yield f"{index}.{name}", layer, name
+
+    def num_parameters(self):
+        return sum(layer.params[name].size for _, layer, name in self.named_parameters())
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and buffer, keyed "<index>.<name>" as in torch."""
+        state = {}
+        for index, layer in enumerate(self.layers):
+            for name, value in {**layer.params, **layer.buffers}.items():
+                state[f"{index}.{name}"] = np.array(value, copy=True)
+        return state
+
+    def expected_state(self) -> dict[str, tuple[tuple, np.dtype]]:
+        """The key -> (shape, dtype) a state dict for this model must have."""
+        out = {}
+        for index, layer in enumerate(self.layers):
+            for name, value in {**layer.params, **layer.buffers}.items():
+                out[f"{index}.{name}"] = (value.shape, value.dtype)
+        return out
+
+    def load_state_dict(self, state, strict=True):
+        """Copy arrays from `state` into the model; all of it is checked before anything changes.
+
+        Missing keys, unexpected keys (when strict), and shape mismatches raise CheckpointError
+        naming the tensor, the expected and the found shape; the model is left as it was.
+        """
+        expected = self.expected_state()
+        missing = [k for k in expected if k not in state]
+        unexpected = [k for k in state if k not in expected]
+        if missing:
+            raise CheckpointError(f"state dict is missing tensor(s) {missing} (model expects {list(expected)})")
+        if strict and unexpected:
+            raise CheckpointError(f"state dict has unexpected tensor(s) {unexpected}; pass strict=False to ignore")
+        for key, (shape, _) in expected.items():
+            found = np.shape(state[key])
+            if tuple(found) != tuple(shape):
+                raise CheckpointError(f"tensor '{key}': expected shape {tuple(shape)}, found {tuple(found)}")
+        for key, (_, dtype) in expected.items():
+            index, name = key.split(".", 1)
+            layer = self.layers[int(index)]
+            target = layer.params if name in layer.params else layer.buffers
+            target[name] = np.array(state[key], dtype=dtype, copy=True)
+
+    # ------------------------------------------------------------------ description
+    def config(self) -> dict:
+        """Plain data (JSON-able) from which `Sequential.from_config` rebuilds the architecture."""
+        layers = []
+        for layer in self.layers:
+            entry = {"type": type(layer).__name__, **layer.config()}
+            if layer.init_names:
+                entry["init"] = dict(layer.init_names)
+            layers.append(entry)
+        dtype = self.layers[0].dtype.name if self.layers else "float32"
+        return {"dtype": dtype, "layers": layers}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Sequential":
+        """Rebuild the architecture (weights zero, to be loaded); inits are kept as records."""
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise CheckpointError("model config: expected {'layers': [...]} ")
+        dtype = np.dtype(config.get("dtype", "float32"))
+        layers = []
+        for entry in config["layers"]:
+            layer = layer_from_config(entry, dtype=dtype)
+            layer.init_names = dict(entry.get("init", layer.init_names))
+            layers.append(layer)
+        return cls(layers)
+
+    def summary_rows(self, input_shape):
+        """[(label, output shape, parameter count, initializers)] for an input (C, H, W) or (N, C, H, W)."""
+        shape = tuple(input_shape)
+        x = np.zeros((1, *shape) if len(shape) == 3 else (1, *shape[1:]), dtype=self.layers[0].dtype)
+        rows = []
+        for index, layer in enumerate(self.layers):
+            try:
+                x = layer.forward(x, training=False)
+            except ShapeError as exc:
+                raise ShapeError(f"summary for input {shape}: {exc}") from None
+            count = sum(p.size for p in layer.params.values())
+            inits = ", ".join(f"{k}={v}" for k, v in layer.init_names.items())
+            rows.append((f"{index} {type(layer).__name__}", ("N", *x.shape[1:]), count, inits))
+        return rows
+
+    def summary(self, input_shape) -> str:
+        """A text table: layer, output shape, parameters, initializer of each parameter."""
+        rows = self.summary_rows(input_shape)
+        header = ("layer", "output shape", "params", "init")
+        cells = [header] + [(name, str(shape), f"{count:,}", inits) for name, shape, count, inits in rows]
+        widths = [max(len(row[i]) for row in cells) for i in range(4)]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in cells]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        lines.append(f"total parameters: {self.num_parameters():,}")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ numerical faults
+    def first_nonfinite_forward(self, x):
+        """Re-run the forward pass on `x` and return the label of the first layer whose output is
+        not finite ("input" if x itself is not), or None."""
+        if not np.isfinite(x).all():
+            return "input"
+        with np.errstate(all="ignore"):
+            for layer in self.layers:
+                x = layer.forward(x, training=False)
+                if not np.isfinite(x).all():
+                    return layer.label
+        return None
+
+    def first_nonfinite_gradient(self):
+        """The "<label> <param>" of the first parameter (in forward order) whose gradient is not finite."""
+        for _, layer, name in self.named_parameters():
+            grad = layer.grads.get(name)
+            if grad is not None and not np.isfinite(grad).all():
+                return f"{layer.label} {name}"
+        return None
+
+    def __repr__(self):
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return f"Sequential(\n  {inner}\n)"

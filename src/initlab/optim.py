@@ -1,0 +1,147 @@
+"""Optimizers that update a Sequential's trainable parameters from its last backward pass.
+
+Floor 3. The update rules are PyTorch's, step for step (torch.optim.SGD and torch.optim.Adam
+with L2 `weight_decay` added to the gradient), so trajectories can be compared directly.
+A layer with `trainable = False` (frozen hand-made filters) is skipped.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InvalidValueError, unknown_name
+from .validate import real_number
+
+
+class Optimizer:
+    """Base: holds the model, per-parameter state keyed like the state dict, a step counter."""
+
+    def __init__(self, model, lr):
+        self.model = model
+        self.lr = real_number(lr, f"{type(self).__name__} lr", low=0, low_open=True)
+        self.state: dict[str, dict[str, np.ndarray]] = {}
+        self.steps = 0
+
+    def step(self):
+        for key, layer, name in self.model.named_parameters(trainable_only=True):
+            if name not in layer.grads:
+                raise InvalidValueError(
+                    f"{type(self).__name__}.step: {layer.label} has no gradient for '{name}'; "
+                    "call model.backward(...) before step()"
+                )
+            self._update(key, layer.params[name], layer.grads[name])
+        self.steps += 1
+
+    def _update(self, key, param, grad):
+        raise NotImplementedError
+
+    def config(self) -> dict:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Flat {"<param key>.<buffer>": array} (e.g. "0.weight.momentum_buffer") plus "steps"."""
+        flat = {f"{key}.{buf}": value.copy() for key, bufs in self.state.items() for buf, value in bufs.items()}
+        flat["steps"] = np.array(self.steps, dtype=np.int64)
+        return flat
+
+    def load_state_dict(self, flat):
+        state: dict[str, dict[str, np.ndarray]] = {}
+        for name, value in flat.items():
+            if name == "steps":
+                continue
+            key, buf = name.rsplit(".", 1)
+            state.setdefault(key, {})[buf] = np.array(value, copy=True)
+        self.state = state
+        self.steps = int(flat.get("steps", 0))
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with momentum, Nesterov and weight decay (PyTorch's rule):
+
+        g = grad + weight_decay * p
+        b = g (first step), b = momentum * b + (1 - dampening) * g (later)
+        g = g + momentum * b (Nesterov) or g = b
+        p = p - lr * g
+    """
+
+    def __init__(self, model, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, dampening=0.0):
+        super().__init__(model, lr)
+        self.momentum = real_number(momentum, "SGD momentum", low=0, high=1)
+        self.weight_decay = real_number(weight_decay, "SGD weight_decay", low=0)
+        self.dampening = real_number(dampening, "SGD dampening", low=0, high=1)
+        self.nesterov = bool(nesterov)
+        if self.nesterov and (self.momentum == 0 or self.dampening != 0):
+            raise InvalidValueError("SGD nesterov: requires momentum > 0 and dampening 0")
+
+    def _update(self, key, param, grad):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        if self.momentum:
+            state = self.state.setdefault(key, {})
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = grad.copy()
+            else:
+                buf *= self.momentum
+                buf += (1 - self.dampening) * grad
+            grad = grad + self.momentum * buf if self.nesterov else buf
+        param -= self.lr * grad
+
+    def config(self):
+        return dict(name="sgd", lr=self.lr, momentum=self.momentum, nesterov=self.nesterov,
+                    weight_decay=self.weight_decay, dampening=self.dampening)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015), PyTorch's rule with L2 weight decay:
+
+        g = grad + weight_decay * p;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+        p = p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+    """
+
+    def __init__(self, model, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(model, lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise InvalidValueError(f"Adam betas: expected a pair (beta1, beta2), got {betas!r}")
+        self.betas = tuple(real_number(b, "Adam betas", low=0, high=1, high_open=True) for b in betas)
+        self.eps = real_number(eps, "Adam eps", low=0, low_open=True)
+        self.weight_decay = real_number(weight_decay, "Adam weight_decay", low=0)
+
+    def step(self):
+        self._t = self.steps + 1
+        super().step()
+
+    def _update(self, key, param, grad):
+        b1, b2 = self.betas
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param
+        state = self.state.setdefault(key, {})
+        if "exp_avg" not in state:
+            state["exp_avg"] = np.zeros_like(param)
+            state["exp_avg_sq"] = np.zeros_like(param)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= b1
+        m += (1 - b1) * grad
+        v *= b2
+        v += (1 - b2) * grad * grad
+        correction1 = 1 - b1 ** self._t
+        correction2 = 1 - b2 ** self._t
+        denom = np.sqrt(v) / np.sqrt(correction2) + self.eps
+        param -= (self.lr / correction1) * m / denom
+
+    def config(self):
+        return dict(name="adam", lr=self.lr, betas=list(self.betas), eps=self.eps,
+                    weight_decay=self.weight_decay)
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+
+
+def build_optimizer(model, config: dict) -> Optimizer:
+    """An optimizer from its `config()` dict ({"name": "sgd", "lr": ...})."""
+    config = dict(config)
+    name = config.pop("name", None)
+    if name not in OPTIMIZERS:
+        raise unknown_name("optimizer", name, OPTIMIZERS)
+    if "betas" in config:
+        config["betas"] = tuple(config["betas"])
+    return OPTIMIZERS[name](model, **config)

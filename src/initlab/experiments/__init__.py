@@ -1,0 +1,35 @@
+"""The lab's studies, one module per question (floor 6). They return plain data, never plot.
+
+Conventions every study module keeps:
+
+* `run(..., seeds=(0,), progress=None) -> dict`: the result, JSON-able once NumPy arrays are
+  turned into lists (`to_jsonable`). `progress`, when given, is called as
+  `progress(done, total, status)` so the CLI can draw a bar.
+* `TINY` and `DEMO`: keyword arguments for `run` at test scale and at demo scale (the demo runs
+  every study in a few minutes on 2 cores).
+* `result["claims"]`: a list of `claim(...)` records, each a sentence, the measured number(s)
+  and whether the claim held in this run; the report and the CLI print them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def claim(text: str, holds: bool, **measured) -> dict:
+    """One checked statement: {"claim": text, "holds": bool, "measured": {name: value}}."""
+    return {"claim": text, "holds": bool(holds), "measured": to_jsonable(measured)}
+
+
+def to_jsonable(value):
+    """NumPy arrays and scalars -> lists and Python numbers, recursively (for results.json)."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None if np.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value

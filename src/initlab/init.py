@@ -110,7 +110,7 @@ def compute_fans(shape, groups: int = 1, transposed: bool = False) -> tuple[int,
 def _fan(shape, mode: str, who: str, groups: int = 1, transposed: bool = False) -> float:
     """The fan a scheme scales by: fan_in, fan_out, or their mean (fan_avg)."""
     if mode not in _MODES:
-        raise unknown_name(f"{who}: mode", mode, _MODES)
+        raise unknown_name(f"mode for {who}", mode, _MODES)
     try:
         fan_in, fan_out = compute_fans(shape, groups, transposed)
     except (ShapeError, InvalidValueError) as exc:
@@ -447,7 +447,7 @@ def glorot_normal(shape, rng=None, *, dtype=np.float32, gain: float = 1.0,
 
 def _he_std(shape, who, mode, nonlinearity, a, groups, transposed) -> float:
     if mode not in ("fan_in", "fan_out"):
-        raise unknown_name(f"{who}: mode", mode, ("fan_in", "fan_out"))
+        raise unknown_name(f"mode for {who}", mode, ("fan_in", "fan_out"))
     gain = calculate_gain(nonlinearity, a) if nonlinearity == "leaky_relu" else calculate_gain(nonlinearity)
     return gain / math.sqrt(_fanned(shape, who, mode, groups, transposed))
 
@@ -517,7 +517,7 @@ def variance_scaling(shape, rng=None, *, dtype=np.float32, scale: float = 1.0,
     shape, dtype = _setup(shape, dtype, "variance_scaling")
     scale = _positive(scale, "variance_scaling: scale")
     if distribution not in _DISTRIBUTIONS:
-        raise unknown_name("variance_scaling: distribution", distribution, _DISTRIBUTIONS)
+        raise unknown_name("distribution for variance_scaling", distribution, _DISTRIBUTIONS)
     std = math.sqrt(scale / _fanned(shape, "variance_scaling", mode, groups, transposed))
     if distribution == "uniform":
         return _uniform(shape, rng, dtype, math.sqrt(3.0) * std)
@@ -737,6 +737,7 @@ def _parse(spec: str) -> tuple[str, dict, float]:
             f"initializer spec {spec!r} is malformed; expected 'name', 'name(key=value, ...)' "
             f"or either followed by '*factor', e.g. 'he_normal(mode=fan_out)*0.5'"
         )
+    _canonical(node.func.id)
     if node.args:
         raise InvalidValueError(
             f"initializer spec {spec!r}: write parameters as key=value, e.g. 'constant(value=0.1)'"

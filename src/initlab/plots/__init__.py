@@ -16,9 +16,10 @@ STYLE = {"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.t
 
 
 def new_figure(nrows=1, ncols=1, *, width=6.4, height=4.0, title=None):
-    """(figure, axes) with the lab's style; axes is an array when nrows*ncols > 1."""
+    """(figure, axes) with the lab's style; axes is one Axes, or a 2-D array (nrows, ncols) of them."""
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=(nrows * ncols == 1))
+        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=(nrows * ncols == 1),
+                                 layout="constrained")
     if title:
         fig.suptitle(title)
     return fig, axes

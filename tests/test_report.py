@@ -1,0 +1,73 @@
+"""The convolution study, and the HTML report: self-contained, every section, valid."""
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+
+from initlab import report
+from initlab.errors import UnknownNameError
+from initlab.experiments import conv
+from initlab.plots import conv as conv_plots, save
+
+
+def test_conv_study_claims_hold():
+    result = conv.run(**conv.TINY)
+    assert result["feature_map"].shape == result["image"].shape
+    assert all(c["holds"] for c in result["claims"][::2]), result["claims"]   # timing claim not asserted
+
+
+def figure_is_labelled(fig):
+    axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert axes
+    for ax in axes:
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    assert any(ax.get_legend() is not None for ax in axes)
+
+
+def test_conv_figure_is_labelled():
+    figure_is_labelled(conv_plots.feature_map(conv.run(**conv.TINY)))
+
+
+class Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.stack, self.ids, self.srcs, self.links = [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag not in ("img", "meta", "br", "hr", "link"):
+            self.stack.append(tag)
+        if "id" in attrs:
+            self.ids.append(attrs["id"])
+        if tag == "img":
+            self.srcs.append(attrs["src"])
+        if tag in ("a", "link", "script") and (attrs.get("href") or attrs.get("src")):
+            self.links.append(attrs.get("href") or attrs.get("src"))
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, f"unbalanced </{tag}> after {self.stack[-3:]}"
+        self.stack.pop()
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_report_is_self_contained_and_valid(tmp_path, lang):
+    result = conv.run(**conv.TINY)
+    png = save(conv_plots.feature_map(result), tmp_path / "conv_feature_map.png")
+    sections = [{"id": sid, "figures": [png] if sid == "conv" else [], "claims": result["claims"],
+                 "numbers": {"speedup": 12.5}} for sid in report.PROSE]
+    path = report.write_report(tmp_path / "index.html", sections, lang=lang)
+    text = path.read_text(encoding="utf-8")
+    parser = Collector()
+    parser.feed(text)
+    assert parser.stack == []
+    assert set(report.PROSE) <= set(parser.ids)
+    assert parser.srcs and all(s.startswith("data:image/png;base64,") for s in parser.srcs)
+    assert all(link.startswith("#") for link in parser.links)
+    assert report.PROSE["conv"][lang][0] in text
+
+
+def test_report_rejects_unknown_language_and_section(tmp_path):
+    with pytest.raises(UnknownNameError, match="language"):
+        report.render([], lang="fr")
+    with pytest.raises(UnknownNameError, match="no prose"):
+        report.render([{"id": "nope"}])

@@ -15,8 +15,8 @@ err_console = Console(stderr=True, highlight=False)
 def print_table(title, columns, rows):
     """Print rows (sequences of cells, formatted with str) under the given column names."""
     table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(str(column), justify="right" if column not in ("init", "name", "layer") else "left")
+    for index, column in enumerate(columns):
+        table.add_column(str(column), justify="left" if index == 0 or column in ("init", "name", "claim") else "right")
     for row in rows:
         table.add_row(*(str(cell) for cell in row))
     console.print(table)

@@ -1,0 +1,94 @@
+"""`initlab demo`: every study at small scale, one self-contained HTML report.
+
+Writes OUT/index.html (figures embedded), every figure as PNG, and every number in
+OUT/results.json. The studies run in the order a learner asks the questions.
+"""
+from __future__ import annotations
+
+import importlib
+import time
+from pathlib import Path
+
+from ..errors import UnknownNameError
+from ..experiments import to_jsonable
+from ..report import LANGS, write_report
+from . import ui
+from ._common import prepare_out, write_json
+
+ORDER = 90
+
+# (report section id, module name under experiments/ and plots/)
+STUDIES = [
+    ("conv", "conv"), ("symmetry", "symmetry"), ("zero_mean", "zero_mean"), ("propagate", "propagate"),
+    ("depth", "depth"), ("filters", "filters"), ("prefilters", "prefilters"), ("cv", "cv"),
+]
+
+
+def _scalars(result: dict) -> dict:
+    return {k: v for k, v in to_jsonable(result).items() if isinstance(v, (int, float, str)) and k != "claims"}
+
+
+def run_study(section, module_name, out: Path, preset: str, progress=None) -> dict:
+    """Run one study at a preset ("DEMO" or "TINY"), save its figures; return the report section."""
+    study = importlib.import_module(f"initlab.experiments.{module_name}")
+    figures = importlib.import_module(f"initlab.plots.{module_name}")
+    result = study.run(**getattr(study, preset), progress=progress)
+    paths = []
+    from ..plots import save
+    for name, make in getattr(figures, "FIGURES", {}).items():
+        paths.append(save(make(result), out / f"{name}.png"))
+    for name, write in getattr(figures, "ANIMATIONS", {}).items():
+        written = write(result, out / f"{name}.gif")
+        if written:
+            paths.append(Path(written))
+    return {"id": section, "figures": paths, "claims": result.get("claims", []),
+            "numbers": _scalars(result), "result": result}
+
+
+def demo(args) -> int:
+    names = [s for s, _ in STUDIES]
+    chosen = names if not args.only else [s.strip() for s in args.only.split(",") if s.strip()]
+    for name in chosen:
+        if name not in names:
+            raise UnknownNameError(f"--only: unknown study {name!r} (valid: {', '.join(names)})")
+    if args.lang not in LANGS:
+        raise UnknownNameError(f"--lang: unknown language {args.lang!r} (valid: {', '.join(LANGS)})")
+    out = prepare_out(args.out, args.force)
+    preset = "TINY" if args.tiny else "DEMO"
+    start = time.perf_counter()
+    sections = []
+    with ui.progress() as bar:
+        overall = bar.add_task("demo", total=len(chosen), status="")
+        for section, module in STUDIES:
+            if section not in chosen:
+                continue
+            task = bar.add_task(f"  {section}", total=None, status="")
+
+            def progress(done, total, status="", task=task):
+                bar.update(task, completed=done, total=total, status=status)
+
+            sections.append(run_study(section, module, out, preset, progress))
+            bar.update(task, status="done")
+            bar.advance(overall)
+    seconds = time.perf_counter() - start
+    write_json(out / "results.json", {s["id"]: s["result"] for s in sections} | {"seconds": seconds})
+    page = write_report(out / "index.html", [{k: v for k, v in s.items() if k != "result"} for s in sections],
+                        lang=args.lang, seconds=seconds)
+    rows = []
+    for s in sections:
+        held = sum(c["holds"] for c in s["claims"])
+        rows.append((s["id"], f"{held}/{len(s['claims'])}", len(s["figures"])))
+    ui.print_table("initlab demo", ["study", "claims held", "figures"], rows)
+    ui.console.print(f"report: {page} ({seconds:.0f} s)")
+    return 0
+
+
+def register(sub):
+    p = sub.add_parser("demo", help="run every study at small scale and write one HTML report",
+                       description=__doc__)
+    p.add_argument("--out", type=Path, default=Path("initlab-report"), help="output folder (default initlab-report)")
+    p.add_argument("--force", action="store_true", help="write into an existing output folder")
+    p.add_argument("--lang", default="en", help="language of the report's prose: en or ja")
+    p.add_argument("--only", default="", help="comma-separated studies to run (default: all)")
+    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds, not minutes)")
+    p.set_defaults(func=demo)

@@ -746,6 +746,8 @@ def _parse(spec: str) -> tuple[str, dict, float]:
     for kw in node.keywords:
         if kw.arg is None:
             raise InvalidValueError(f"initializer spec {spec!r}: '**' is not allowed")
+        if kw.arg in params:
+            raise InvalidValueError(f"initializer spec {spec!r} is malformed: {kw.arg!r} is given twice")
         params[kw.arg] = _literal(kw.value, spec)
     return node.func.id, params, factor
 

@@ -93,6 +93,7 @@ class Conv2D(Layer):
         self.stride = pair(stride, "Conv2D stride", minimum=1)
         self.padding = pair(padding, "Conv2D padding")
         self.trainable = bool(trainable)
+        self._workspace = {}   # scratch buffers reused across training steps (see functional)
         rng = as_generator(rng)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         _init_param(self, "weight", weight_init, shape, rng)
@@ -103,7 +104,7 @@ class Conv2D(Layer):
         x = as_images(self._input(x), f"{self.label} input", channels=self.in_channels)
         y, self._cache = F.conv2d_forward(
             x, self.params["weight"], self.params.get("bias"), self.stride, self.padding,
-            where=self.label,
+            where=self.label, workspace=self._workspace if training else None,
         )
         return y
 

@@ -42,6 +42,17 @@ class Layer:
         self.init_names: dict[str, str] = {}
         self.label = type(self).__name__   # Sequential renames it "3 (Conv2D)" for messages
 
+    # what a forward pass leaves behind for backward: not part of a layer's state (not pickled)
+    _TRANSIENT = ("_cache", "_workspace", "_x", "_y", "_xy", "_mask", "_shape")
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if isinstance(self, Conv2D):
+            self._workspace = {}
+
     def forward(self, x, training=True):
         raise NotImplementedError
 

@@ -251,18 +251,7 @@ class PoolCache(NamedTuple):
     kernel: tuple
     stride: tuple
     padding: tuple
-    argmax: np.ndarray | None   # max pooling: the winning offset in each window
-
-
-def _pool_windows(x, kernel, stride, padding, pad_value, where):
-    if x.ndim != 4:
-        raise ShapeError(f"{where}: expected a 4-D NCHW input, got shape {x.shape}")
-    (kh, kw), (ph, pw) = kernel, padding
-    if ph > kh // 2 or pw > kw // 2:
-        raise ShapeError(f"{where}: padding {padding} must be at most half the kernel {kernel}")
-    oh, ow = _output_hw(x.shape, kernel, stride, padding, where)
-    windows = sliding_window_view(_pad(x, padding, pad_value), kernel, axis=(2, 3))
-    return windows[:, :, ::stride[0], ::stride[1]][:, :, :oh, :ow]   # (N, C, OH, OW, KH, KW)
+    argmax: np.ndarray | None   # max pooling: the winning offset u*KW + v in each window (uint8/int)
 
 
 def _pool_args(kernel_size, stride, padding):
@@ -271,17 +260,37 @@ def _pool_args(kernel_size, stride, padding):
     return kernel, stride, pair(padding, "padding")
 
 
+def _pool_offsets(x, kernel, stride, padding, pad_value, where):
+    """For each kernel offset (u, v), the strided view xpad[:, :, u + sh*i, v + sw*j] of the
+    input over all windows at once: KH*KW views of shape (N, C, OH, OW).
+
+    Pooling then reduces these views elementwise, which is much faster than reducing a
+    (N, C, OH, OW, KH, KW) window view along its short last axes.
+    """
+    if x.ndim != 4:
+        raise ShapeError(f"{where}: expected a 4-D NCHW input, got shape {x.shape}")
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    if ph > kh // 2 or pw > kw // 2:
+        raise ShapeError(f"{where}: padding {padding} must be at most half the kernel {kernel}")
+    oh, ow = _output_hw(x.shape, kernel, stride, padding, where)
+    xp = _pad(x, padding, pad_value)
+    return [xp[:, :, u:u + sh * oh:sh, v:v + sw * ow:sw] for u in range(kh) for v in range(kw)]
+
+
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0, *, where="max_pool2d"):
     """y[n, c, i, j] = max over the window at (i*sh, j*sw) of the (-inf)-padded input.
 
-    Returns (y, cache); stride defaults to the kernel size, as in PyTorch.
+    Returns (y, cache); stride defaults to the kernel size, as in PyTorch. The cache records
+    the first offset holding the maximum (PyTorch's choice among ties).
     """
     kernel, stride, padding = _pool_args(kernel_size, stride, padding)
-    windows = _pool_windows(x, kernel, stride, padding, -np.inf, where)
-    n, c, oh, ow = windows.shape[:4]
-    flat = windows.reshape(n, c, oh, ow, -1)
-    argmax = flat.argmax(axis=-1)
-    y = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
+    views = _pool_offsets(x, kernel, stride, padding, -np.inf, where)
+    y = views[0].copy()
+    argmax = np.zeros(y.shape, dtype=np.uint8 if len(views) < 256 else np.int32)
+    for k, view in enumerate(views[1:], start=1):
+        better = view > y                  # strictly greater: the first maximum wins ties
+        np.copyto(y, view, where=better)
+        np.copyto(argmax, k, where=better)
     return y, PoolCache(x.shape, kernel, stride, padding, argmax)
 
 
@@ -290,10 +299,10 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     return max_pool2d_forward(x, kernel_size, stride, padding)[0]
 
 
-def _scatter_to_windows(x_shape, kernel, stride, padding, dtype, contribution):
+def _scatter_to_windows(cache: PoolCache, dtype, contribution):
     """Sum per-offset window contributions back onto the input: a loop over the KH*KW offsets."""
-    n, c, h, w = x_shape
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n, c, h, w = cache.x_shape
+    (kh, kw), (sh, sw), (ph, pw) = cache.kernel, cache.stride, cache.padding
     oh, ow = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
     grad_xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dtype)
     for u in range(kh):
@@ -304,17 +313,17 @@ def _scatter_to_windows(x_shape, kernel, stride, padding, dtype, contribution):
 
 def max_pool2d_backward(grad_y, cache: PoolCache):
     """Each window's gradient goes to the (first) position that held its maximum."""
-    return _scatter_to_windows(
-        cache.x_shape, cache.kernel, cache.stride, cache.padding, grad_y.dtype,
-        lambda k: np.where(cache.argmax == k, grad_y, 0),
-    )
+    return _scatter_to_windows(cache, grad_y.dtype, lambda k: grad_y * (cache.argmax == k))
 
 
 def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, *, where="avg_pool2d"):
     """y[n, c, i, j] = mean of the window (zero padding counts, as PyTorch's default)."""
     kernel, stride, padding = _pool_args(kernel_size, stride, padding)
-    windows = _pool_windows(x, kernel, stride, padding, 0.0, where)
-    y = windows.mean(axis=(-2, -1), dtype=x.dtype)
+    views = _pool_offsets(x, kernel, stride, padding, 0.0, where)
+    y = views[0].copy()
+    for view in views[1:]:
+        y += view
+    y *= y.dtype.type(1.0 / len(views))
     return y, PoolCache(x.shape, kernel, stride, padding, None)
 
 
@@ -325,10 +334,8 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
 
 def avg_pool2d_backward(grad_y, cache: PoolCache):
     """Each window spreads its gradient evenly: grad / (KH*KW) to every position it averaged."""
-    share = grad_y / (cache.kernel[0] * cache.kernel[1])
-    return _scatter_to_windows(
-        cache.x_shape, cache.kernel, cache.stride, cache.padding, grad_y.dtype, lambda k: share
-    )
+    share = grad_y * grad_y.dtype.type(1.0 / (cache.kernel[0] * cache.kernel[1]))
+    return _scatter_to_windows(cache, grad_y.dtype, lambda k: share)
 
 
 # --------------------------------------------------------------------------- activations

@@ -257,7 +257,7 @@ def _flag(value, name: str) -> bool:
     return value
 
 
-def _check_rng(rng, who: str) -> None:
+def _check_rng(rng) -> None:
     """Deterministic schemes still refuse a malformed `rng`, so every scheme takes the same arguments."""
     if rng is not None:
         as_generator(rng)
@@ -275,14 +275,14 @@ def zeros(shape, rng=None, *, dtype=np.float32) -> np.ndarray:
     """All zeros. Fine for biases; for weights it is the symmetry problem: every filter of a
     layer gets the same gradient, so they stay identical (and with zeros, ReLU nets do not learn)."""
     shape, dtype = _setup(shape, dtype, "zeros")
-    _check_rng(rng, "zeros")
+    _check_rng(rng)
     return np.zeros(shape, dtype=dtype)
 
 
 def ones(shape, rng=None, *, dtype=np.float32) -> np.ndarray:
     """All ones (e.g. a BatchNorm scale). As a weight it suffers the symmetry problem."""
     shape, dtype = _setup(shape, dtype, "ones")
-    _check_rng(rng, "ones")
+    _check_rng(rng)
     return np.ones(shape, dtype=dtype)
 
 
@@ -290,7 +290,7 @@ def constant(shape, rng=None, *, dtype=np.float32, value: float = 0.0) -> np.nda
     """Every entry `value`. As a weight: the symmetry problem (all filters identical for ever)."""
     shape, dtype = _setup(shape, dtype, "constant")
     value = real_number(value, "constant: value")
-    _check_rng(rng, "constant")
+    _check_rng(rng)
     return np.full(shape, value, dtype=dtype)
 
 
@@ -585,7 +585,7 @@ def identity(shape, rng=None, *, dtype=np.float32, gain: float = 1.0) -> np.ndar
             f"identity: needs a 2-D (out, in) weight, got shape {shape}; use dirac for conv weights"
         )
     gain = _nonneg(gain, "identity: gain")
-    _check_rng(rng, "identity")
+    _check_rng(rng)
     return (np.eye(*shape) * gain).astype(dtype)
 
 
@@ -603,7 +603,7 @@ def dirac(shape, rng=None, *, dtype=np.float32, groups: int = 1) -> np.ndarray:
     groups = positive_int(groups, "dirac: groups")
     if shape[0] % groups:
         raise ShapeError(f"dirac: out_channels = {shape[0]} is not divisible by groups={groups}")
-    _check_rng(rng, "dirac")
+    _check_rng(rng)
     w = np.zeros(shape, dtype=dtype)
     per_group = shape[0] // groups
     centre = tuple(k // 2 for k in shape[2:])

@@ -1,0 +1,85 @@
+"""`initlab prefilters`: filters from a random start, chosen by hand, or computed from the data.
+
+Trains the same small CNN on the shapes and digits data from four first layers: random He
+init, hand-made filters (Sobel, X, ...), k-means centroids of whitened image patches and
+PCA components of image patches, for several seeds. Prints steps to a threshold accuracy and
+how far the first-layer filters move; writes result.json and the figures (PNG) to --out.
+"""
+from __future__ import annotations
+
+from ..errors import InvalidValueError
+from ..experiments import prefilters as study
+from . import ui
+from ._common import add_common, prepare_out, print_claims, run_with_progress, save_figures, write_json
+
+ORDER = 26
+
+
+def _names(text, what):
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise InvalidValueError(f"--{what}: expected a comma-separated list, got {text!r}")
+    return names
+
+
+def _steps_text(r):
+    seeds = ", ".join("-" if s is None else str(s) for s in r["steps_to_threshold"])
+    mean = r["mean_steps_to_threshold"]
+    return ("-" if mean is None else f"{mean:.1f}"), seeds
+
+
+def _print_tables(result):
+    for name, ds in result["datasets"].items():
+        rows = []
+        for start, r in ds["starts"].items():
+            mean, seeds = _steps_text(r)
+            rows.append((start, f"{r['reached']}/{len(r['final_val_acc'])}", mean, seeds,
+                         f"{r['mean_final_val_acc']:.3f}", f"{r['mean_relative_change']:.2f}",
+                         f"{r['mean_cosine_to_start']:.3f}",
+                         f"{r['mean_best_score_before']:.2f}>{r['mean_best_score_after']:.2f}"))
+        ui.print_table(
+            f"{name}: steps to {ds['threshold']:.0%} val. accuracy ({ds['steps'][-1]} steps in all), "
+            "filter movement ||dW||/||W0|| and cosine to start, template score before>after",
+            ["init", "reached", "steps", "per seed", "final acc", "moved", "cos", "template"],
+            rows)
+
+
+def prefilters(args) -> int:
+    kwargs = dict(study.TINY) if args.tiny else {}
+    kwargs.update(datasets=_names(args.data, "data"), starts=_names(args.starts, "starts"), seeds=args.seeds)
+    for key in ("epochs", "n_train", "width", "kernel_size"):
+        value = getattr(args, key)
+        if value is not None:
+            kwargs[key] = value
+    if args.threshold is not None:
+        kwargs["thresholds"] = {name: args.threshold for name in kwargs["datasets"]}
+    study.check_options(kwargs["datasets"], kwargs["starts"], kwargs["seeds"], kwargs.get("thresholds"))
+    out = prepare_out(args.out, args.force)   # after the options are known to be good
+    result = run_with_progress("prefilters", study.run, **kwargs)
+    _print_tables(result)
+    print_claims(result)
+    from ..plots import prefilters as figures   # matplotlib only when there is something to draw
+    paths = save_figures({name: make(result) for name, make in figures.FIGURES.items()}, out)
+    paths.append(write_json(out / "result.json", result))
+    ui.console.print(f"wrote {len(paths)} files to {out} ({result['seconds']:.0f} s)")
+    return 0
+
+
+def register(sub):
+    p = sub.add_parser("prefilters", help="random vs hand-made vs data-driven (k-means, PCA) first-layer filters",
+                       description=__doc__)
+    add_common(p, default_out="initlab-prefilters", default_seeds="5")
+    p.add_argument("--data", default="shapes,digits", help="comma-separated datasets: shapes, digits")
+    p.add_argument("--starts", default=",".join(study.STARTS),
+                   help=f"comma-separated first-layer starts among {', '.join(study.ALL_STARTS)} "
+                        "(he_unit: He's random directions scaled to unit output variance, a control)")
+    p.add_argument("--epochs", type=int, default=None, help="training epochs (default 4)")
+    p.add_argument("--n-train", dest="n_train", type=int, default=None, help="training images per dataset (default 1400)")
+    p.add_argument("--width", type=int, default=None, help="first-layer filters (default 8)")
+    p.add_argument("--kernel-size", dest="kernel_size", type=int, default=None, help="first-layer kernel size (default 3)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="validation accuracy to reach, for every dataset (default 0.9)")
+    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
+    p.set_defaults(func=prefilters)
+    return p
+

@@ -1,0 +1,125 @@
+"""The prefilters study at tiny settings: its structure, its measurements, its figures, its CLI."""
+import json
+
+import numpy as np
+import pytest
+
+from initlab.cli import main
+from initlab.errors import InvalidValueError, UnknownNameError
+from initlab.experiments import prefilters as study
+from initlab.experiments import to_jsonable
+from initlab.plots import close
+from initlab.plots import prefilters as figures
+
+
+@pytest.fixture(scope="module")
+def result():
+    return study.run(**study.TINY)
+
+
+def test_tiny_result_structure(result):
+    assert set(result["datasets"]) == {"shapes", "digits"}
+    assert result["starts"] == list(study.STARTS)
+    for ds in result["datasets"].values():
+        steps = ds["steps"]
+        assert steps[0] == 0 and steps == sorted(steps)
+        assert set(ds["starts"]) == set(study.STARTS)
+        for r in ds["starts"].values():
+            assert r["val_acc"].shape == (1, len(steps))
+            assert np.all((r["val_acc"] >= 0) & (r["val_acc"] <= 1))
+            assert r["filters_before"].shape == r["filters_after"].shape == (8, 1, 3, 3)
+            assert r["cosine_to_start"].shape == (1, 8)
+            assert r["scores_before"].shape == (1, 8, len(result["template_names"]))
+            assert len(r["steps_to_threshold"]) == len(r["relative_change"]) == 1
+            assert r["relative_change"][0] > 0          # training moved the first layer
+    assert result["claims"] and all(isinstance(c["holds"], bool) for c in result["claims"])
+    json.dumps(to_jsonable(result))                      # results.json can hold it
+
+
+def test_starts_are_what_they_say(result):
+    for ds in result["datasets"].values():
+        starts = ds["starts"]
+        for name in ("hand", "kmeans", "pca"):           # scaled to unit output variance on the data
+            assert abs(starts[name]["initial_output_var"][0] - 1) < 0.05
+        assert starts["hand"]["scores_before"].max(axis=2).min() > 0.999   # the templates themselves
+        before = {k: r["filters_before"] for k, r in starts.items()}
+        assert not np.allclose(before["kmeans"], before["pca"])
+
+
+def test_one_seed_shares_everything_but_the_first_layer():
+    x = np.random.default_rng(0).normal(size=(40, 1, 8, 8)).astype(np.float32)
+    models = [study.build_model(study.first_layer(s, x, 4, 3, np.random.default_rng(1), 500), 3, (8, 8),
+                                np.random.default_rng(2)) for s in ("he", "pca")]
+    a, b = (m.state_dict() for m in models)
+    assert not np.allclose(a["0.weight"], b["0.weight"])
+    for key in ("3.weight", "7.weight"):
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_helpers():
+    assert study.steps_to([0, 5, 10], [0.1, 0.6, 0.9], 0.5) == 5
+    assert study.steps_to([0, 5], [0.1, 0.2], 0.5) is None
+    w = np.random.default_rng(0).normal(size=(3, 1, 3, 3))
+    rel, cos = study.movement(w, w)
+    assert rel == 0 and np.allclose(cos, 1)
+    rel, cos = study.movement(w, -2 * w)
+    assert np.isclose(rel, 3) and np.allclose(cos, -1)
+    assert study.hand_filters(4, 2, 3).shape == (4, 2, 3, 3)
+    with pytest.raises(InvalidValueError, match="hand-made filters"):
+        study.hand_filters(20, 1, 3)
+
+
+def test_bad_options():
+    with pytest.raises(UnknownNameError, match="did you mean 'digits'"):
+        study.check_options(datasets=("digit",))
+    with pytest.raises(UnknownNameError, match="kmeans"):
+        study.check_options(starts=("kmean",))
+    with pytest.raises(InvalidValueError, match="threshold"):
+        study.check_options(thresholds={"shapes": 1.5})
+    with pytest.raises(InvalidValueError, match="seed"):
+        study.check_options(seeds=())
+
+
+def figure_is_labelled(fig):
+    axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert axes
+    for ax in axes:
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    assert any(ax.get_legend() is not None for ax in axes)
+    assert fig.texts or fig._suptitle is not None
+
+
+@pytest.mark.parametrize("name", list(figures.FIGURES))
+def test_figures_are_labelled(result, name):
+    fig = figures.FIGURES[name](result)
+    figure_is_labelled(fig)
+    close(fig)
+
+
+def test_filter_mosaic_layout():
+    before = np.arange(2 * 1 * 3 * 3, dtype=float).reshape(2, 1, 3, 3) + 1
+    image = figures.mosaic(before, -before)
+    assert image.shape == (3 + 2 + 3, 3 + 1 + 3)
+    np.testing.assert_allclose(image[:3, :3], before[0, 0] / before[0, 0].max())
+    np.testing.assert_allclose(image[5:, 4:], -before[1, 0] / before[1, 0].max())
+    assert np.isnan(image[3:5]).all()
+
+
+def test_cli_writes_its_files(tmp_path):
+    out = tmp_path / "pf"
+    args = ["prefilters", "--tiny", "--seeds", "1", "--data", "shapes", "--starts", "he,kmeans",
+            "--out", str(out)]
+    assert main(args) == 0
+    names = {p.name for p in out.iterdir()}
+    assert names == {"result.json"} | {f"{n}.png" for n in figures.FIGURES}
+    saved = json.loads((out / "result.json").read_text())
+    assert set(saved["datasets"]) == {"shapes"} and saved["claims"]
+    assert main(args) == 2                                # refuses a non-empty folder
+    assert main(args + ["--force"]) == 0
+
+
+def test_cli_refuses_bad_options_before_writing(tmp_path, capsys):
+    out = tmp_path / "nothing"
+    assert main(["prefilters", "--tiny", "--data", "shapes,mnst", "--out", str(out)]) == 2
+    assert "unknown dataset 'mnst'" in capsys.readouterr().err
+    assert not out.exists()

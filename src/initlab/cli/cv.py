@@ -1,0 +1,173 @@
+"""`initlab cv`: k-fold cross-validation of the init through scikit-learn's GridSearchCV.
+
+Default grid: weight_init normal(std=1) scaled by init_scale in 1e-4 .. 1, plus He, Glorot and
+LeCun as designed. Any grid with --param, e.g.
+  initlab cv --param init_scale=1e-4,1e-3,1e-2,0.1,1 --param weight_init=he_normal,normal(std=0.01)
+Local joblib processes (--n-jobs), or a Dask cluster (--backend dask --scheduler tcp://HOST:8786).
+Prints the ranked table; writes cv_results.csv and cv_results.json (GridSearchCV's cv_results_),
+result.json (the study's numbers and claims) and the figure to --out.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+from pathlib import Path
+
+from ..errors import InvalidValueError
+from ..experiments import cv as study
+from . import ui
+from ._common import prepare_out, print_claims, run_with_progress, save_figures, write_json
+
+ORDER = 25
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def split_values(text: str) -> list[str]:
+    """Split on the commas that are not inside (), [], {} or quotes:
+    "he_normal,normal(std=0.01),truncated_normal(std=1, a=-2, b=2)" -> three values."""
+    values, depth, quote, current = [], 0, None, []
+    for char in text:
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in _OPEN:
+            depth += 1
+        elif char in _CLOSE:
+            depth -= 1
+            if depth < 0:
+                raise InvalidValueError(f"--param: unbalanced {char!r} in {text!r}")
+        elif char == "," and depth == 0:
+            values.append("".join(current).strip())
+            current = []
+            continue
+        current.append(char)
+    if depth or quote:
+        raise InvalidValueError(f"--param: unclosed bracket or quote in {text!r}")
+    values.append("".join(current).strip())
+    if any(not v for v in values):
+        raise InvalidValueError(f"--param: empty value in {text!r}")
+    return values
+
+
+def parse_value(text: str):
+    """'3' -> 3, '1e-4' -> 0.0001, 'true'/'false' -> bool, 'none' -> None, anything else the string."""
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "none":
+        return None
+    return text
+
+
+def parse_params(items) -> dict:
+    """["init_scale=1e-4,0.1", "weight_init=he_normal,normal(std=0.01)"] -> {name: [values]}."""
+    grid = {}
+    for item in items:
+        name, sep, rest = item.partition("=")
+        name = name.strip()
+        if not sep or not name or not rest.strip():
+            raise InvalidValueError(f"--param: expected NAME=V1,V2,..., got {item!r}")
+        if name in grid:
+            raise InvalidValueError(f"--param: {name!r} given twice; list all its values in one --param")
+        grid[name] = [parse_value(v) for v in split_values(rest)]
+    return grid
+
+
+def _cell(value, fmt="{:.3f}"):
+    return "-" if value is None else fmt.format(value)
+
+
+def _print_ranked(result):
+    cands, s = result["candidates"], result["settings"]
+    others = any(set(r["params"]) - {"weight_init", "init_scale"} for r in cands)
+    rows = []
+    for r in cands:
+        row = [r["rank"], r["params"].get("weight_init", "he_normal"), f"{r['init_scale']:g}", f"{r['init_std']:.2g}"]
+        if others:
+            row.append(", ".join(f"{k}={v}" for k, v in sorted(r["params"].items())
+                                 if k not in ("weight_init", "init_scale")))
+        row += ["diverged" if r["mean"] is None else f"{r['mean']:.3f} +- {r['std']:.3f}",
+                f"{r['failed']}/{len(r['splits'])}", _cell(r["mean_fit_time"], "{:.2f}")]
+        rows.append(row)
+    columns = ["rank", "init", "init_scale", "init std"] + (["other params"] if others else []) + \
+        ["val. accuracy", "failed folds", "fit s"]
+    ui.print_table(f"{s['folds']}-fold CV on {s['dataset']} ({s['n_cv']} examples), ranked by validation accuracy",
+                   columns, rows)
+    if result["best"]:
+        ui.console.print(f"best: {result['best']['params']}, validation accuracy {result['best_score']:.3f}; "
+                         f"refit on all {s['n_cv']} CV examples: test accuracy {_cell(result['test_accuracy'])} "
+                         f"on {s['n_test']} held-out examples")
+
+
+def write_csv(path: Path, cv_results: dict) -> Path:
+    """cv_results_ as a CSV table: one row per candidate, params as their own columns."""
+    keys = [k for k in cv_results if k != "params"]
+    n = len(cv_results["params"])
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(keys)
+        for i in range(n):
+            writer.writerow(["" if cv_results[k][i] is None else cv_results[k][i] for k in keys])
+    return path
+
+
+def cv(args) -> int:
+    kwargs = dict(study.TINY) if args.tiny else {}
+    if args.param:
+        kwargs["grid"] = parse_params(args.param)
+    for key in ("folds", "epochs", "n", "dataset", "model", "lr"):
+        value = getattr(args, key)
+        if value is not None:
+            kwargs[key] = value
+    kwargs.update(seed=args.seed, n_jobs=args.n_jobs, backend=args.backend, scheduler=args.scheduler)
+    if args.no_clip:
+        kwargs["clip_grad_norm"] = None
+    study.check_options(kwargs.get("folds", 5), args.backend, args.scheduler, args.n_jobs)
+    study.check_grid(study.param_grid(kwargs.get("grid"), kwargs.get("scales", study.SCALES),
+                                      kwargs.get("schemes", study.SCHEMES)))
+    out = prepare_out(args.out, args.force)   # after the options are known to be good
+    result = run_with_progress("cv", study.run, **kwargs)
+    _print_ranked(result)
+    print_claims(result)
+    from ..plots import cv as figures   # matplotlib only when there is something to draw
+    paths = save_figures({name: make(result) for name, make in figures.FIGURES.items()}, out)
+    paths.append(write_csv(out / "cv_results.csv", result["cv_results"]))
+    paths.append(write_json(out / "cv_results.json", result["cv_results"]))
+    paths.append(write_json(out / "result.json", result))
+    ui.console.print(f"wrote {len(paths)} files to {out} ({result['seconds']:.0f} s)")
+    return 0
+
+
+def register(sub):
+    p = sub.add_parser("cv", help="cross-validate the init std with scikit-learn's GridSearchCV (local or Dask)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2,...",
+                   help="a CNNClassifier parameter and its values (repeatable; commas inside "
+                        "parentheses belong to the value, e.g. weight_init=he_normal,normal(std=0.01))")
+    p.add_argument("--folds", type=int, default=None, help="stratified folds (default 5)")
+    p.add_argument("--n-jobs", dest="n_jobs", type=int, default=None,
+                   help="parallel fits (default 1 locally, every worker thread with dask; -1 = all cores)")
+    p.add_argument("--seed", type=int, default=0, help="one seed for the split, the folds and every fit (default 0)")
+    p.add_argument("--dataset", default=None, help="digits (default), shapes or mnist:PATH")
+    p.add_argument("--n", type=int, default=None, help="cap on the examples used (default: all)")
+    p.add_argument("--epochs", type=int, default=None, help="training epochs per fit (default 4)")
+    p.add_argument("--model", default=None, help="small_cnn (default), lenet5 or plain:DEPTHxWIDTH")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default 0.05, SGD with momentum 0.9)")
+    p.add_argument("--no-clip", dest="no_clip", action="store_true",
+                   help="no gradient clipping (default clips at norm 5, so large stds are scored instead of diverging)")
+    p.add_argument("--backend", choices=study.BACKENDS, default="local",
+                   help="local joblib processes, or a Dask cluster (needs initlab[dask] and --scheduler)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="the Dask scheduler's address")
+    p.add_argument("--out", type=Path, default=Path("initlab-cv"), help="output folder (default initlab-cv)")
+    p.add_argument("--force", action="store_true", help="write into an existing output folder")
+    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
+    p.set_defaults(func=cv)
+    return p

@@ -1,0 +1,149 @@
+"""The cross-validation study (`initlab cv`): the grid, its claims, the figure and the command."""
+import copy
+import csv
+import json
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from initlab.cli import main
+from initlab.cli.cv import parse_params, parse_value, split_values
+from initlab.errors import InvalidValueError, UnknownNameError
+from initlab.experiments import cv
+from initlab.plots import cv as cv_plots
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    with threadpool_limits(1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    with threadpool_limits(1):
+        return cv.run(**cv.TINY)
+
+
+# --------------------------------------------------------------------------- parsing --param
+
+@pytest.mark.parametrize("text, values", [
+    ("1e-4,1e-3,0.1,1", ["1e-4", "1e-3", "0.1", "1"]),
+    ("he_normal,glorot_uniform,normal(std=0.01)", ["he_normal", "glorot_uniform", "normal(std=0.01)"]),
+    ("truncated_normal(std=1, a=-2, b=2),he_normal", ["truncated_normal(std=1, a=-2, b=2)", "he_normal"]),
+    ("constant(value=[1,2]), 'a,b'", ["constant(value=[1,2])", "'a,b'"]),
+    ("he_normal*0.1", ["he_normal*0.1"]),
+])
+def test_split_values_keeps_commas_inside_brackets(text, values):
+    assert split_values(text) == values
+
+
+@pytest.mark.parametrize("text", ["normal(std=1", "normal)std=1(", "a,,b", "'open", ""])
+def test_split_values_refuses_malformed_lists(text):
+    with pytest.raises(InvalidValueError, match="--param"):
+        split_values(text)
+
+
+def test_parse_values_and_params():
+    assert [parse_value(v) for v in ("3", "1e-4", "0.5", "true", "None", "he_normal")] == \
+        [3, 1e-4, 0.5, True, None, "he_normal"]
+    grid = parse_params(["init_scale=1e-4,1e-3,1e-2,0.1,1",
+                         "weight_init=he_normal,glorot_uniform,normal(std=0.01)"])
+    assert grid == {"init_scale": [1e-4, 1e-3, 1e-2, 0.1, 1],
+                    "weight_init": ["he_normal", "glorot_uniform", "normal(std=0.01)"]}
+    with pytest.raises(InvalidValueError, match="given twice"):
+        parse_params(["lr=0.1", "lr=0.2"])
+    with pytest.raises(InvalidValueError, match="NAME=V1"):
+        parse_params(["init_scale"])
+
+
+def test_grid_is_checked_before_anything_runs():
+    with pytest.raises(UnknownNameError, match="init_scal"):
+        cv.check_grid([{"init_scal": [1]}])
+    with pytest.raises(UnknownNameError, match="he_normal"):
+        cv.check_grid([{"weight_init": ["he_norml"]}])
+    with pytest.raises(InvalidValueError, match="seed"):
+        cv.check_grid([{"random_state": [1, 2]}])
+    with pytest.raises(InvalidValueError, match="scheduler"):
+        cv.run(backend="dask")
+    with pytest.raises(InvalidValueError, match="folds"):
+        cv.run(folds=1)
+    with pytest.raises(InvalidValueError, match="lr"):    # a bad value fails before any fit
+        cv.run(grid={"lr": [-1.0]}, n=60)
+
+
+# --------------------------------------------------------------------------- the study
+
+def test_tiny_study_structure_and_claims(tiny):
+    n_cands = len(cv.TINY["scales"]) + len(cv.TINY["schemes"])
+    assert len(tiny["candidates"]) == n_cands
+    assert all(len(v) == n_cands for v in tiny["cv_results"].values())
+    means = [c["mean"] for c in tiny["candidates"]]
+    assert means == sorted(means, reverse=True)
+    for c in tiny["candidates"]:
+        assert len(c["splits"]) == cv.TINY["folds"] and c["failed"] == 0
+        if c["params"]["weight_init"] == cv.BASE_INIT:       # normal(std=1) x s has std s
+            assert c["init_std"] == pytest.approx(c["init_scale"], rel=0.05)
+    assert tiny["margin"] == tiny["best_score"] - tiny["worst_score"] > cv.CLEAR_MARGIN
+    assert tiny["test_accuracy"] > 0.5
+    assert len(tiny["claims"]) == 4
+    assert all(c["holds"] for c in tiny["claims"]), tiny["claims"]
+    json.dumps(tiny)   # plain data
+
+
+def test_one_seed_reproduces_the_search_and_another_changes_the_folds():
+    kw = dict(grid={"init_scale": [1e-4, 0.1]}, n=150, folds=2, epochs=1)
+    a, b, c = cv.run(seed=3, **kw), cv.run(seed=3, **kw), cv.run(seed=4, **kw)
+    scores = lambda r: [r["cv_results"][f"split{k}_test_score"] for k in range(2)]
+    assert scores(a) == scores(b)
+    assert a["settings"]["fold_seed"] == b["settings"]["fold_seed"] != c["settings"]["fold_seed"]
+    assert scores(a) != scores(c)
+
+
+def test_figure_is_labelled_and_draws_diverged_candidates(tiny):
+    fig = cv_plots.accuracy_vs_std(tiny)
+    ax = fig.axes[0]
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel() and ax.get_legend()
+    assert ax.get_xscale() == "log"
+    broken = copy.deepcopy(tiny)
+    broken["candidates"][-1].update(mean=None, std=None)
+    fig = cv_plots.accuracy_vs_std(broken)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "diverged in every fold" in labels
+
+
+# --------------------------------------------------------------------------- the command
+
+def test_cv_command_writes_its_files(tmp_path, capsys):
+    out = tmp_path / "cv"
+    argv = ["cv", "--tiny", "--out", str(out), "--n", "150", "--folds", "2", "--epochs", "1", "--seed", "1",
+            "--param", "init_scale=1e-4,0.1", "--param", "weight_init=he_normal,normal(std=1)"]
+    assert main(argv) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "cv_accuracy_vs_std.png", "cv_results.csv", "cv_results.json", "result.json"]
+    with open(out / "cv_results.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 4 and {"param_init_scale", "param_weight_init", "mean_test_score"} <= set(rows[0])
+    assert sorted(r["param_weight_init"] for r in rows) == ["he_normal", "he_normal", "normal(std=1)", "normal(std=1)"]
+    results = json.loads((out / "cv_results.json").read_text())
+    assert len(results["params"]) == 4 and len(results["split1_test_score"]) == 4
+    result = json.loads((out / "result.json").read_text())
+    assert result["settings"]["seed"] == 1 and result["claims"]
+    printed = capsys.readouterr().out
+    assert "ranked by validation accuracy" in printed and "best:" in printed
+    # an existing folder is refused unless --force, before anything runs
+    assert main(argv) == 2
+    assert "--force" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--param", "init_scale"], "NAME=V1"),
+    (["--param", "weight_init=he_normal,normal(std=1"], "unclosed"),
+    (["--param", "colour=red"], "unknown CNNClassifier parameter"),
+    (["--backend", "dask"], "scheduler"),
+])
+def test_cv_command_refuses_bad_options(tmp_path, capsys, argv, message):
+    assert main(["cv", "--tiny", "--out", str(tmp_path / "x"), *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -1,0 +1,391 @@
+"""The training loop: `fit`, `evaluate`, the `History` it returns, callbacks, a divergence guard.
+
+Floor 4. One step reads
+
+    logits = model.forward(xb); loss = loss_fn.forward(logits, yb)
+    model.backward(loss_fn.backward()); [clip]; optimizer.step()
+
+All randomness comes from `rng` (the data order) and from the layers' own generators (dropout
+masks), so the same seed gives the same bits. The library prints nothing: progress bars and
+tables are callbacks of the CLI.
+
+Resuming: `TrainState.resume_info()` captures, after any step, everything needed to continue
+bit-identically (data-order rng state at the start of the epoch, the position in the epoch,
+the epoch's running sums, every layer's rng state, the history); the model and optimizer are
+saved by `initlab.checkpoint`. `fit(..., resume=info)` continues from it.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+from .data import batches
+from .errors import DataError, DivergenceError, InvalidValueError, ShapeError
+from .losses import SoftmaxCrossEntropy
+from .rng import as_generator
+from .validate import as_images, as_labels, positive_int, real_number
+
+__all__ = ["History", "TrainState", "fit", "evaluate", "grad_norm", "clip_gradients",
+           "layer_rng_states", "set_layer_rng_states"]
+
+RESUME_VERSION = 1
+
+
+# --------------------------------------------------------------------------- history
+
+@dataclass
+class History:
+    """What a run measured. Per epoch (1-based `epoch` numbers): train loss/accuracy (the running
+    means over the epoch's batches, in training mode), val loss/accuracy (eval mode; empty without
+    validation data), wall seconds; per step: the batch loss. `step`: total optimizer steps."""
+
+    epoch: list = field(default_factory=list)
+    train_loss: list = field(default_factory=list)
+    train_acc: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_acc: list = field(default_factory=list)
+    batch_loss: list = field(default_factory=list)
+    epoch_seconds: list = field(default_factory=list)
+    step: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able data (floats round-trip exactly through JSON)."""
+        return copy.deepcopy(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "History":
+        if not isinstance(data, dict):
+            raise InvalidValueError(f"History.from_dict: expected a dict, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidValueError(f"History.from_dict: unknown field(s) {unknown} (valid: {sorted(known)})")
+        return cls(**copy.deepcopy(data))
+
+    def deterministic(self) -> dict:
+        """`to_dict()` without the wall-clock fields: equal for two runs with one seed."""
+        out = self.to_dict()
+        out.pop("epoch_seconds")
+        out.pop("seconds")
+        return out
+
+
+# --------------------------------------------------------------------------- state
+
+@dataclass
+class TrainState:
+    """What callbacks see. `epoch` is the 0-based index of the running epoch, `batch` the number of
+    its batches done, `step` the total steps done, `loss` the last batch loss, `grad_norm` the last
+    global gradient norm (before clipping). Set `stop = True` to end training after this call."""
+
+    model: object
+    optimizer: object
+    history: History
+    epochs: int
+    batches_per_epoch: int
+    batch_size: int
+    epoch: int = 0
+    batch: int = 0
+    step: int = 0
+    loss: float = math.nan
+    grad_norm: float = math.nan
+    examples: int = 0            # examples seen in this call of fit (for throughput)
+    stop: bool = False
+    epoch_rng_state: dict | None = None
+    epoch_sums: list = field(default_factory=lambda: [0.0, 0, 0])   # loss*n, correct, seen
+
+    def resume_info(self) -> dict:
+        """JSON-able data from which `fit(..., resume=...)` continues bit-identically
+        (together with the model's and optimizer's own state, saved by initlab.checkpoint)."""
+        return {
+            "version": RESUME_VERSION,
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "step": self.step,
+            "data_rng": _jsonable(self.epoch_rng_state),
+            "layer_rngs": layer_rng_states(self.model),
+            "epoch_sums": list(self.epoch_sums),
+            "history": self.history.to_dict(),
+        }
+
+
+def _jsonable(value):
+    """Bit-generator states hold big ints (fine for JSON) and, for MT19937, arrays (made lists)."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return {"__array__": value.tolist(), "dtype": value.dtype.name}
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _from_jsonable(value):
+    if isinstance(value, dict):
+        if "__array__" in value:
+            return np.asarray(value["__array__"], dtype=value["dtype"])
+        return {k: _from_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _set_generator_state(gen: np.random.Generator, state, who: str):
+    state = _from_jsonable(state)
+    kind = type(gen.bit_generator).__name__
+    if not isinstance(state, dict) or state.get("bit_generator") != kind:
+        found = state.get("bit_generator") if isinstance(state, dict) else type(state).__name__
+        raise InvalidValueError(f"{who}: saved rng state is for {found!r}, the generator here is {kind!r}")
+    gen.bit_generator.state = state
+
+
+def layer_rng_states(model) -> dict:
+    """{layer index (str): bit-generator state} for every layer owning an `rng` (Dropout)."""
+    return {str(i): _jsonable(layer.rng.bit_generator.state)
+            for i, layer in enumerate(model.layers)
+            if isinstance(getattr(layer, "rng", None), np.random.Generator)}
+
+
+def set_layer_rng_states(model, states: dict):
+    """Restore what `layer_rng_states` captured; the layers must be the same."""
+    for key, state in states.items():
+        index = int(key)
+        if index >= len(model.layers) or not isinstance(getattr(model.layers[index], "rng", None),
+                                                         np.random.Generator):
+            raise InvalidValueError(f"resume: saved rng state for layer {index}, which has no rng in this model")
+        _set_generator_state(model.layers[index].rng, state, f"resume: layer {index} rng")
+
+
+# --------------------------------------------------------------------------- gradients
+
+def _trainable_grads(model):
+    return [layer.grads[name] for _, layer, name in model.named_parameters(trainable_only=True)
+            if name in layer.grads]
+
+
+def grad_norm(model) -> float:
+    """The global L2 norm sqrt(sum_p ||grad_p||^2) over the trainable parameters (inf/nan if a
+    gradient is not finite). One dot product per parameter: cheap enough for every step."""
+    grads = _trainable_grads(model)
+    total = sum(float(np.vdot(g, g)) for g in grads)
+    if not math.isfinite(total) and all(np.isfinite(g).all() for g in grads):
+        # float32 squares overflowed although every gradient is finite: redo in float64
+        total = sum(float(np.vdot(g.astype(np.float64), g.astype(np.float64))) for g in grads)
+    return math.sqrt(total)
+
+
+def clip_gradients(model, max_norm: float, norm: float | None = None) -> float:
+    """Scale every trainable gradient by max_norm / (norm + 1e-6) when norm > max_norm, as
+    torch.nn.utils.clip_grad_norm_. Returns the norm before clipping."""
+    norm = grad_norm(model) if norm is None else norm
+    if norm > max_norm:
+        scale = max_norm / (norm + 1e-6)
+        for g in _trainable_grads(model):
+            g *= g.dtype.type(scale)
+    return norm
+
+
+# --------------------------------------------------------------------------- evaluation
+
+def _correct(logits, y) -> int | None:
+    """Number of argmax hits for integer labels; None when targets are not class labels."""
+    if logits.ndim != 2 or y.ndim != 1 or y.dtype.kind not in "iu":
+        return None
+    return int(np.count_nonzero(logits.argmax(axis=1) == y))
+
+
+def _check_pair(data, name):
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise InvalidValueError(f"{name}: expected an (x, y) pair, got {type(data).__name__}")
+    x = as_images(data[0], f"{name} x", finite=True)
+    if len(x) == 0:
+        raise DataError(f"{name} x: expected at least one example, got shape {x.shape}")
+    return x, data[1]
+
+
+def _check_targets(x, y, name, loss_fn, num_outputs):
+    if isinstance(loss_fn, SoftmaxCrossEntropy):
+        return as_labels(y, len(x), num_outputs, name=f"{name} y")
+    y = np.asarray(y)
+    if y.ndim == 0 or len(y) != len(x):
+        raise ShapeError(f"{name} y: expected {len(x)} targets to match {name} x, got shape {y.shape}")
+    return y
+
+
+def _num_outputs(model, x):
+    """The model's output width from a one-example eval pass (no side effects on the weights);
+    it also reports a wrong input shape before any work is done."""
+    out = model.forward(x[:1], training=False)
+    return out.shape[1] if out.ndim == 2 else None
+
+
+def _checked(model, loss_fn, data, name):
+    x, y = _check_pair(data, name)
+    return x, _check_targets(x, y, name, loss_fn, _num_outputs(model, x))
+
+
+def _evaluate(model, loss_fn, x, y, batch_size):
+    loss_sum, correct = 0.0, 0
+    for start in range(0, len(x), batch_size):
+        xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+        logits = model.forward(xb, training=False)
+        loss_sum += loss_fn.forward(logits, yb) * len(xb)
+        hits = _correct(logits, yb)
+        correct = None if hits is None or correct is None else correct + hits
+    return loss_sum / len(x), (math.nan if correct is None else correct / len(x))
+
+
+def evaluate(model, loss_fn, x, y, batch_size=512):
+    """(mean loss, accuracy) of the model in eval mode over (x, y), in batches.
+
+    Accuracy is the fraction of argmax hits (nan when the targets are not class labels).
+    """
+    batch_size = positive_int(batch_size, "batch_size")
+    x, y = _checked(model, loss_fn, (x, y), "evaluate")
+    return _evaluate(model, loss_fn, x, y, batch_size)
+
+
+# --------------------------------------------------------------------------- the loop
+
+def _diverged(model, xb, state, loss, norm):
+    """The DivergenceError for a non-finite loss (first bad layer output) or gradient."""
+    where = f"at step {state.step + 1} (epoch {state.epoch + 1}, batch {state.batch + 1})"
+    if not math.isfinite(loss):
+        layer = model.first_nonfinite_forward(xb)
+        if layer is None:
+            what = "the loss (every layer output was finite in an eval-mode pass)"
+        elif layer == "input":
+            what = "the input batch"
+        else:
+            what = f"the output of {layer}"
+        return DivergenceError(f"training diverged {where}: loss is {loss}; first non-finite value in {what}")
+    param = model.first_nonfinite_gradient()
+    return DivergenceError(
+        f"training diverged {where}: gradient norm is {norm}; first non-finite gradient in "
+        f"{param or 'an unknown parameter'} (loss was {loss:.6g})"
+    )
+
+
+def _call(callbacks, hook, state):
+    for callback in callbacks:
+        method = getattr(callback, hook, None)
+        if method is not None:
+            method(state)
+
+
+def _restore(state, resume, model, rng):
+    """Put `state` and the rngs where `resume` (TrainState.resume_info()) says."""
+    if not isinstance(resume, dict) or resume.get("version") != RESUME_VERSION:
+        raise InvalidValueError(f"resume: expected the dict of TrainState.resume_info() (version {RESUME_VERSION})")
+    state.history = History.from_dict(resume["history"])
+    state.epoch, state.batch, state.step = int(resume["epoch"]), int(resume["batch"]), int(resume["step"])
+    state.epoch_sums = list(resume["epoch_sums"])
+    state.epoch_rng_state = _from_jsonable(resume["data_rng"])
+    set_layer_rng_states(model, resume["layer_rngs"])
+    if state.epoch_rng_state is not None:
+        _set_generator_state(rng, state.epoch_rng_state, "resume: data-order rng")
+
+
+def _train_step(model, loss_fn, optimizer, xb, yb, state, clip):
+    logits = model.forward(xb, training=True)
+    loss = loss_fn.forward(logits, yb)
+    if not math.isfinite(loss):
+        raise _diverged(model, xb, state, loss, math.nan)
+    model.backward(loss_fn.backward())
+    norm = grad_norm(model)
+    if not math.isfinite(norm):
+        raise _diverged(model, xb, state, loss, norm)
+    if clip is not None:
+        clip_gradients(model, clip, norm)
+    optimizer.step()
+    return logits, loss, norm
+
+
+def _run_epoch(model, loss_fn, optimizer, x, y, rng, state, callbacks, clip, skip):
+    """Train over one epoch's batches (after `skip` done ones); False if a callback stopped it."""
+    for index, (xb, yb) in enumerate(batches(x, y, state.batch_size, rng)):
+        if index < skip:
+            continue
+        logits, loss, norm = _train_step(model, loss_fn, optimizer, xb, yb, state, clip)
+        hits = _correct(logits, yb)
+        state.epoch_sums[0] += loss * len(xb)
+        state.epoch_sums[1] += 0 if hits is None else hits
+        state.epoch_sums[2] += len(xb)
+        state.batch += 1
+        state.step += 1
+        state.examples += len(xb)
+        state.loss, state.grad_norm = loss, norm
+        state.history.batch_loss.append(loss)
+        state.history.step = state.step
+        _call(callbacks, "on_batch_end", state)
+        if state.stop:
+            return False
+    return True
+
+
+def _close_epoch(model, loss_fn, val, state, eval_every_epoch, labels, seconds):
+    h = state.history
+    loss_sum, correct, seen = state.epoch_sums
+    h.epoch.append(state.epoch + 1)
+    h.train_loss.append(loss_sum / seen)
+    h.train_acc.append(correct / seen if labels else math.nan)
+    if val is not None and eval_every_epoch:
+        val_loss, val_acc = _evaluate(model, loss_fn, *val, 512)
+        h.val_loss.append(val_loss)
+        h.val_acc.append(val_acc)
+    h.epoch_seconds.append(seconds)
+
+
+def fit(model, loss_fn, optimizer, train, val=None, *, epochs, batch_size=64, rng=None,
+        callbacks=(), clip_grad_norm=None, history=None, start_epoch=0, eval_every_epoch=True,
+        resume=None) -> History:
+    """Train `model` on train = (x, y) until epoch index `epochs` (so `epochs` is the total, as
+    Keras' `epochs` with `initial_epoch`: a run resumed at epoch 3 of 10 trains 7 more).
+
+    Each epoch draws one permutation of the training set from `rng`. Callbacks are objects with
+    any of `on_train_begin/on_batch_end/on_epoch_end/on_train_end(state: TrainState)`;
+    on_train_end runs only when training ends normally or is stopped (not on an error).
+    `clip_grad_norm`: rescale the gradients to this global L2 norm when above it.
+    `history`/`start_epoch`: continue a run at an epoch boundary; `resume`: continue anywhere
+    from `TrainState.resume_info()` (then rng must be a Generator of the same kind as the saved one;
+    its state is overwritten).
+    A non-finite loss or gradient raises DivergenceError naming the step, the epoch, and the
+    first layer (forward order) whose output or gradient was non-finite; nothing is updated then.
+    """
+    epochs = positive_int(epochs, "epochs")
+    batch_size = positive_int(batch_size, "batch_size")
+    start_epoch = positive_int(start_epoch, "start_epoch", minimum=0)
+    if start_epoch > epochs:
+        raise InvalidValueError(f"start_epoch: expected at most epochs={epochs}, got {start_epoch}")
+    clip = None if clip_grad_norm is None else real_number(clip_grad_norm, "clip_grad_norm", low=0, low_open=True)
+    x, y = _checked(model, loss_fn, train, "train")
+    if val is not None:
+        val = _checked(model, loss_fn, val, "val")
+    labels = isinstance(loss_fn, SoftmaxCrossEntropy)
+    rng = as_generator(rng)
+    state = TrainState(model, optimizer, history if history is not None else History(), epochs,
+                       math.ceil(len(x) / batch_size), batch_size, epoch=start_epoch,
+                       step=history.step if history is not None else 0)
+    if resume is not None:
+        _restore(state, resume, model, rng)
+    callbacks = list(callbacks)
+    _call(callbacks, "on_train_begin", state)
+    begin = time.perf_counter()
+    while state.epoch < epochs and not state.stop:
+        epoch_begin = time.perf_counter()
+        if state.batch == 0:
+            state.epoch_rng_state = rng.bit_generator.state
+            state.epoch_sums = [0.0, 0, 0]
+        finished = _run_epoch(model, loss_fn, optimizer, x, y, rng, state, callbacks, clip, state.batch)
+        if not finished:
+            break
+        _close_epoch(model, loss_fn, val, state, eval_every_epoch, labels, time.perf_counter() - epoch_begin)
+        state.epoch, state.batch, state.epoch_sums = state.epoch + 1, 0, [0.0, 0, 0]
+        state.epoch_rng_state = rng.bit_generator.state   # where the next epoch's order starts
+        _call(callbacks, "on_epoch_end", state)
+    state.history.seconds += time.perf_counter() - begin
+    _call(callbacks, "on_train_end", state)
+    return state.history

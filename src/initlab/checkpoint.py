@@ -1,0 +1,380 @@
+"""Checkpoints: safetensors files that are safe to load and never half-written.
+
+Floor 4; the only module that imports safetensors (its NumPy API: bytes in, bytes out).
+
+A checkpoint is one `.safetensors` file:
+
+* tensors: the model's state dict under its bare names ("0.weight", "3.running_mean", ...), so
+  `safetensors.torch.load_file` + `load_state_dict` works on the equivalent torch.nn.Sequential;
+  the optimizer's buffers under "optim/<param>.<buffer>" ("optim/0.weight.momentum_buffer");
+* metadata (str -> str, values JSON): "format", "format_version", "initlab_version",
+  "model_config", "init" (each layer's initializer names), "layer_rngs" (the bit-generator
+  state of each layer with its own rng, e.g. Dropout), "optimizer" (config and step count),
+  "checksums" (CRC-32 of each tensor's bytes),
+  "state" (whatever the caller passed: epoch, step, rng states, history, CLI arguments).
+
+Writing is atomic: temp file in the target's folder, write, flush, fsync, rename over the
+target, fsync the folder. Loading reads the whole file, checks the header and every tensor's
+name, shape and dtype before anything is built or changed, and never runs code from the file
+(no pickle anywhere).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import struct
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import safetensors.numpy
+
+from . import __version__
+from .errors import CheckpointError, InitlabError, InvalidValueError
+from .model import Sequential
+from .optim import build_optimizer
+from .train import layer_rng_states, set_layer_rng_states
+
+__all__ = ["save", "load", "load_weights", "read", "atomic_write", "CheckpointDir",
+           "FORMAT", "FORMAT_VERSION", "OPTIM_PREFIX"]
+
+FORMAT = "initlab-checkpoint"
+FORMAT_VERSION = 1
+OPTIM_PREFIX = "optim/"
+_MAX_HEADER = 100 * 1024 * 1024        # safetensors' own limit on the JSON header
+_DTYPES = {"F16": "float16", "F32": "float32", "F64": "float64", "I8": "int8", "U8": "uint8",
+           "I16": "int16", "U16": "uint16", "I32": "int32", "U32": "uint32", "I64": "int64",
+           "U64": "uint64", "BOOL": "bool"}
+
+
+# --------------------------------------------------------------------------- writing
+
+def atomic_write(path, data: bytes) -> Path:
+    """Write `data` to `path` so that a crash at any moment leaves the old file or the new one.
+
+    temp file in the same folder -> write -> flush -> fsync -> os.replace -> fsync the folder.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise CheckpointError(f"checkpoint path {str(path)!r}: folder {str(folder)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_folder(folder)
+    return path
+
+
+def _fsync_folder(folder: Path):
+    """Make the rename durable; some platforms cannot open a folder, which is fine there."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _json(value, what: str) -> str:
+    try:
+        return json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValueError(f"checkpoint {what}: expected JSON-able data ({exc})") from None
+
+
+def _crc(array: np.ndarray) -> str:
+    """CRC-32 of a tensor's bytes: catches bit rot in the data that the header cannot show."""
+    return f"{zlib.crc32(_contiguous(array).reshape(-1).view(np.uint8)):08x}"
+
+
+def _contiguous(array) -> np.ndarray:
+    """C-contiguous, keeping 0-d arrays 0-d (np.ascontiguousarray would make them 1-d)."""
+    array = np.asarray(array)
+    return array if array.flags.c_contiguous else array.copy(order="C")
+
+
+def save(path, model, optimizer=None, /, **state) -> Path:
+    """Write model (+ optimizer) and `state` (JSON-able keyword values) to `path` atomically.
+
+    Returns the path. The file is a valid safetensors file readable by any safetensors tool.
+    """
+    if not isinstance(model, Sequential):
+        raise InvalidValueError(f"checkpoint.save model: expected an initlab Sequential, got {type(model).__name__}")
+    tensors = model.state_dict()
+    metadata = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "initlab_version": __version__,
+        "model_config": _json(model.config(), "model config"),
+        "init": _json({str(i): layer.init_names for i, layer in enumerate(model.layers)}, "init names"),
+        "layer_rngs": _json(layer_rng_states(model), "layer rng states"),
+        "state": _json(state, "state"),
+    }
+    if optimizer is not None:
+        flat = optimizer.state_dict()
+        steps = int(flat.pop("steps", 0))
+        for key, value in flat.items():
+            tensors[OPTIM_PREFIX + key] = value
+        metadata["optimizer"] = _json({"config": optimizer.config(), "steps": steps}, "optimizer")
+    for key in ("epoch", "step"):
+        if key in state:
+            metadata[key] = _json(state[key], key)
+    tensors = {k: _contiguous(v) for k, v in tensors.items()}
+    metadata["checksums"] = _json({k: _crc(v) for k, v in tensors.items()}, "checksums")
+    return atomic_write(path, safetensors.numpy.save(tensors, metadata=metadata))
+
+
+# --------------------------------------------------------------------------- reading
+
+def _read_bytes(path) -> bytes:
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"checkpoint {str(path)!r} is a folder, expected a .safetensors file") from None
+    except OSError as exc:
+        raise CheckpointError(f"checkpoint {str(path)!r} cannot be read: {exc}") from None
+
+
+def _parse_header(raw: bytes, where: str) -> dict:
+    """Check the safetensors layout: u64 header size, JSON header, tensors tiling the data."""
+    if len(raw) < 8:
+        raise CheckpointError(f"{where} is not a safetensors file: {len(raw)} byte(s), expected at least 8")
+    (size,) = struct.unpack("<Q", raw[:8])
+    if size > _MAX_HEADER or size > len(raw) - 8:
+        raise CheckpointError(
+            f"{where} is not a safetensors file or is truncated: its first 8 bytes declare a "
+            f"{size}-byte header, but the file has {len(raw) - 8} byte(s) after them"
+        )
+    try:
+        header = json.loads(raw[8:8 + size].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{where}: the safetensors header is not valid JSON ({exc}); corrupted file?") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{where}: the safetensors header is not a JSON object; corrupted file?")
+    data_size = len(raw) - 8 - size
+    end = 0
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        if (not isinstance(entry, dict) or entry.get("dtype") not in _DTYPES
+                or not isinstance(entry.get("shape"), list) or not isinstance(entry.get("data_offsets"), list)
+                or len(entry["data_offsets"]) != 2):
+            raise CheckpointError(f"{where}: malformed header entry for tensor '{name}': {entry!r}")
+        end = max(end, int(entry["data_offsets"][1]))
+    if end > data_size:
+        raise CheckpointError(
+            f"{where} is truncated: its header needs {end} data bytes, the file holds {data_size}"
+        )
+    return header
+
+
+def read(path) -> tuple[dict, dict]:
+    """(tensors, metadata) of a safetensors file, after checking it is complete and well formed."""
+    where = f"checkpoint {str(path)!r}"
+    raw = _read_bytes(path)
+    header = _parse_header(raw, where)
+    try:
+        tensors = safetensors.numpy.load(raw)
+    except Exception as exc:  # the Rust parser's SafetensorError and friends
+        raise CheckpointError(f"{where} is corrupted: {exc}") from None
+    metadata = header.get("__metadata__") or {}
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"{where}: the header's metadata is not a JSON object")
+    _verify_checksums(tensors, metadata, where)
+    return tensors, metadata
+
+
+def _verify_checksums(tensors: dict, metadata: dict, where: str):
+    """Files written by initlab carry a CRC-32 per tensor; other safetensors files do not."""
+    if "checksums" not in metadata:
+        return
+    sums = _meta_json(metadata, "checksums", where)
+    if not isinstance(sums, dict) or set(sums) != set(tensors):
+        raise CheckpointError(f"{where}: the checksum table does not list exactly the file's tensors; corrupted file?")
+    for name, value in tensors.items():
+        if _crc(value) != sums[name]:
+            raise CheckpointError(f"{where} is corrupted: tensor '{name}' fails its CRC-32 check "
+                                  f"(expected {sums[name]}, found {_crc(value)})")
+
+
+def _check_tensors(model, tensors: dict, where: str, strict: bool):
+    """Every expected tensor present with its shape and dtype; no others when strict."""
+    expected = model.expected_state()
+    model_keys = {k: v for k, v in tensors.items() if not k.startswith(OPTIM_PREFIX)}
+    missing = [k for k in expected if k not in model_keys]
+    if missing:
+        raise CheckpointError(
+            f"{where} lacks tensor(s) {', '.join(repr(k) for k in missing)} that the model expects "
+            f"(found {sorted(model_keys)}); is it from another architecture?"
+        )
+    for key, (shape, dtype) in expected.items():
+        found = model_keys[key]
+        if tuple(found.shape) != tuple(shape):
+            raise CheckpointError(
+                f"{where}: tensor '{key}' has shape {tuple(found.shape)}, the model expects "
+                f"{tuple(shape)}; is it from another architecture?"
+            )
+        if found.dtype != dtype:
+            raise CheckpointError(f"{where}: tensor '{key}' has dtype {found.dtype}, the model expects {np.dtype(dtype)}")
+    unexpected = sorted(set(model_keys) - set(expected))
+    if strict and unexpected:
+        raise CheckpointError(
+            f"{where} has unexpected tensor(s) {', '.join(repr(k) for k in unexpected)}; "
+            "pass strict=False to ignore them"
+        )
+    return {k: model_keys[k] for k in expected}
+
+
+def load_weights(model, path, strict=True):
+    """Load the weights (and buffers) in `path` into `model`; everything is checked first, so
+    on any error the model is left as it was. Works on any safetensors file with torch-style
+    names; an initlab checkpoint's optimizer tensors ("optim/...") are ignored."""
+    where = f"checkpoint {str(path)!r}"
+    tensors, _ = read(path)
+    model.load_state_dict(_check_tensors(model, tensors, where, strict), strict=True)
+    return model
+
+
+def _meta_json(metadata: dict, key: str, where: str, default=None):
+    if key not in metadata:
+        if default is not None:
+            return default
+        raise CheckpointError(f"{where}: metadata lacks '{key}'")
+    try:
+        return json.loads(metadata[key])
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{where}: metadata '{key}' is not valid JSON ({exc})") from None
+
+
+def _check_format(metadata: dict, where: str):
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{where} is a safetensors file but not an initlab checkpoint (no '{FORMAT}' format "
+            "in its metadata); load plain weights with checkpoint.load_weights(model, path)"
+        )
+    version = metadata.get("format_version", "")
+    if not version.isdigit() or int(version) > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{where}: format version {version!r} is not supported (expected <= {FORMAT_VERSION}); "
+            "written by a newer initlab?"
+        )
+
+
+def _build_model(metadata: dict, where: str) -> Sequential:
+    config = _meta_json(metadata, "model_config", where)
+    try:
+        model = Sequential.from_config(config)
+    except (InitlabError, TypeError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"{where}: the model config cannot be rebuilt ({exc})") from None
+    inits = _meta_json(metadata, "init", where, default={})
+    for index, names in inits.items() if isinstance(inits, dict) else ():
+        if index.isdigit() and int(index) < len(model.layers) and isinstance(names, dict):
+            model.layers[int(index)].init_names = dict(names)
+    return model
+
+
+def _build_optimizer(model, tensors: dict, metadata: dict, where: str):
+    if "optimizer" not in metadata:
+        return None
+    info = _meta_json(metadata, "optimizer", where)
+    try:
+        optimizer = build_optimizer(model, info["config"])
+    except (InitlabError, TypeError, KeyError) as exc:
+        raise CheckpointError(f"{where}: the optimizer config cannot be rebuilt ({exc})") from None
+    params = {key: layer.params[name] for key, layer, name in model.named_parameters()}
+    flat = {}
+    for name, value in tensors.items():
+        if not name.startswith(OPTIM_PREFIX):
+            continue
+        key = name[len(OPTIM_PREFIX):].rsplit(".", 1)[0]
+        if key not in params:
+            raise CheckpointError(f"{where}: optimizer tensor '{name}' belongs to no parameter of the model")
+        if value.shape != params[key].shape or value.dtype != params[key].dtype:
+            raise CheckpointError(
+                f"{where}: optimizer tensor '{name}' is {value.dtype}{list(value.shape)}, expected "
+                f"{params[key].dtype}{list(params[key].shape)} like parameter '{key}'"
+            )
+        flat[name[len(OPTIM_PREFIX):]] = value
+    flat["steps"] = np.array(int(info.get("steps", 0)), dtype=np.int64)
+    optimizer.load_state_dict(flat)
+    return optimizer
+
+
+def load(path, strict=True):
+    """Rebuild (model, optimizer, state) from a checkpoint written by `save`.
+
+    optimizer is None when none was saved; state is the dict of keyword values given to save.
+    """
+    where = f"checkpoint {str(path)!r}"
+    tensors, metadata = read(path)
+    _check_format(metadata, where)
+    model = _build_model(metadata, where)
+    model.load_state_dict(_check_tensors(model, tensors, where, strict), strict=True)
+    optimizer = _build_optimizer(model, tensors, metadata, where)
+    try:
+        set_layer_rng_states(model, _meta_json(metadata, "layer_rngs", where, default={}))
+    except (InitlabError, TypeError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"{where}: the layers' rng states cannot be restored ({exc})") from None
+    state = _meta_json(metadata, "state", where, default={})
+    return model, optimizer, state
+
+
+# --------------------------------------------------------------------------- a run's folder
+
+class CheckpointDir:
+    """A folder of step checkpoints "step-<8 digits>.safetensors" (the last `keep` are kept)
+    and "best.safetensors" (the highest validation accuracy so far)."""
+
+    PATTERN = re.compile(r"step-(\d{8,})\.safetensors")
+    BEST = "best.safetensors"
+
+    def __init__(self, folder, keep: int | None = None):
+        self.folder = Path(folder)
+        if keep is not None and (not isinstance(keep, int) or keep < 1):
+            raise InvalidValueError(f"keep: expected an integer >= 1 (or None for all), got {keep!r}")
+        self.keep = keep
+
+    def steps(self) -> list[tuple[int, Path]]:
+        """(step, path) of every step checkpoint, oldest first."""
+        if not self.folder.is_dir():
+            return []
+        found = [(int(m[1]), p) for p in self.folder.iterdir() if (m := self.PATTERN.fullmatch(p.name))]
+        return sorted(found)
+
+    def latest(self) -> Path:
+        """The newest step checkpoint; CheckpointError if there is none."""
+        found = self.steps()
+        if not found:
+            what = "does not exist" if not self.folder.exists() else "holds no step-*.safetensors checkpoint"
+            raise CheckpointError(f"checkpoint folder {str(self.folder)!r} {what}")
+        return found[-1][1]
+
+    def save(self, step: int, model, optimizer=None, /, **state) -> Path:
+        """Write the checkpoint of `step`, then drop the oldest beyond `keep`."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = save(self.folder / f"step-{step:08d}.safetensors", model, optimizer, **state)
+        if self.keep is not None:
+            for _, old in self.steps()[:-self.keep]:
+                old.unlink(missing_ok=True)
+        return path
+
+    def save_best(self, model, optimizer=None, /, **state) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return save(self.folder / self.BEST, model, optimizer, **state)

@@ -1,0 +1,358 @@
+"""initlab.checkpoint: safetensors round trips, atomic writes, validation before loading, torch."""
+import json
+import os
+import re
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import safetensors.numpy
+from threadpoolctl import threadpool_limits
+
+from initlab import checkpoint, data, layers, losses, models, optim, train
+from initlab.errors import CheckpointError, InvalidValueError
+from initlab.model import Sequential
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "initlab"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread():
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+def bn_net(seed=0, dtype=np.float32):
+    """Conv, BatchNorm (buffers incl. a 0-d int64), Dropout (own rng), Dense."""
+    rng = np.random.default_rng(seed)
+    return Sequential([layers.Conv2D(1, 3, 3, padding=1, rng=rng, dtype=dtype),
+                       layers.BatchNorm2D(3, dtype=dtype), layers.ReLU(dtype=dtype),
+                       layers.Dropout(0.2, rng=rng, dtype=dtype), layers.Flatten(dtype=dtype),
+                       layers.Dense(3 * 8 * 8, 10, rng=rng, weight_init="glorot_uniform", dtype=dtype)])
+
+
+def trained(model, opt, steps=3, seed=0):
+    x = np.random.default_rng(seed).standard_normal((8, 1, 8, 8)).astype(model.layers[0].dtype)
+    y = np.arange(8) % 10
+    loss = losses.SoftmaxCrossEntropy()
+    for _ in range(steps):
+        loss.forward(model.forward(x), y)
+        model.backward(loss.backward())
+        opt.step()
+    return x
+
+
+def assert_same_state(a: dict, b: dict):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key].dtype == b[key].dtype and a[key].shape == b[key].shape, key
+        assert np.array_equal(a[key], b[key]), key
+
+
+@pytest.fixture
+def saved(tmp_path):
+    model = bn_net()
+    opt = optim.Adam(model, 1e-3, weight_decay=0.01)
+    x = trained(model, opt)
+    path = checkpoint.save(tmp_path / "run.safetensors", model, opt, epoch=2, step=3,
+                           rng={"a": [1, 2]}, note="hello")
+    return path, model, opt, x
+
+
+# ------------------------------------------------------------------------------ round trips
+
+def test_save_load_round_trip_restores_model_optimizer_and_state(saved):
+    path, model, opt, x = saved
+    loaded, loaded_opt, state = checkpoint.load(path)
+    assert state == {"epoch": 2, "step": 3, "rng": {"a": [1, 2]}, "note": "hello"}
+    assert loaded.config() == model.config()
+    assert_same_state(loaded.state_dict(), model.state_dict())
+    assert loaded.state_dict()["1.num_batches_tracked"].shape == ()
+    assert [layer.init_names for layer in loaded.layers] == [layer.init_names for layer in model.layers]
+    assert np.array_equal(loaded.forward(x, training=False), model.forward(x, training=False))
+    assert type(loaded_opt) is optim.Adam and loaded_opt.config() == opt.config()
+    assert loaded_opt.steps == opt.steps == 3
+    assert_same_state(loaded_opt.state_dict(), opt.state_dict())
+    # one more step from the loaded pair equals one more step from the original
+    trained(model, opt, steps=1, seed=1)
+    trained(loaded, loaded_opt, steps=1, seed=1)
+    assert_same_state(loaded.state_dict(), model.state_dict())
+
+
+def test_the_file_is_plain_safetensors_with_bare_names_and_json_metadata(saved):
+    path, model, opt, _ = saved
+    raw = path.read_bytes()
+    (size,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + size])
+    meta = header.pop("__metadata__")
+    assert set(model.state_dict()) <= set(header)
+    assert "optim/0.weight.exp_avg" in header and "optim/5.bias.exp_avg_sq" in header
+    assert meta["format"] == "initlab-checkpoint" and meta["format_version"] == "1"
+    for key in ("model_config", "optimizer", "state", "init", "checksums"):
+        json.loads(meta[key])
+    assert json.loads(meta["optimizer"])["config"]["name"] == "adam"
+    assert json.loads(meta["init"])["5"] == {"weight": "glorot_uniform", "bias": "zeros"}
+    assert "initlab_version" in meta and meta["epoch"] == "2"
+    assert set(safetensors.numpy.load(raw)) == set(header)
+
+
+def test_float64_models_and_sgd_momentum_round_trip(tmp_path):
+    model = bn_net(dtype=np.float64)
+    opt = optim.SGD(model, 0.1, momentum=0.9, nesterov=True)
+    trained(model, opt)
+    loaded, loaded_opt, _ = checkpoint.load(checkpoint.save(tmp_path / "f64.safetensors", model, opt))
+    assert loaded.layers[0].dtype == np.float64
+    assert_same_state(loaded.state_dict(), model.state_dict())
+    assert loaded_opt.nesterov and "0.weight.momentum_buffer" in loaded_opt.state_dict()
+
+
+def test_load_weights_into_a_model_and_strictness(tmp_path, saved):
+    path, model, _, x = saved
+    fresh = bn_net(seed=5)
+    checkpoint.load_weights(fresh, path)
+    assert_same_state(fresh.state_dict(), model.state_dict())
+    # a file with an extra tensor: refused when strict, loaded otherwise
+    extra = {**model.state_dict(), "9.weight": np.zeros(3, np.float32)}
+    plain = tmp_path / "plain.safetensors"
+    plain.write_bytes(safetensors.numpy.save(extra))
+    with pytest.raises(CheckpointError, match=r"unexpected tensor\(s\) '9.weight'.*strict=False"):
+        checkpoint.load_weights(bn_net(seed=5), plain)
+    other = bn_net(seed=6)
+    checkpoint.load_weights(other, plain, strict=False)
+    assert_same_state(other.state_dict(), model.state_dict())
+    # a plain safetensors file (no initlab metadata) is weights, not a checkpoint
+    with pytest.raises(CheckpointError, match="not an initlab checkpoint.*load_weights"):
+        checkpoint.load(plain)
+
+
+# ------------------------------------------------------------------------------ atomic writes
+
+def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypatch, saved):
+    path, model, opt, _ = saved
+    before = path.read_bytes()
+
+    def crash(*args):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="simulated"):
+        checkpoint.save(path, bn_net(seed=9), None)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_writes_are_fsynced_before_the_rename(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append("replace"), real_replace(a, b))[1])
+    checkpoint.save(tmp_path / "a.safetensors", bn_net(), None)
+    assert events[0] == "fsync" and events[1] == "replace" and events[-1] == "fsync"  # file, rename, folder
+
+
+def test_save_refuses_state_that_is_not_json(tmp_path):
+    with pytest.raises(InvalidValueError, match="state.*JSON"):
+        checkpoint.save(tmp_path / "x.safetensors", bn_net(), None, when=object())
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------ bad files
+
+def _bytes(path):
+    return bytearray(Path(path).read_bytes())
+
+
+def test_truncated_file_is_refused_and_the_model_is_unchanged(tmp_path, saved):
+    path, model, _, _ = saved
+    raw = _bytes(path)
+    target = bn_net(seed=7)
+    before = target.state_dict()
+    for cut in (len(raw) - 10, len(raw) // 2, 100, 5):
+        bad = tmp_path / f"cut{cut}.safetensors"
+        bad.write_bytes(raw[:cut])
+        with pytest.raises(CheckpointError, match="truncated|not a safetensors"):
+            checkpoint.load_weights(target, bad)
+        with pytest.raises(CheckpointError):
+            checkpoint.load(bad)
+    assert_same_state(target.state_dict(), before)
+
+
+def test_a_flipped_byte_in_the_data_fails_its_checksum_naming_the_tensor(tmp_path, saved):
+    path, model, _, _ = saved
+    raw = _bytes(path)
+    (size,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + size])
+    start = 8 + size + header["5.weight"]["data_offsets"][0]
+    raw[start + 3] ^= 0x40
+    bad = tmp_path / "flip.safetensors"
+    bad.write_bytes(raw)
+    with pytest.raises(CheckpointError, match=r"corrupted: tensor '5.weight' fails its CRC-32"):
+        checkpoint.load(bad)
+
+
+def test_a_damaged_header_is_refused(tmp_path, saved):
+    path, _, _, _ = saved
+    raw = _bytes(path)
+    raw[8] = ord("#")                        # the JSON header's opening brace
+    bad = tmp_path / "hdr.safetensors"
+    bad.write_bytes(raw)
+    with pytest.raises(CheckpointError, match="header is not valid JSON"):
+        checkpoint.load(bad)
+
+
+def test_not_safetensors_at_all(tmp_path):
+    for name, content in (("text.safetensors", b"hello, I am a text file\n" * 4),
+                          ("empty.safetensors", b""),
+                          ("zip.safetensors", b"PK\x03\x04" + bytes(200))):
+        bad = tmp_path / name
+        bad.write_bytes(content)
+        with pytest.raises(CheckpointError, match="not a safetensors file"):
+            checkpoint.load(bad)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        checkpoint.load(tmp_path / "missing.safetensors")
+    with pytest.raises(CheckpointError, match="is a folder"):
+        checkpoint.load(tmp_path)
+
+
+def test_another_architecture_names_the_tensor_and_both_shapes(tmp_path):
+    lenet = models.lenet5(1, 10, 28, rng=0)
+    path = checkpoint.save(tmp_path / "lenet.safetensors", lenet, None)
+    target = models.lenet5(1, 10, 16, rng=0)
+    before = target.state_dict()
+    with pytest.raises(CheckpointError, match=r"tensor '7.weight' has shape \(120, 400\), the model expects \(120, 64\)"):
+        checkpoint.load_weights(target, path)
+    assert_same_state(target.state_dict(), before)
+    with pytest.raises(CheckpointError, match=r"lacks tensor\(s\) '2.weight', '2.bias', '6.weight'"):
+        checkpoint.load_weights(models.small_cnn(1, 10, 8, rng=0), path)
+    deeper = models.plain_cnn(3, 4, rng=0)
+    with pytest.raises(CheckpointError, match=r"lacks tensor\(s\) '2.weight'"):
+        checkpoint.load_weights(deeper, checkpoint.save(tmp_path / "p2.safetensors", models.plain_cnn(1, 4, rng=0)))
+
+
+def test_a_dtype_mismatch_is_named(tmp_path):
+    path = checkpoint.save(tmp_path / "f64.safetensors", bn_net(dtype=np.float64), None)
+    with pytest.raises(CheckpointError, match="tensor '0.weight' has dtype float64, the model expects float32"):
+        checkpoint.load_weights(bn_net(), path)
+
+
+def test_a_tampered_model_config_or_optimizer_is_refused(tmp_path, saved):
+    path, model, opt, _ = saved
+    tensors, meta = checkpoint.read(path)
+    cases = {
+        "config": {**meta, "model_config": json.dumps({"layers": [{"type": "Conv3D"}]})},
+        "format": {**meta, "format_version": "99"},
+        "optim": {**meta, "optimizer": json.dumps({"config": {"name": "adamw", "lr": 1}})},
+    }
+    messages = {"config": "model config cannot be rebuilt.*Conv3D", "format": "format version '99'",
+                "optim": "optimizer config cannot be rebuilt.*adamw"}
+    for case, metadata in cases.items():
+        metadata = {k: v for k, v in metadata.items() if k != "checksums"}
+        bad = tmp_path / f"{case}.safetensors"
+        bad.write_bytes(safetensors.numpy.save(tensors, metadata=metadata))
+        with pytest.raises(CheckpointError, match=messages[case]):
+            checkpoint.load(bad)
+
+
+# ------------------------------------------------------------------------------ run folders
+
+def test_checkpoint_dir_keeps_the_last_k_and_finds_the_latest(tmp_path):
+    folder = checkpoint.CheckpointDir(tmp_path / "run", keep=2)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        folder.latest()
+    model = bn_net()
+    for step in (5, 10, 15, 20):
+        folder.save(step, model, None, step=step)
+    folder.save_best(model, None, step=10)
+    (tmp_path / "run" / ".step-00000025.safetensors.abc.tmp").write_bytes(b"partial")  # a killed write
+    names = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert names == [".step-00000025.safetensors.abc.tmp", "best.safetensors",
+                     "step-00000015.safetensors", "step-00000020.safetensors"]
+    assert folder.latest().name == "step-00000020.safetensors"
+    assert checkpoint.load(folder.latest())[2] == {"step": 20}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CheckpointError, match="holds no step"):
+        checkpoint.CheckpointDir(empty).latest()
+    with pytest.raises(InvalidValueError, match="keep"):
+        checkpoint.CheckpointDir(empty, keep=0)
+
+
+def test_resume_through_a_file_is_bit_identical(tmp_path):
+    ds = data.load("digits", seed=0, n=200)
+    ce = losses.SoftmaxCrossEntropy()
+
+    class Saver:
+        def on_batch_end(self, s):
+            if s.step == 6:
+                checkpoint.save(tmp_path / "mid.safetensors", s.model, s.optimizer, train=s.resume_info())
+
+    model = bn_net(3)
+    full = train.fit(model, ce, optim.SGD(model, 0.05, momentum=0.9), ds.train, ds.val, epochs=2,
+                     batch_size=32, rng=np.random.default_rng(1), callbacks=[Saver()])
+    loaded, opt, state = checkpoint.load(tmp_path / "mid.safetensors")
+    resumed = train.fit(loaded, ce, opt, ds.train, ds.val, epochs=2, batch_size=32,
+                        rng=np.random.default_rng(0), resume=state["train"])
+    assert_same_state(loaded.state_dict(), model.state_dict())
+    assert resumed.deterministic() == full.deterministic()
+
+
+# ------------------------------------------------------------------------------ no pickle
+
+def test_no_pickle_anywhere_in_the_package():
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        text = path.read_text()
+        if re.search(r"^\s*(import|from)\s+(c?pickle|dill|marshal)\b", text, re.M) or \
+                re.search(r"allow_pickle\s*=\s*True", text):
+            offenders.append(path.name)
+    assert offenders == []
+
+
+def test_loading_never_calls_np_load_with_pickles(monkeypatch, saved):
+    path, _, _, _ = saved
+    real = np.load
+
+    def guarded(*args, **kwargs):
+        assert not kwargs.get("allow_pickle"), "np.load(allow_pickle=True) called"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(np, "load", guarded)
+    checkpoint.load(path)
+
+
+# ------------------------------------------------------------------------------ torch interop
+
+def _torch_equivalent(nn, name):
+    if name == "lenet5":
+        return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                             nn.Linear(84, 10))
+    return nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, padding=1),
+                         nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(512, 64), nn.ReLU(),
+                         nn.Linear(64, 10))
+
+
+@pytest.mark.parametrize("name, size", [("lenet5", 28), ("small_cnn", 8)])
+def test_a_checkpoint_loads_into_the_equivalent_torch_sequential(tmp_path, name, size):
+    try:
+        import torch
+        import safetensors.torch
+    except ImportError as exc:
+        print(f"skipping the torch interop test: torch is not installed ({exc})")
+        pytest.skip(f"torch is not installed ({exc}); pip install -e '.[bench]' to run it")
+    model = models.build(name, in_channels=1, num_classes=10, image_size=size, rng=0)
+    opt = optim.SGD(model, 0.1, momentum=0.9)
+    x = np.random.default_rng(1).standard_normal((4, 1, size, size)).astype(np.float32)
+    trained(model, opt) if size == 8 else None
+    path = checkpoint.save(tmp_path / f"{name}.safetensors", model, None)
+    net = _torch_equivalent(torch.nn, name)
+    net.load_state_dict(safetensors.torch.load_file(str(path)))     # strict: same names, shapes
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(model.forward(x, training=False), expected, atol=1e-5, rtol=1e-5)
+    # a training checkpoint also carries the optimizer under "optim/": filter it for torch
+    path = checkpoint.save(tmp_path / "with-opt.safetensors", model, opt)
+    tensors = safetensors.torch.load_file(str(path))
+    net.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("optim/")})

@@ -59,6 +59,7 @@ def test_one_seed_shares_everything_but_the_first_layer():
 def test_helpers():
     assert study.steps_to([0, 5, 10], [0.1, 0.6, 0.9], 0.5) == 5
     assert study.steps_to([0, 5], [0.1, 0.2], 0.5) is None
+    assert study._median_or_none([30, None, 10]) == 30 and study._median_or_none([None, None, 5]) is None
     w = np.random.default_rng(0).normal(size=(3, 1, 3, 3))
     rel, cos = study.movement(w, w)
     assert rel == 0 and np.allclose(cos, 1)

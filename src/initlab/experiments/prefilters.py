@@ -9,7 +9,8 @@ The same small CNN is trained on the shapes and digits data from four first-laye
 
 Hand-made, k-means and PCA filters are scaled by one factor so the layer's output variance on
 the training images is 1; He's is what He's formula gives. For one seed every start shares the
-rest of the network's weights and the batch order, so the runs differ only in the first layer.
+rest of the network's weights and the batch order, so the runs differ only in the first layer
+(the data and its split are fixed; seeds vary the weights and the batch order).
 Measured: validation accuracy every `eval_every` steps, steps to reach a threshold accuracy
 (mean over seeds), how far the first-layer filters move (||W_end - W_0|| / ||W_0|| and the
 cosine of each filter to its start), and template scores before and after training.
@@ -139,11 +140,6 @@ def movement(w0, w1):
     return rel, cos
 
 
-def _best_scores(weight):
-    scores, names = template_scores(weight)
-    return scores, names
-
-
 # --------------------------------------------------------------------------- the study
 
 def check_options(datasets=DATASETS, starts=STARTS, seeds=(0,), thresholds=None):
@@ -167,6 +163,15 @@ def check_options(datasets=DATASETS, starts=STARTS, seeds=(0,), thresholds=None)
     for name in datasets:
         real_number(thresholds[name], f"prefilters: threshold for {name}", low=0, high=1)
     return datasets, starts, seeds, thresholds
+
+
+def _median_or_none(values):
+    """The median, with a seed that never reached the threshold counted as slower than all;
+    None when that seed is the median."""
+    ranked = sorted(values, key=lambda v: np.inf if v is None else v)
+    mid = len(ranked) // 2
+    middle = ranked[mid - 1:mid + 1] if len(ranked) % 2 == 0 else ranked[mid:mid + 1]
+    return None if any(v is None for v in middle) else float(np.mean(middle))
 
 
 def _mean_or_none(values):
@@ -224,7 +229,7 @@ def run(datasets=DATASETS, starts=STARTS, seeds=(0, 1, 2, 3, 4), *, n_train=1400
         }
     if progress:
         progress(total, total, "done")
-    out["template_names"] = _best_scores(w0)[1]
+    out["template_names"] = template_scores(w0)[1]
     out["settings"] = dict(seeds=list(seeds), n_train=n_train, epochs=epochs, batch_size=batch_size, lr=lr,
                            momentum=momentum, width=width, kernel_size=kernel_size, eval_every=eval_every,
                            n_patches=n_patches, thresholds={d: thresholds[d] for d in datasets})
@@ -248,8 +253,8 @@ def _record(rec, w0, w1, steps, accs, threshold):
     rec["final_val_acc"].append(accs[-1])
     rec["relative_change"].append(rel)
     rec["cosine_to_start"].append(cos)
-    rec["scores_before"].append(_best_scores(w0)[0])
-    rec["scores_after"].append(_best_scores(w1)[0])
+    rec["scores_before"].append(template_scores(w0)[0])
+    rec["scores_after"].append(template_scores(w1)[0])
     rec["filters_before"].append(w0)
     rec["filters_after"].append(w1)
 
@@ -263,6 +268,7 @@ def _summarize(rec):
         "steps_to_threshold": rec["steps_to_threshold"],
         "reached": sum(s is not None for s in rec["steps_to_threshold"]),
         "mean_steps_to_threshold": _mean_or_none(rec["steps_to_threshold"]),
+        "median_steps_to_threshold": _median_or_none(rec["steps_to_threshold"]),
         "final_val_acc": rec["final_val_acc"], "mean_final_val_acc": float(np.mean(rec["final_val_acc"])),
         # the area under the learning curve: a threshold-free measure of how fast it learns
         "mean_curve_acc": float(np.mean(rec["val_acc"])),
@@ -315,6 +321,7 @@ def _claims(out):
                 f"{name}: the {LABELS[start]} start reaches {pct}% validation accuracy in fewer steps than "
                 f"the random He start (mean over seeds; a seed that never got there counts as {last + 1})",
                 _censored(r, last) < he_steps, steps=_censored(r, last), he_steps=he_steps,
+                median=r["median_steps_to_threshold"], he_median=he["median_steps_to_threshold"],
                 seeds_faster=wins, seeds=len(r["final_val_acc"]), reached=r["reached"],
                 he_reached=he["reached"]))
         for start in ("kmeans", "pca"):

@@ -38,7 +38,7 @@ def filter_grid(result):
     (bottom row) training, first seed."""
     datasets = list(result["datasets"])
     starts = list(result["starts"])
-    fig, axes = new_figure(len(starts), len(datasets), width=5.2 * len(datasets), height=1.5 * len(starts) + 1,
+    fig, axes = new_figure(len(starts), len(datasets), width=5.2 * len(datasets), height=1.9 * len(starts) + 1,
                            title="First-layer filters before (top row) and after (bottom row) training")
     axes = np.asarray(axes).reshape(len(starts), len(datasets))
     cmap = plt.get_cmap("RdBu_r").with_extremes(bad="white")

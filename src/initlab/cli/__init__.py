@@ -12,6 +12,8 @@ import importlib
 import pkgutil
 import sys
 
+from threadpoolctl import threadpool_limits
+
 from ..errors import InitlabError, InvalidValueError, UnknownNameError
 
 USAGE_ERRORS = (UnknownNameError, InvalidValueError)
@@ -26,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"initlab {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    parser.add_argument("--threads", type=int, default=1, metavar="N",
+                        help="BLAS threads (default 1: initlab's matrices are small, and a second "
+                             "thread was measured to slow them down several times on 2 cores)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = [importlib.import_module(f"{__name__}.{m.name}")
                for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
@@ -42,7 +47,10 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        if args.threads < 1:
+            raise InvalidValueError(f"--threads: expected an integer >= 1, got {args.threads}")
+        with threadpool_limits(limits=args.threads, user_api="blas"):
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("initlab: interrupted", file=sys.stderr)
         return 130

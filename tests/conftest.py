@@ -1,0 +1,15 @@
+"""Test-wide settings: one BLAS thread (the suite's matrices are tiny, and the 2 cores are
+better spent on the tests than on contending BLAS threads); tests/ on the import path."""
+import sys
+from pathlib import Path
+
+import pytest
+from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_blas_thread():
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield

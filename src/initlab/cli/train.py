@@ -1,0 +1,337 @@
+"""`initlab train`: train a model on a dataset, print a per-epoch table and the test accuracy.
+
+The last line is always `test accuracy: 0.9833` (the measured value, 4 decimals), so scripts can
+read it. Everything printed on stdout is deterministic for a seed except the `seconds` column.
+Checkpoints (`--checkpoint-dir`) can be resumed (`--resume DIR`) to the same bits as an
+uninterrupted run; Ctrl-C finishes the step, writes a checkpoint and says how to resume.
+"""
+from __future__ import annotations
+
+import re
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import checkpoint, data, init, layers, models, optim
+from ..errors import CheckpointError, InvalidValueError, ShapeError, unknown_name
+from ..losses import SoftmaxCrossEntropy
+from ..train import History, fit, evaluate
+from ..validate import positive_int, real_number
+from . import ui
+
+ORDER = 10
+
+DEFAULTS = dict(data="digits", model="small_cnn", init="he_normal", activation="relu",
+                optimizer="sgd", lr=None, momentum=0.9, epochs=15, batch_size=32, seed=0, n=None,
+                clip_grad_norm=None, checkpoint_every=None, keep=None)
+DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3}
+# what a resumed run must share with the run it continues (the rest may be overridden)
+FIXED_ON_RESUME = ("data", "model", "init", "activation", "optimizer", "batch_size", "seed", "n")
+INTERRUPT_DIR = "initlab-checkpoints"
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "train", help="train a CNN and print its test accuracy",
+        description="Train a model on a dataset; prints the model, a per-epoch table and, last, "
+                    "'test accuracy: X'. Defaults: small_cnn on digits, SGD (lr 0.05, momentum 0.9), "
+                    "15 epochs of batch 32.")
+    p.add_argument("--data", help="shapes, digits or mnist:PATH (default digits)")
+    p.add_argument("--model", help="lenet5, small_cnn or plain:DEPTHxWIDTH (default small_cnn)")
+    p.add_argument("--init", help="weight initializer spec, e.g. he_normal or 'normal(std=0.01)'")
+    p.add_argument("--activation", help="relu, leaky_relu, tanh, sigmoid, elu, gelu, selu (default relu)")
+    p.add_argument("--optimizer", help="sgd or adam (default sgd)")
+    p.add_argument("--lr", type=float, help="learning rate (default 0.05 for sgd, 0.001 for adam)")
+    p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    p.add_argument("--epochs", type=int, help="total number of epochs (default 15)")
+    p.add_argument("--batch-size", type=int, help="mini-batch size (default 32)")
+    p.add_argument("--seed", type=int, help="seed of the split, the weights and the data order (default 0)")
+    p.add_argument("--n", type=int, help="number of shapes images, or a cap on digits/MNIST examples")
+    p.add_argument("--clip-grad-norm", type=float, metavar="X", help="clip the global gradient norm to X")
+    p.add_argument("--save", metavar="PATH", help="write the trained model to PATH (.safetensors)")
+    p.add_argument("--checkpoint-dir", metavar="DIR", help="write resumable checkpoints to DIR")
+    p.add_argument("--checkpoint-every", metavar="N",
+                   help="checkpoint every N steps, or every N epochs as 'Ne' (default 1e)")
+    p.add_argument("--keep", type=int, metavar="K", help="keep the last K step checkpoints (plus best)")
+    p.add_argument("--resume", metavar="DIR", help="continue from the newest checkpoint in DIR")
+    p.add_argument("--quiet", action="store_true", help="print only the test accuracy line")
+    p.set_defaults(func=run)
+
+
+# --------------------------------------------------------------------------- options
+
+def _every(value):
+    """'100' -> (100, 'step'); '2e' / '2epochs' -> (2, 'epoch')."""
+    if value is None or isinstance(value, (list, tuple)):
+        return value
+    match = re.fullmatch(r"\s*(\d+)\s*(e|epochs?|s|steps?)?\s*", str(value))
+    if not match or int(match[1]) < 1:
+        raise InvalidValueError(
+            f"--checkpoint-every: expected N steps or Ne epochs with N >= 1 (e.g. 200 or 1e), got {value!r}"
+        )
+    return [int(match[1]), "epoch" if (match[2] or "s").startswith("e") else "step"]
+
+
+def _given(args) -> dict:
+    """The run options the user typed (None = not given)."""
+    return {key: getattr(args, key) for key in DEFAULTS}
+
+
+def _resolve(given: dict, saved: dict | None) -> dict:
+    """Options = defaults <- saved (on resume) <- given; a resumed run keeps FIXED_ON_RESUME."""
+    opts = dict(DEFAULTS)
+    if saved:
+        for key in FIXED_ON_RESUME:
+            if given.get(key) is not None and given[key] != saved.get(key):
+                raise InvalidValueError(
+                    f"--{key.replace('_', '-')}: cannot change when resuming (the checkpoint "
+                    f"was trained with {saved.get(key)!r}, got {given[key]!r})"
+                )
+        opts.update({k: v for k, v in saved.items() if k in DEFAULTS})
+    opts.update({k: v for k, v in given.items() if v is not None})
+    if opts["lr"] is None:
+        opts["lr"] = DEFAULT_LR.get(opts["optimizer"], 0.01)
+    opts["checkpoint_every"] = _every(opts["checkpoint_every"])
+    return opts
+
+
+def _check(opts: dict, given: dict):
+    """Every name and number before any work, each error naming its option."""
+    for key, low in (("epochs", 1), ("batch_size", 1), ("seed", 0), ("n", 1), ("keep", 1)):
+        if opts[key] is not None:
+            positive_int(opts[key], f"--{key.replace('_', '-')}", minimum=low)
+    real_number(opts["lr"], "--lr", low=0, low_open=True)
+    real_number(opts["momentum"], "--momentum", low=0, high=1)
+    if opts["clip_grad_norm"] is not None:
+        real_number(opts["clip_grad_norm"], "--clip-grad-norm", low=0, low_open=True)
+    if opts["optimizer"] not in optim.OPTIMIZERS:
+        raise unknown_name("optimizer", opts["optimizer"], optim.OPTIMIZERS)
+    if opts["optimizer"] != "sgd" and given.get("momentum") is not None:
+        raise InvalidValueError(f"--momentum: applies to --optimizer sgd only, got --optimizer {opts['optimizer']}")
+    if opts["activation"] not in layers.ACTIVATION_LAYERS:
+        raise unknown_name("activation", opts["activation"], layers.ACTIVATION_LAYERS)
+    try:
+        init.get(opts["init"])
+    except (InvalidValueError, ValueError) as exc:
+        raise type(exc)(f"--init: {exc}") from None
+
+
+# --------------------------------------------------------------------------- building
+
+def _seeds(seed):
+    """Independent streams for the weights and the data order, from one seed."""
+    weights, order = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(weights), np.random.default_rng(order)
+
+
+def _build_model(opts, dataset, rng):
+    try:
+        return models.build(opts["model"], in_channels=dataset.in_channels,
+                            num_classes=dataset.num_classes, image_size=dataset.image_size,
+                            weight_init=opts["init"], activation=opts["activation"], rng=rng)
+    except ShapeError as exc:
+        raise InvalidValueError(f"--model {opts['model']} does not fit --data {opts['data']}: {exc}") from None
+
+
+def _build_optimizer(opts, model):
+    if opts["optimizer"] == "sgd":
+        return optim.SGD(model, opts["lr"], momentum=opts["momentum"])
+    return optim.Adam(model, opts["lr"])
+
+
+def _apply_overrides(optimizer, opts, given):
+    """A resumed run may change the learning rate (and SGD momentum)."""
+    if given.get("lr") is not None:
+        optimizer.lr = opts["lr"]
+    if given.get("momentum") is not None and hasattr(optimizer, "momentum"):
+        optimizer.momentum = opts["momentum"]
+
+
+# --------------------------------------------------------------------------- output
+
+COLUMNS = ("epoch", "train loss", "train acc", "val loss", "val acc", "seconds")
+
+
+def _header() -> str:
+    return f"{COLUMNS[0]:>5}  {COLUMNS[1]:>10}  {COLUMNS[2]:>9}  {COLUMNS[3]:>9}  {COLUMNS[4]:>8}  {COLUMNS[5]:>7}"
+
+
+def _row(h: History, i: int) -> str:
+    val_loss = f"{h.val_loss[i]:.4f}" if i < len(h.val_loss) else "-"
+    val_acc = f"{h.val_acc[i]:.4f}" if i < len(h.val_acc) else "-"
+    return (f"{h.epoch[i]:>5}  {h.train_loss[i]:>10.4f}  {h.train_acc[i]:>9.4f}  {val_loss:>9}  "
+            f"{val_acc:>8}  {h.epoch_seconds[i]:>7.2f}")
+
+
+def _print_model(model, dataset):
+    rows = model.summary_rows((dataset.in_channels, *dataset.image_size))
+    ui.print_table("model", ["layer", "output shape", "params", "init"],
+                   [(name, "(" + ", ".join(map(str, shape)) + ")", f"{count:,}", inits)
+                    for name, shape, count, inits in rows])
+    print(f"total parameters: {model.num_parameters():,}")
+
+
+def _print_data(dataset):
+    size = "x".join(str(s) for s in dataset.image_size)
+    print(f"data: {dataset.name}  train {len(dataset.train[0])}  val {len(dataset.val[0])}  "
+          f"test {len(dataset.test[0])}  ({dataset.in_channels}x{size}, {dataset.num_classes} classes)")
+
+
+# --------------------------------------------------------------------------- the run's callback
+
+class _Interrupt:
+    """SIGINT sets a flag (the step in flight finishes); a second Ctrl-C stops at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._old = None
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+class _Run:
+    """Progress bar, epoch rows, checkpoints (every N steps/epochs, last K, best), Ctrl-C."""
+
+    def __init__(self, opts, folder, interrupt, bar, quiet):
+        self.opts, self.folder, self.interrupt, self.bar, self.quiet = opts, folder, interrupt, bar, quiet
+        self.every = opts["checkpoint_every"]
+        self.saved_step = None
+        self.best = -1.0
+        self.task = None
+        self.started = time.perf_counter()
+        self.examples = 0
+
+    def _save(self, state):
+        path = self.folder.save(state.step, state.model, state.optimizer, **self.payload(state))
+        self.saved_step = state.step
+        return path
+
+    def payload(self, state):
+        return dict(args=self.opts, train=state.resume_info(), epoch=state.epoch, step=state.step)
+
+    def on_train_begin(self, state):
+        h = state.history
+        self.best = max((a for a in h.val_acc if a == a), default=-1.0)
+        if self.bar is not None:
+            self.task = self.bar.add_task("train", total=state.epochs * state.batches_per_epoch,
+                                          completed=state.step, status="")
+
+    def on_batch_end(self, state):
+        if self.task is not None:
+            rate = state.examples / max(time.perf_counter() - self.started, 1e-9)
+            self.bar.update(self.task, completed=state.step,
+                            status=f"epoch {state.epoch + 1}  loss {state.loss:.4f}  {rate:,.0f} img/s")
+        if self.every and self.every[1] == "step" and state.step % self.every[0] == 0:
+            self._save(state)
+        self._check_interrupt(state)
+
+    def _check_interrupt(self, state):
+        if self.interrupt.requested:
+            state.stop = True
+            if self.folder is None:   # on_train_end writes the checkpoint here
+                self.folder = checkpoint.CheckpointDir(INTERRUPT_DIR)
+
+    def on_epoch_end(self, state):
+        h = state.history
+        if not self.quiet:
+            print(_row(h, len(h.epoch) - 1))
+        if self.folder is not None and h.val_acc and h.val_acc[-1] > self.best:
+            self.best = h.val_acc[-1]
+            self.folder.save_best(state.model, state.optimizer, **self.payload(state))
+        if self.every and self.every[1] == "epoch" and state.epoch % self.every[0] == 0 \
+                and self.saved_step != state.step:
+            self._save(state)
+        self._check_interrupt(state)
+
+    def on_train_end(self, state):
+        if self.folder is not None and self.saved_step != state.step:
+            self._save(state)
+
+
+# --------------------------------------------------------------------------- run
+
+def _load_resume(folder):
+    path = checkpoint.CheckpointDir(folder).latest()
+    model, optimizer, state = checkpoint.load(path)
+    if optimizer is None or not isinstance(state.get("args"), dict) or "train" not in state:
+        raise CheckpointError(f"checkpoint {str(path)!r} was not written by 'initlab train' "
+                              "(it lacks the optimizer or the run's options)")
+    return path, model, optimizer, state
+
+
+def run(args) -> int:
+    given = _given(args)
+    saved = None
+    if args.resume:
+        path, model, optimizer, saved = _load_resume(args.resume)
+    opts = _resolve(given, saved["args"] if saved else None)
+    _check(opts, given)
+    if opts["checkpoint_every"] and not (args.checkpoint_dir or args.resume):
+        raise InvalidValueError("--checkpoint-every: needs --checkpoint-dir DIR")
+    quiet = args.quiet
+    say = (lambda *a: None) if quiet else print
+
+    dataset = data.load(opts["data"], seed=opts["seed"], n=opts["n"])
+    weights_rng, order_rng = _seeds(opts["seed"])
+    if saved is None:
+        model = _build_model(opts, dataset, weights_rng)
+        optimizer = _build_optimizer(opts, model)
+    else:
+        _apply_overrides(optimizer, opts, given)
+        say(f"resuming from {path} (epoch {saved['train']['epoch'] + 1}, step {saved['train']['step']})")
+    if not quiet:
+        _print_data(dataset)
+        _print_model(model, dataset)
+
+    folder_name = args.checkpoint_dir or args.resume
+    folder = checkpoint.CheckpointDir(folder_name, keep=opts["keep"]) if folder_name else None
+    if folder is not None and opts["checkpoint_every"] is None:
+        opts["checkpoint_every"] = [1, "epoch"]
+    loss_fn = SoftmaxCrossEntropy()
+    history = None
+    if saved is not None:
+        history = History.from_dict(saved["train"]["history"])
+    say(_header())
+    for i in range(len(history.epoch) if history else 0):
+        say(_row(history, i))
+
+    with _Interrupt() as interrupt, ui.progress(False if quiet else None) as bar:
+        callback = _Run(opts, folder, interrupt, bar, quiet)
+        history = fit(model, loss_fn, optimizer, dataset.train, dataset.val, epochs=opts["epochs"],
+                      batch_size=opts["batch_size"], rng=order_rng, callbacks=[callback],
+                      clip_grad_norm=opts["clip_grad_norm"],
+                      resume=saved["train"] if saved else None)
+    if interrupt.requested and len(history.epoch) < opts["epochs"]:
+        return _interrupted(callback, history)
+
+    test_loss, test_acc = evaluate(model, loss_fn, *dataset.test)
+    if args.save:
+        checkpoint.save(args.save, model, None, args=opts, history=history.to_dict(),
+                        test_accuracy=test_acc, test_loss=test_loss)
+        say(f"saved model to {args.save}")
+    print(f"test accuracy: {test_acc:.4f}")
+    return 0
+
+
+def _interrupted(callback, history):
+    """After Ctrl-C: the callback wrote a checkpoint of the last finished step; say how to go on."""
+    folder = callback.folder
+    print(f"initlab: interrupted after step {history.step}; checkpoint written to "
+          f"{folder.latest()}\nresume with: initlab train --resume {folder.folder}", file=sys.stderr)
+    return 130

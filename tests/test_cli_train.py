@@ -1,0 +1,238 @@
+"""`initlab train` end to end: output, determinism, exit statuses, checkpoints, kill and resume."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from initlab import checkpoint
+from initlab.cli import main
+from initlab.errors import DataError
+
+FINAL = re.compile(r"^test accuracy: (\d\.\d{4})$")
+ROW = re.compile(r"^\s+\d+\s+\d+\.\d{4}\s+\d\.\d{4}\s+(\d+\.\d{4}|-)\s+(\d\.\d{4}|-)\s+\d+\.\d{2}$")
+TINY = ["train", "--n", "300", "--epochs", "2", "--batch-size", "16"]
+LAUNCH = "import sys; from initlab.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread():
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def rows(out):
+    """The epoch rows without their (wall-clock) seconds column."""
+    return [line.rsplit(None, 1)[0] for line in out.splitlines() if ROW.match(line)]
+
+
+def final_accuracy(out):
+    match = FINAL.match(out.rstrip("\n").splitlines()[-1])
+    assert match, f"last line is not 'test accuracy: X.XXXX': {out.splitlines()[-1]!r}"
+    return float(match[1])
+
+
+# ------------------------------------------------------------------------------ output
+
+@pytest.mark.slow
+def test_defaults_train_small_cnn_on_digits_past_97_percent(capsys):
+    status, out, err = run(capsys, "train")
+    assert status == 0, err
+    assert "data: digits  train 1259  val 179  test 359" in out
+    assert "Conv2D" in out and "he_normal" in out and "total parameters: 38,282" in out
+    assert re.search(r"epoch\s+train loss\s+train acc\s+val loss\s+val acc\s+seconds", out)
+    assert len(rows(out)) == 15
+    assert final_accuracy(out) >= 0.97
+
+
+def test_same_seed_prints_identical_numbers_other_seed_differs(capsys):
+    _, first, _ = run(capsys, *TINY, "--seed", "3")
+    _, second, _ = run(capsys, *TINY, "--seed", "3")
+    _, other, _ = run(capsys, *TINY, "--seed", "4")
+    strip = lambda out: [line for line in out.splitlines() if not ROW.match(line)] + rows(out)
+    assert len(rows(first)) == 2 and strip(first) == strip(second)
+    assert rows(first) != rows(other)
+
+
+def test_quiet_prints_only_the_final_line(capsys):
+    status, out, _ = run(capsys, *TINY, "--quiet", "--optimizer", "adam", "--clip-grad-norm", "1.0")
+    assert status == 0 and len(out.splitlines()) == 1
+    final_accuracy(out)
+
+
+def test_save_writes_a_checkpoint_with_the_model_history_and_options(capsys, tmp_path):
+    path = tmp_path / "model.safetensors"
+    status, out, _ = run(capsys, *TINY, "--model", "plain:2x4", "--init", "glorot_uniform",
+                         "--activation", "tanh", "--save", str(path))
+    assert status == 0 and f"saved model to {path}" in out
+    model, optimizer, state = checkpoint.load(path)
+    assert optimizer is None and len(model.layers) == 7
+    assert state["args"]["model"] == "plain:2x4" and state["args"]["activation"] == "tanh"
+    assert model.layers[0].init_names["weight"] == "glorot_uniform"
+    assert len(state["history"]["epoch"]) == 2
+    assert f"{state['test_accuracy']:.4f}" == f"{final_accuracy(out):.4f}"
+
+
+# ------------------------------------------------------------------------------ exit statuses
+
+@pytest.mark.parametrize("argv, names", [
+    (["--lr", "-1"], ["--lr", "(0, inf)"]),
+    (["--lr", "nan"], ["--lr", "finite"]),
+    (["--epochs", "0"], ["--epochs", ">= 1"]),
+    (["--batch-size", "0"], ["--batch-size", ">= 1"]),
+    (["--momentum", "1.5"], ["--momentum", "[0, 1]"]),
+    (["--seed", "-2"], ["--seed", ">= 0"]),
+    (["--clip-grad-norm", "0"], ["--clip-grad-norm"]),
+    (["--model", "lenet"], ["model", "did you mean 'lenet5'"]),
+    (["--data", "digit"], ["dataset", "did you mean 'digits'"]),
+    (["--init", "he_norml"], ["--init", "did you mean 'he_normal'"]),
+    (["--init", "normal(std="], ["--init", "malformed"]),
+    (["--activation", "rleu"], ["activation", "did you mean 'relu'"]),
+    (["--optimizer", "adm"], ["optimizer", "did you mean 'adam'"]),
+    (["--optimizer", "adam", "--momentum", "0.5"], ["--momentum", "sgd"]),
+    (["--checkpoint-every", "5"], ["--checkpoint-every", "--checkpoint-dir"]),
+    (["--model", "lenet5", "--data", "digits"], ["--model lenet5", "12x12"]),
+])
+def test_usage_errors_exit_2_with_one_line_naming_the_option(capsys, argv, names):
+    status, out, err = run(capsys, "train", *argv)
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1 and err.startswith("initlab: error: ")
+    assert "Traceback" not in err
+    for name in names:
+        assert name in err
+
+
+@pytest.mark.parametrize("argv", [["--lr", "abc"], ["--epochs", "1.5"], ["--no-such-option"]])
+def test_argparse_errors_exit_2(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        main(["train", *argv])
+    assert info.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_runtime_failures_exit_1_with_one_line(capsys, tmp_path):
+    status, _, err = run(capsys, "train", "--data", f"mnist:{tmp_path / 'nope'}")
+    assert status == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "does not exist" in err and "initlab never downloads" in err
+    status, _, err = run(capsys, "train", "--resume", str(tmp_path))
+    assert status == 1 and "holds no step" in err
+    status, _, err = run(capsys, *TINY, "--save", str(tmp_path / "missing" / "m.safetensors"))
+    assert status == 1 and "does not exist" in err
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        main(["--debug", "train", "--data", f"mnist:{tmp_path / 'nope'}"])
+
+
+# ------------------------------------------------------------------------------ checkpoints
+
+def test_checkpoint_dir_keeps_the_last_k_and_the_best(capsys, tmp_path):
+    folder = tmp_path / "run"
+    status, out, _ = run(capsys, *TINY, "--epochs", "3", "--checkpoint-dir", str(folder),
+                         "--checkpoint-every", "5", "--keep", "2")
+    assert status == 0
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["best.safetensors", "step-00000040.safetensors", "step-00000042.safetensors"]
+    _, _, best = checkpoint.load(folder / "best.safetensors")
+    _, _, last = checkpoint.load(folder / "step-00000042.safetensors")
+    val_acc = last["train"]["history"]["val_acc"]
+    assert len(val_acc) == 3
+    assert best["train"]["history"]["val_acc"][-1] == max(val_acc)
+
+
+def test_resume_continues_a_finished_run_for_more_epochs_to_the_same_bits(capsys, tmp_path):
+    folder = tmp_path / "run"
+    run(capsys, *TINY, "--checkpoint-dir", str(folder))                        # epochs 1-2
+    status, resumed, _ = run(capsys, "train", "--resume", str(folder), "--epochs", "3",
+                             "--save", str(tmp_path / "resumed.safetensors"))
+    assert status == 0 and "resuming from" in resumed
+    _, straight, _ = run(capsys, *TINY, "--epochs", "3", "--save", str(tmp_path / "straight.safetensors"))
+    assert rows(resumed) == rows(straight) and len(rows(straight)) == 3
+    assert_same_run(tmp_path / "resumed.safetensors", tmp_path / "straight.safetensors")
+    status, _, err = run(capsys, "train", "--resume", str(folder), "--model", "lenet5")
+    assert status == 2 and "--model: cannot change when resuming" in err
+
+
+def assert_same_run(path_a, path_b):
+    tensors_a, meta_a = checkpoint.read(path_a)
+    tensors_b, meta_b = checkpoint.read(path_b)
+    assert tensors_a.keys() == tensors_b.keys()
+    for key in tensors_a:
+        assert np.array_equal(tensors_a[key], tensors_b[key]), key
+    history_a = json.loads(meta_a["state"])["history"]
+    history_b = json.loads(meta_b["state"])["history"]
+    for wall_clock in ("epoch_seconds", "seconds"):
+        history_a.pop(wall_clock), history_b.pop(wall_clock)
+    assert history_a == history_b
+
+
+# ------------------------------------------------------------------------------ real processes
+
+RUN = ["train", "--epochs", "4", "--batch-size", "16", "--seed", "5"]   # 79 steps per epoch
+
+
+def spawn(cwd, *argv, **kw):
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-c", LAUNCH, *argv], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def wait_for_step(proc, folder, at_least, timeout=120):
+    """Poll until a step checkpoint >= at_least exists; fail if the run ends first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        steps = [int(p.name[5:13]) for p in folder.glob("step-*.safetensors")] if folder.exists() else []
+        if steps and max(steps) >= at_least:
+            return max(steps)
+        assert proc.poll() is None, f"the run ended before step {at_least}: {proc.communicate()}"
+        time.sleep(0.005)
+    raise AssertionError("no checkpoint appeared in time")
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_and_sigint_then_resume_match_an_uninterrupted_run(tmp_path):
+    full = spawn(tmp_path, *RUN, "--save", "full.safetensors")
+    killed = spawn(tmp_path, *RUN, "--checkpoint-dir", "killed", "--checkpoint-every", "7",
+                   "--keep", "2", "--save", "never.safetensors")
+    interrupted = spawn(tmp_path, *RUN, "--checkpoint-dir", "interrupted", "--checkpoint-every", "50")
+
+    wait_for_step(killed, tmp_path / "killed", 100)          # mid-epoch 2
+    killed.send_signal(signal.SIGKILL)
+    killed.communicate()
+    assert killed.returncode == -signal.SIGKILL
+    assert not (tmp_path / "never.safetensors").exists()     # it really was cut short
+
+    wait_for_step(interrupted, tmp_path / "interrupted", 50)
+    interrupted.send_signal(signal.SIGINT)
+    _, err = interrupted.communicate(timeout=120)
+    assert interrupted.returncode == 130, err
+    assert "resume with: initlab train --resume interrupted" in err and "Traceback" not in err
+    stopped_at = int(re.search(r"interrupted after step (\d+)", err)[1])
+    assert 50 <= stopped_at < 4 * 79
+    assert (tmp_path / "interrupted" / f"step-{stopped_at:08d}.safetensors").exists()
+
+    resumed = [spawn(tmp_path, "train", "--resume", folder, "--save", f"{folder}.safetensors")
+               for folder in ("killed", "interrupted")]
+    outputs = [proc.communicate(timeout=300) for proc in (full, *resumed)]
+    for proc, (out, err) in zip((full, *resumed), outputs):
+        assert proc.returncode == 0, err
+    expected = rows(outputs[0][0])
+    assert len(expected) == 4
+    for folder, low, (out, _) in zip(("killed", "interrupted"), (98, stopped_at), outputs[1:]):
+        step = int(re.search(rf"resuming from {folder}/step-(\d+)\.safetensors", out)[1])
+        assert low <= step < 4 * 79                            # resumed from where it stopped
+        assert rows(out) == expected and final_accuracy(out) == final_accuracy(outputs[0][0])
+        assert_same_run(tmp_path / f"{folder}.safetensors", tmp_path / "full.safetensors")

@@ -133,6 +133,16 @@ def _parallel_backend(backend, scheduler):
         yield
 
 
+def _self_contained(x, y, splits):
+    """The data and folds as lists, which joblib's Dask backend embeds in every task.
+
+    Given arrays, it scatters each to one worker (the scheduler's memory manager also trims
+    broadcast copies back to one), so a worker that dies takes the only copy with it and every
+    fit that needed it fails. Inside the tasks, any worker can rerun any fit.
+    """
+    return list(x), list(y), [(train.tolist(), test.tolist()) for train, test in splits]
+
+
 def check_options(folds, backend, scheduler, n_jobs):
     """Validate the run's options; returns folds as an int."""
     folds = positive_int(folds, "cv folds", minimum=2)
@@ -184,7 +194,9 @@ def run(*, grid=None, scales=SCALES, schemes=SCHEMES, base_init=BASE_INIT, datas
     total = len(cands) * folds
     in_process = backend == "local" and n_jobs in (None, 1)
     scoring = _ProgressScorer(progress, total) if (progress and in_process) else "accuracy"
-    search = GridSearchCV(base, grid, cv=StratifiedKFold(folds, shuffle=True, random_state=fold_seed),
+    splits = list(StratifiedKFold(folds, shuffle=True, random_state=fold_seed).split(x, y))
+    x_fit, y_fit, splits = _self_contained(x, y, splits) if backend == "dask" else (x, y, splits)
+    search = GridSearchCV(base, grid, cv=splits,
                           scoring=scoring, n_jobs=(-1 if backend == "dask" else 1) if n_jobs is None else n_jobs,
                           refit=False, error_score=np.nan)
     if progress:
@@ -195,7 +207,7 @@ def run(*, grid=None, scales=SCALES, schemes=SCHEMES, base_init=BASE_INIT, datas
         warnings.simplefilter("ignore", FitFailedWarning)
         warnings.filterwarnings("ignore", message="One or more of the test scores are non-finite")
         with _parallel_backend(backend, scheduler):
-            search.fit(x, y)
+            search.fit(x_fit, y_fit)
     search_seconds = time.perf_counter() - search_began
     if progress:
         progress(total, total, "done")

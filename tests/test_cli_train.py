@@ -132,6 +132,21 @@ def test_runtime_failures_exit_1_with_one_line(capsys, tmp_path):
     assert status == 1 and "does not exist" in err
 
 
+def test_divergence_exits_1_naming_the_layer_and_keeps_the_last_good_checkpoint(capsys, tmp_path):
+    folder = tmp_path / "run"
+    with pytest.warns(RuntimeWarning):            # NumPy's overflow warnings are not swallowed
+        status, _, err = run(capsys, *TINY, "--optimizer", "sgd", "--lr", "1e6",
+                             "--checkpoint-dir", str(folder), "--checkpoint-every", "1")
+    assert status == 1 and "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    match = re.match(r"initlab: error: training diverged at step (\d+) \(epoch 1, .*layer \d+ \(\w+\)", last)
+    assert match, last
+    good = int(match[1]) - 1
+    assert checkpoint.CheckpointDir(folder).latest().name == f"step-{good:08d}.safetensors"
+    model, _, _ = checkpoint.load(checkpoint.CheckpointDir(folder).latest())
+    assert all(np.isfinite(v).all() for v in model.state_dict().values())
+
+
 def test_debug_shows_the_traceback(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         main(["--debug", "train", "--data", f"mnist:{tmp_path / 'nope'}"])
@@ -207,14 +222,14 @@ def test_sigkill_then_resume_and_sigint_then_resume_match_an_uninterrupted_run(t
     full = spawn(tmp_path, *RUN, "--save", "full.safetensors")
     killed = spawn(tmp_path, *RUN, "--checkpoint-dir", "killed", "--checkpoint-every", "7",
                    "--keep", "2", "--save", "never.safetensors")
-    interrupted = spawn(tmp_path, *RUN, "--checkpoint-dir", "interrupted", "--checkpoint-every", "50")
-
     wait_for_step(killed, tmp_path / "killed", 100)          # mid-epoch 2
     killed.send_signal(signal.SIGKILL)
     killed.communicate()
     assert killed.returncode == -signal.SIGKILL
     assert not (tmp_path / "never.safetensors").exists()     # it really was cut short
 
+    # started only now, so that it is surely still training when Ctrl-C comes
+    interrupted = spawn(tmp_path, *RUN, "--checkpoint-dir", "interrupted", "--checkpoint-every", "50")
     wait_for_step(interrupted, tmp_path / "interrupted", 50)
     interrupted.send_signal(signal.SIGINT)
     _, err = interrupted.communicate(timeout=120)

@@ -26,7 +26,7 @@ from . import ui
 ORDER = 10
 
 DEFAULTS = dict(data="digits", model="small_cnn", init="he_normal", activation="relu",
-                optimizer="sgd", lr=None, momentum=0.9, epochs=15, batch_size=32, seed=0, n=None,
+                optimizer="adam", lr=None, momentum=0.9, epochs=15, batch_size=32, seed=0, n=None,
                 clip_grad_norm=None, checkpoint_every=None, keep=None)
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3}
 # what a resumed run must share with the run it continues (the rest may be overridden)
@@ -38,15 +38,15 @@ def register(subparsers):
     p = subparsers.add_parser(
         "train", help="train a CNN and print its test accuracy",
         description="Train a model on a dataset; prints the model, a per-epoch table and, last, "
-                    "'test accuracy: X'. Defaults: small_cnn on digits, SGD (lr 0.05, momentum 0.9), "
-                    "15 epochs of batch 32.")
+                    "'test accuracy: X'. Defaults: small_cnn on digits, Adam (lr 0.001), 15 epochs "
+                    "of batch 32 (about 99% test accuracy in seconds).")
     p.add_argument("--data", help="shapes, digits or mnist:PATH (default digits)")
     p.add_argument("--model", help="lenet5, small_cnn or plain:DEPTHxWIDTH (default small_cnn)")
     p.add_argument("--init", help="weight initializer spec, e.g. he_normal or 'normal(std=0.01)'")
     p.add_argument("--activation", help="relu, leaky_relu, tanh, sigmoid, elu, gelu, selu (default relu)")
-    p.add_argument("--optimizer", help="sgd or adam (default sgd)")
-    p.add_argument("--lr", type=float, help="learning rate (default 0.05 for sgd, 0.001 for adam)")
-    p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    p.add_argument("--optimizer", help="adam or sgd (default adam)")
+    p.add_argument("--lr", type=float, help="learning rate (default 0.001 for adam, 0.05 for sgd)")
+    p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9; sgd only)")
     p.add_argument("--epochs", type=int, help="total number of epochs (default 15)")
     p.add_argument("--batch-size", type=int, help="mini-batch size (default 32)")
     p.add_argument("--seed", type=int, help="seed of the split, the weights and the data order (default 0)")

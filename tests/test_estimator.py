@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
@@ -146,6 +147,14 @@ def test_bad_input_is_refused_clearly(kwargs, X, error, match):
     y = np.arange(6) % 2
     with pytest.raises(error, match=match):
         CNNClassifier(**kwargs).fit(X, y)
+
+
+def test_a_failed_fit_leaves_the_estimator_unfitted():
+    clf = CNNClassifier(image_shape=(1, 4, 4))
+    with pytest.raises(ShapeError):
+        clf.fit(np.zeros((6, 64)), np.arange(6) % 2)     # fails after the feature count is known
+    with pytest.raises(NotFittedError):
+        clf.predict(np.zeros((2, 64)))
 
 
 def test_bad_labels_and_shapes_at_predict_time(digits_small):

@@ -8,6 +8,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from initlab.cli import main
+from initlab.cli import cv as cli_cv
 from initlab.cli.cv import parse_params, parse_value, split_values
 from initlab.errors import InvalidValueError, UnknownNameError
 from initlab.experiments import cv
@@ -59,6 +60,7 @@ def test_parse_values_and_params():
 
 
 def test_grid_is_checked_before_anything_runs():
+    assert cli_cv.BACKENDS == cv.BACKENDS
     with pytest.raises(UnknownNameError, match="init_scal"):
         cv.check_grid([{"init_scal": [1]}])
     with pytest.raises(UnknownNameError, match="he_normal"):
@@ -79,10 +81,12 @@ def test_tiny_study_structure_and_claims(tiny):
     n_cands = len(cv.TINY["scales"]) + len(cv.TINY["schemes"])
     assert len(tiny["candidates"]) == n_cands
     assert all(len(v) == n_cands for v in tiny["cv_results"].values())
-    means = [c["mean"] for c in tiny["candidates"]]
+    means = [c["mean"] for c in tiny["candidates"] if c["mean"] is not None]
     assert means == sorted(means, reverse=True)
+    assert [c["mean"] for c in tiny["candidates"][len(means):]] == [None] * (n_cands - len(means))  # last
     for c in tiny["candidates"]:
-        assert len(c["splits"]) == cv.TINY["folds"] and c["failed"] == 0
+        assert len(c["splits"]) == cv.TINY["folds"]
+        assert c["failed"] == 0 or c["init_scale"] == 1.0   # only std 1 may diverge
         if c["params"]["weight_init"] == cv.BASE_INIT:       # normal(std=1) x s has std s
             assert c["init_std"] == pytest.approx(c["init_scale"], rel=0.05)
     assert tiny["margin"] == tiny["best_score"] - tiny["worst_score"] > cv.CLEAR_MARGIN
@@ -110,7 +114,7 @@ def test_figure_is_labelled_and_draws_diverged_candidates(tiny):
     broken["candidates"][-1].update(mean=None, std=None)
     fig = cv_plots.accuracy_vs_std(broken)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert "diverged in every fold" in labels
+    assert "diverged (in some fold)" in labels
 
 
 # --------------------------------------------------------------------------- the command

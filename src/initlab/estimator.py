@@ -171,6 +171,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
+    def __sklearn_is_fitted__(self):
+        # fitted means a trained network, not just attributes left by a fit that failed midway
+        return hasattr(self, "model_")
+
     # ------------------------------------------------------------------ parameters
     def _check_params(self):
         """Validate the hyper-parameters (at fit time, as scikit-learn requires)."""

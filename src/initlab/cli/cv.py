@@ -15,11 +15,11 @@ import re
 from pathlib import Path
 
 from ..errors import InvalidValueError
-from ..experiments import cv as study
 from . import ui
 from ._common import prepare_out, print_claims, run_with_progress, save_figures, write_json
 
 ORDER = 25
+BACKENDS = ("local", "dask")   # as experiments.cv.BACKENDS; the study (and sklearn) load only when run
 _OPEN, _CLOSE = "([{", ")]}"
 
 
@@ -94,7 +94,7 @@ def _print_ranked(result):
         if others:
             row.append(", ".join(f"{k}={v}" for k, v in sorted(r["params"].items())
                                  if k not in ("weight_init", "init_scale")))
-        row += ["diverged" if r["mean"] is None else f"{r['mean']:.3f} +- {r['std']:.3f}",
+        row += ["diverged" if r["mean"] is None else f"{r['mean']:.3f} +- {r['std']:.3f}",   # NaN in a fold
                 f"{r['failed']}/{len(r['splits'])}", _cell(r["mean_fit_time"], "{:.2f}")]
         rows.append(row)
     columns = ["rank", "init", "init_scale", "init std"] + (["other params"] if others else []) + \
@@ -120,6 +120,7 @@ def write_csv(path: Path, cv_results: dict) -> Path:
 
 
 def cv(args) -> int:
+    from ..experiments import cv as study
     kwargs = dict(study.TINY) if args.tiny else {}
     if args.param:
         kwargs["grid"] = parse_params(args.param)
@@ -128,8 +129,8 @@ def cv(args) -> int:
         if value is not None:
             kwargs[key] = value
     kwargs.update(seed=args.seed, n_jobs=args.n_jobs, backend=args.backend, scheduler=args.scheduler)
-    if args.no_clip:
-        kwargs["clip_grad_norm"] = None
+    if args.clip is not None:
+        kwargs["clip_grad_norm"] = args.clip
     study.check_options(kwargs.get("folds", 5), args.backend, args.scheduler, args.n_jobs)
     study.check_grid(study.param_grid(kwargs.get("grid"), kwargs.get("scales", study.SCALES),
                                       kwargs.get("schemes", study.SCHEMES)))
@@ -160,10 +161,10 @@ def register(sub):
     p.add_argument("--n", type=int, default=None, help="cap on the examples used (default: all)")
     p.add_argument("--epochs", type=int, default=None, help="training epochs per fit (default 4)")
     p.add_argument("--model", default=None, help="small_cnn (default), lenet5 or plain:DEPTHxWIDTH")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default 0.05, SGD with momentum 0.9)")
-    p.add_argument("--no-clip", dest="no_clip", action="store_true",
-                   help="no gradient clipping (default clips at norm 5, so large stds are scored instead of diverging)")
-    p.add_argument("--backend", choices=study.BACKENDS, default="local",
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default 0.03, SGD with momentum 0.9)")
+    p.add_argument("--clip", type=float, default=None, metavar="NORM",
+                   help="clip the gradient norm (default: no clipping, so a too-large std may diverge)")
+    p.add_argument("--backend", choices=BACKENDS, default="local",
                    help="local joblib processes, or a Dask cluster (needs initlab[dask] and --scheduler)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="the Dask scheduler's address")
     p.add_argument("--out", type=Path, default=Path("initlab-cv"), help="output folder (default initlab-cv)")

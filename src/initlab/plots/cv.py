@@ -21,7 +21,8 @@ def accuracy_vs_std(result):
 
     A candidate's std is the geometric mean over layers of its initial weights' std. A grid over
     init_scale draws a line per initializer; a named scheme tried once is a marker of its own.
-    Candidates that diverged in every fold are crosses on the chance line; std 0 is not drawn.
+    Candidates that diverged in some fold (their mean is undefined) are crosses on the chance
+    line; std 0 is not drawn.
     """
     s = result["settings"]
     fig, ax = new_figure(width=7.0, height=4.4)
@@ -46,7 +47,7 @@ def accuracy_vs_std(result):
                         capsize=3, label=f"{name} (as designed)")
     if diverged:
         ax.scatter([r["init_std"] for r in diverged], [chance] * len(diverged), marker="x", s=60,
-                   color="tab:red", zorder=3, label="diverged in every fold")
+                   color="tab:red", zorder=3, label="diverged (in some fold)")
     ax.axhline(chance, color="gray", linestyle="--", linewidth=1, label=f"chance ({chance:.2f})")
     best = result.get("best")
     if best:

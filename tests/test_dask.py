@@ -1,5 +1,6 @@
 """The cross-validation search on a real Dask cluster (2 worker processes on loopback):
 the same results as the local run, even when a worker is killed mid-search."""
+import json
 import logging
 import os
 import signal
@@ -94,3 +95,14 @@ def test_a_worker_killed_mid_search_loses_nothing(cluster, local_result):
         assert killed["pid"] not in client.run(os.getpid).values()
     assert all(c["failed"] == 0 for c in result["candidates"])
     assert scores(result) == scores(local_result)
+
+
+def test_the_cv_command_runs_through_the_cluster(cluster, tmp_path):
+    from initlab.cli import main
+    out = tmp_path / "cv"
+    argv = ["cv", "--tiny", "--n", "120", "--folds", "2", "--epochs", "1", "--param", "init_scale=1e-4,0.1",
+            "--backend", "dask", "--scheduler", cluster.scheduler_address, "--out", str(out)]
+    assert main(argv) == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["settings"]["backend"] == "dask" and len(result["candidates"]) == 2
+    assert (out / "cv_results.csv").exists() and (out / "cv_accuracy_vs_std.png").exists()

@@ -40,6 +40,7 @@ SCALES = (1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 SCHEMES = ("he_normal", "glorot_uniform", "lecun_normal")
 BASE_INIT = "normal(std=1)"
 BACKENDS = ("local", "dask")
+CONNECT_TIMEOUT = 15   # seconds to reach a Dask scheduler before giving up
 CLEAR_MARGIN = 0.2      # "clearly better": 20 points of validation accuracy
 NEAR_BEST = 0.05        # a named scheme "as good as the tuned std": within 5 points
 
@@ -130,7 +131,7 @@ def _parallel_backend(backend, scheduler):
         from distributed import Client
     except ImportError:
         raise InvalidValueError("backend 'dask' needs dask.distributed: pip install 'initlab[dask]'") from None
-    with Client(scheduler) as client, joblib.parallel_backend("dask", client=client):
+    with Client(scheduler, timeout=CONNECT_TIMEOUT) as client, joblib.parallel_backend("dask", client=client):
         yield
 
 

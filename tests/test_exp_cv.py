@@ -3,7 +3,6 @@ import copy
 import csv
 import json
 
-import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 

@@ -19,7 +19,6 @@ Scale-out: `n_jobs` joblib processes locally, or `backend="dask"` with a `schedu
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 import warnings
 

@@ -311,7 +311,10 @@ def run(args) -> int:
     for i in range(len(history.epoch) if history else 0):
         say(_row(history, i))
 
-    with _Interrupt() as interrupt, ui.progress(False if quiet else None) as bar:
+    # a live bar redirects stdout onto its own console (stderr): show it only when both are
+    # terminals, so that `initlab train > log` keeps every row in the log
+    show_bar = not quiet and sys.stdout.isatty() and sys.stderr.isatty()
+    with _Interrupt() as interrupt, ui.progress(show_bar) as bar:
         callback = _Run(opts, folder, interrupt, bar, quiet)
         history = fit(model, loss_fn, optimizer, dataset.train, dataset.val, epochs=opts["epochs"],
                       batch_size=opts["batch_size"], rng=order_rng, callbacks=[callback],

@@ -17,7 +17,7 @@ import numpy as np
 from . import errors
 from .errors import DataError, InvalidValueError
 from .rng import as_generator
-from .validate import as_images, as_labels, positive_int, real_number
+from .validate import as_images, positive_int, real_number
 
 __all__ = [
     "SHAPE_CLASSES", "DATASETS", "Split", "Dataset",
@@ -277,12 +277,16 @@ def mnist(folder):
 # ---------------------------------------------------------------------------------------------
 
 def _check_pair(x, y):
-    """x: any array with a leading example axis; y: int64 labels of the same length."""
+    """x: any array with a leading example axis; y: targets of the same length (integer
+    labels for classification, or any array, e.g. regression targets for MSE)."""
     if not isinstance(x, np.ndarray):
         x = np.asarray(x)
     if x.ndim == 0:
         raise errors.ShapeError("x: expected an array of examples (n, ...), got a scalar")
-    return x, as_labels(y, len(x))
+    y = np.asarray(y)
+    if y.ndim == 0 or len(y) != len(x):
+        raise errors.ShapeError(f"y: expected {len(x)} targets (one per example of x), got shape {y.shape}")
+    return x, y
 
 
 def batches(x, y, batch_size, rng=None, shuffle=True, drop_last=False):

@@ -600,6 +600,8 @@ def dirac(shape, rng=None, *, dtype=np.float32, groups: int = 1) -> np.ndarray:
     shape, dtype = _setup(shape, dtype, "dirac")
     if not 3 <= len(shape) <= 5:
         raise ShapeError(f"dirac: needs a conv weight (out, in/groups, *kernel) of 3 to 5 dimensions, got shape {shape}")
+    if 0 in shape:
+        raise ShapeError(f"dirac: every axis needs at least one entry (a centre tap), got shape {shape}")
     groups = positive_int(groups, "dirac: groups")
     if shape[0] % groups:
         raise ShapeError(f"dirac: out_channels = {shape[0]} is not divisible by groups={groups}")
@@ -625,6 +627,8 @@ def delta_orthogonal(shape, rng=None, *, dtype=np.float32, gain: float = 1.0) ->
         raise ShapeError(
             f"delta_orthogonal: needs a conv weight (out, in, *kernel) of 3 to 5 dimensions, got shape {shape}"
         )
+    if 0 in shape:
+        raise ShapeError(f"delta_orthogonal: every axis needs at least one entry (a centre tap), got shape {shape}")
     if shape[1] > shape[0]:
         raise ShapeError(
             f"delta_orthogonal: needs in_channels <= out_channels (an orthogonal map cannot "

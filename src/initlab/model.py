@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import CheckpointError, ShapeError
+from .errors import CheckpointError, InvalidValueError, ShapeError
 from .layers import Layer, layer_from_config
 
 
@@ -18,7 +18,7 @@ class Sequential:
         self.layers = list(layers)
         for index, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
-                raise TypeError(f"Sequential: item {index} is {type(layer).__name__}, not an initlab Layer")
+                raise InvalidValueError(f"Sequential: item {index} is {type(layer).__name__}, not an initlab Layer")
             layer.label = f"layer {index} ({type(layer).__name__})"
 
     def __len__(self):
@@ -55,8 +55,10 @@ class Sequential:
 
     def predict(self, x, batch_size=512):
         """Outputs in eval mode, computed in batches to bound memory."""
+        if len(x) == 0:   # the output shape still comes from a (one-example) forward pass
+            return self.forward(np.zeros((1, *np.shape(x)[1:]), self.layers[0].dtype), training=False)[:0]
         outs = [self.forward(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
-        return np.concatenate(outs) if outs else np.empty((0,))
+        return np.concatenate(outs)
 
     # ------------------------------------------------------------------ parameters
     def named_parameters(self, trainable_only=False):

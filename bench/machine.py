@@ -18,6 +18,22 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def cpu_ids() -> dict:
+    """'cpu family' and 'model' numbers (the model name alone can be just 'AMD EPYC')."""
+    ids = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                key = line.split(":", 1)[0].strip()
+                if key in ("cpu family", "model") and key not in ids:
+                    ids[key] = line.split(":", 1)[1].strip()
+                if len(ids) == 2:
+                    break
+    except OSError:
+        pass
+    return ids
+
+
 def cpu_flags() -> list:
     """The SIMD features that matter for float32 GEMM speed, from /proc/cpuinfo."""
     try:
@@ -44,11 +60,20 @@ def load_average():
         return None
 
 
+def _torch_capability(torch):
+    """The SIMD level PyTorch dispatches its CPU kernels to ('AVX2', 'AVX512', ...)."""
+    try:
+        return torch.backends.cpu.get_cpu_capability()
+    except Exception:  # noqa: BLE001 -- informational only
+        return None
+
+
 def describe(torch=None) -> dict:
     """A JSON-able description of the machine and the library versions."""
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     return {
         "cpu_model": cpu_model(),
+        "cpu_ids": cpu_ids(),
         "cpu_flags": cpu_flags(),
         "logical_cores": os.cpu_count(),
         "usable_cores": affinity,
@@ -56,6 +81,7 @@ def describe(torch=None) -> dict:
         "numpy": np.__version__,
         "blas": blas_libraries(),
         "torch": torch.__version__ if torch is not None else None,
+        "torch_cpu_capability": _torch_capability(torch),
         "load_average_at_start": load_average(),
     }
 

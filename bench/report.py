@@ -78,22 +78,36 @@ def _ratio(ratio, spread=True) -> str:
     return f"**{ratio['median']:.2f}** ({ratio['min']:.2f}-{ratio['max']:.2f})"
 
 
+def _busy_warning(results: dict) -> str:
+    loads = [r["other_load_cores"] for r in results["records"] if r.get("other_load_cores") is not None]
+    if not loads or max(loads) < 0.3:
+        return ""
+    return (f"**Noisy run**: other processes kept {sum(loads) / len(loads):.1f} CPUs busy on average "
+            f"(up to {max(loads):.1f}); absolute times are inflated and 2-thread rows, where both "
+            f"libraries need both cores, are unreliable. Re-run on a quiet machine.")
+
+
 def header(results: dict) -> str:
     m = results["machine"]
     flags = "+".join(f.upper() for f in m["cpu_flags"]) or "no AVX2"
+    ids = m.get("cpu_ids", {})
+    family = f" (family {ids['cpu family']} model {ids['model']})" if ids.get("cpu family") else ""
     repeats = next(iter(results["matmul_peak"].values()), {}).get("repeats", "")
     peaks = ", ".join(f"{t} thread{'s' if t != '1' else ''}: {p['best_gflops']:.0f} GFLOP/s"
                       for t, p in results["matmul_peak"].items())
     load = f"load average {m['load_average_at_start']} at start, {results.get('load_average_at_end')} at end"
-    return "\n".join([
-        f"Machine: {m['cpu_model']}, {m['logical_cores']} logical cores ({m['usable_cores']} usable), "
-        f"{flags}; Python {m['python']}; NumPy {m['numpy']} with {blas_line(m)}; PyTorch {m['torch']}.",
-        f"float32 matmul peak (NumPy 1024x1024, best of {repeats}): {peaks}.",
+    lines = [
+        f"Machine: {m['cpu_model']}{family}, {m['logical_cores']} logical cores ({m['usable_cores']} usable), "
+        f"{flags}; Python {m['python']}; NumPy {m['numpy']} with {blas_line(m)}; "
+        f"PyTorch {m['torch']} (CPU kernels: {m.get('torch_cpu_capability')}).",
+        f"float32 matmul peak (NumPy 1024x1024, best of {repeats}): {peaks}. '% peak' is relative "
+        f"to it, so a library with wider SIMD kernels than NumPy's BLAS can exceed 100%.",
         f"All times float32, per call, after warm-up; sides alternate A B A B; ratio = median of "
         f"per-round ratios (min-max in brackets); {load}; "
-        f"'other load' = CPUs other processes kept busy during the row (0 on a quiet machine; "
-        f"any more makes the row noisy, and 2-thread rows unreliable).",
-    ])
+        f"'other load' = CPUs other processes kept busy during the row (0 on a quiet machine).",
+    ]
+    warning = _busy_warning(results)
+    return "\n".join(lines + ([warning] if warning else []))
 
 
 def compare_table(records) -> str:
@@ -140,7 +154,8 @@ def memory_table(records) -> str:
 def checks(records) -> str:
     """One line if every correctness check agreed, else the ones that did not."""
     notes = [(r, r["check"]) for r in records if r.get("check")]
-    bad = [f"- {r['label']} ({r['threads']} thr): {_cell(c)}" for r, c in notes if not c.startswith(("agree", "same weights: logits agree"))]
+    passed = ("agree", "same weights: logits agree")
+    bad = [f"- {r['label']} ({r['threads']} thr): {_cell(c)}" for r, c in notes if not c.startswith(passed)]
     if not notes:
         return ""
     if not bad:

@@ -3,8 +3,8 @@
 The parent starts `python -m bench.memory --framework NAME --steps S --threads T`; the child
 trains LeNet-5 (batch 64, 28x28, SGD momentum 0.9) on a few cycling random batches and prints
 one JSON line: its peak resident set (VmHWM; see `train` for why not ru_maxrss) and its
-resident set just before the first step (interpreter + imports + model + data), so the training's own growth is visible.
-The initlab child never imports torch.
+resident set just before the first step (interpreter + imports + model + data), so the
+training's own growth is visible. The initlab child never imports torch.
 """
 import argparse
 import json

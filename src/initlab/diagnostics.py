@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ShapeError
+from .errors import InvalidValueError, ShapeError
 
 
 def _as_filters(weight, who):
@@ -68,3 +68,292 @@ def template_scores(weight, templates=None):
 
     corr = np.einsum("oik,tk->oit", normalize(weight), normalize(stack))
     return np.abs(corr).max(axis=1), names
+
+
+# --------------------------------------------------------------------------- signal propagation
+
+SATURATION = 0.99   # a tanh/sigmoid output counts as saturated beyond 99% of the way to its bound
+
+# activation layer type -> (centre, half range) of its output interval, for saturation
+_BOUNDED = {"Tanh": (0.0, 1.0), "Sigmoid": (0.5, 0.5)}
+
+
+def _moments(values: np.ndarray) -> dict:
+    """mean, std, rms, fraction of exact zeros, in float64 (inf/nan pass through)."""
+    with np.errstate(all="ignore"):
+        v = values.astype(np.float64, copy=False)
+        return {"mean": float(v.mean()), "std": float(v.std()), "rms": float(np.sqrt(np.mean(v * v))),
+                "zero_fraction": float(np.mean(v == 0))}
+
+
+def _histogram(values: np.ndarray, kind: str, bins: int):
+    """Counts and edges over the finite values: tanh on [-1, 1], sigmoid on [0, 1], else [min, max]."""
+    finite = values[np.isfinite(values)].astype(np.float64, copy=False)
+    if kind in _BOUNDED:
+        centre, half = _BOUNDED[kind]
+        low, high = centre - half, centre + half
+    elif finite.size:
+        low, high = float(finite.min()), float(finite.max())
+    else:
+        low, high = -1.0, 1.0
+    if not high > low:
+        low, high = low - 0.5, high + 0.5
+    counts, edges = np.histogram(finite, bins=bins, range=(low, high))
+    return counts, edges
+
+
+def _saturated(values: np.ndarray, kind: str):
+    """Fraction of outputs with |y - centre| > SATURATION * half range (None if unbounded)."""
+    if kind not in _BOUNDED:
+        return None
+    centre, half = _BOUNDED[kind]
+    with np.errstate(invalid="ignore"):
+        return float(np.mean(np.abs(values.astype(np.float64) - centre) > SATURATION * half))
+
+
+def _forward_record(index, layer, y, bins):
+    kind = type(layer).__name__
+    counts, edges = _histogram(y, kind, bins)
+    return {"index": index, "label": layer.label, "type": kind, "shape": list(y.shape[1:]),
+            **_moments(y), "saturated_fraction": _saturated(y, kind),
+            "hist_counts": counts, "hist_edges": edges,
+            "grad_std": None, "weight_std": None, "weight_grad_std": None, "update_ratio": None}
+
+
+def _std(a) -> float:
+    with np.errstate(all="ignore"):
+        return float(np.asarray(a, dtype=np.float64).std())
+
+
+def _norm(a) -> float:
+    with np.errstate(all="ignore"):
+        return float(np.linalg.norm(np.asarray(a, dtype=np.float64).ravel()))
+
+
+def _backward_records(model, records, grad, lr):
+    """Run the backward pass layer by layer, recording what reaches each layer's output."""
+    for index in range(len(model.layers) - 1, -1, -1):
+        layer, record = model.layers[index], records[index]
+        record["grad_std"] = _std(grad)
+        if index == 0 and layer.can_skip_input_grad:
+            layer.backward(grad, need_input_grad=False)
+        else:
+            with np.errstate(all="ignore"):
+                grad = layer.backward(grad)
+        if "weight" in layer.params and "weight" in layer.grads:
+            w, g = layer.params["weight"], layer.grads["weight"]
+            record["weight_std"] = _std(w)
+            record["weight_grad_std"] = _std(g)
+            w_norm = _norm(w)
+            record["update_ratio"] = lr * _norm(g) / w_norm if w_norm > 0 else float("inf")
+
+
+def signal_propagation(model, x, y=None, *, loss_fn=None, lr=0.01, bins=50) -> list[dict]:
+    """Forward and backward statistics of every layer of `model` on one batch `x`.
+
+    One forward pass (training mode, as the first training step sees it) records, for layer i's
+    output y_i: mean, std, rms = sqrt(mean(y_i^2)), the fraction of exact zeros (dead ReLU
+    outputs), the fraction saturated (Tanh/Sigmoid layers only, else None: |y - c| > 0.99 h for
+    the output interval's centre c and half-width h, i.e. |y| > 0.99 for tanh and y < 0.005 or
+    y > 0.995 for the sigmoid), and a histogram (`bins` bins; tanh on [-1, 1], sigmoid on
+    [0, 1], others on [min, max] of the finite values).
+
+    With labels `y`, the loss (`loss_fn`, default softmax cross-entropy) is back-propagated and
+    each record also gets grad_std = std of d loss / d y_i (the gradient reaching the layer's
+    output) and, for layers with a weight W: weight_std, weight_grad_std = std of dL/dW and
+    update_ratio = lr |dL/dW| / |W| (Frobenius norms: the relative size of one plain SGD step).
+    Without `y` those entries stay None. Statistics are computed in float64; non-finite values
+    (an exploding stack) give inf/nan rather than an error. Returns one dict per layer, in order.
+    """
+    from .losses import SoftmaxCrossEntropy
+    from .validate import positive_int, real_number
+
+    bins = positive_int(bins, "signal_propagation bins")
+    lr = real_number(lr, "signal_propagation lr", low=0)
+    records, h = [], x
+    with np.errstate(all="ignore"):
+        for index, layer in enumerate(model.layers):
+            h = layer.forward(h, training=True)
+            records.append(_forward_record(index, layer, h, bins))
+    if y is not None:
+        loss_fn = SoftmaxCrossEntropy() if loss_fn is None else loss_fn
+        with np.errstate(all="ignore"):
+            loss_fn.forward(h, y)
+            grad = loss_fn.backward()
+        _backward_records(model, records, grad, lr)
+    return records
+
+
+# --------------------------------------------------------------------------- mean-field theory
+
+def _gauss(points):
+    """Probabilists' Gauss-Hermite nodes and weights normalized so that E[f(z)] = w . f(nodes)."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(points)
+    return nodes, weights / np.sqrt(2 * np.pi)
+
+
+def _activation_moments(layer, q, nodes, weights):
+    """E[phi(z)], E[phi(z)^2], E[phi'(z)^2] for z ~ N(0, q), elementwise over the map q."""
+    z = np.sqrt(np.maximum(q, 0.0))[..., None] * nodes
+    if layer is None:
+        phi, dphi = z, np.ones_like(z)
+    else:
+        params = getattr(layer, "fn_params", {})
+        phi = np.asarray(layer.fn(z, **params), dtype=np.float64)
+        dphi = np.asarray(layer.fn_grad(z, phi, **params), dtype=np.float64)
+    return phi @ weights, (phi * phi) @ weights, (dphi * dphi) @ weights
+
+
+def _window_sum(s, kernel, stride, padding):
+    """Sum of the map s (H, W) over each kernel window, zero-padded: the conv's output grid."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    padded = np.pad(s, ((ph, ph), (pw, pw)))
+    oh, ow = (padded.shape[0] - kh) // sh + 1, (padded.shape[1] - kw) // sw + 1
+    out = np.zeros((oh, ow))
+    for u in range(kh):
+        for v in range(kw):
+            out += padded[u:u + sh * oh:sh, v:v + sw * ow:sw]
+    return out
+
+
+def _window_sum_adjoint(g, in_shape, kernel, stride, padding):
+    """The adjoint of `_window_sum`: each input pixel sums the outputs whose window holds it."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    oh, ow = g.shape
+    padded = np.zeros((in_shape[0] + 2 * ph, in_shape[1] + 2 * pw))
+    for u in range(kh):
+        for v in range(kw):
+            padded[u:u + sh * oh:sh, v:v + sw * ow:sw] += g
+    return padded[ph:ph + in_shape[0], pw:pw + in_shape[1]]
+
+
+def _as_model(model_spec_or_model):
+    from .model import Sequential
+    from .models import plain_cnn
+
+    if isinstance(model_spec_or_model, Sequential):
+        return model_spec_or_model
+    if isinstance(model_spec_or_model, dict):
+        spec = dict(model_spec_or_model)
+        seed = spec.pop("seed", 0)
+        try:
+            return plain_cnn(**spec, rng=seed, dtype=np.float64)
+        except TypeError as exc:
+            raise InvalidValueError(f"predicted_propagation: bad model spec {model_spec_or_model!r}: {exc}") from None
+    raise InvalidValueError(
+        "predicted_propagation: expected a Sequential or a plain_cnn spec dict "
+        f"(depth, width, activation, weight_init, ...), got {type(model_spec_or_model).__name__}"
+    )
+
+
+def _input_map(input_variance, in_channels, image_size):
+    """S_0: the per-pixel sum over input channels of E[x_c^2], as an (H, W) map ((1, 1) if homogeneous)."""
+    v = np.asarray(input_variance, dtype=np.float64)
+    if not np.all(np.isfinite(v)) or np.any(v < 0):
+        raise InvalidValueError(f"predicted_propagation: input_variance must be finite and >= 0, got {input_variance!r}")
+    if v.ndim == 0:
+        if image_size is None:
+            return None, float(v) * in_channels
+        from .validate import pair
+        h, w = pair(image_size, "predicted_propagation image_size", minimum=1)
+        return np.full((h, w), float(v) * in_channels), None
+    if v.ndim == 2:
+        return v * in_channels, None
+    if v.ndim == 3:
+        return v.sum(axis=0), None
+    raise ShapeError(f"predicted_propagation: input_variance must be a number, an (H, W) or a (C, H, W) "
+                     f"map of E[x^2], got shape {v.shape}")
+
+
+def predicted_propagation(model_spec_or_model, input_variance, *, image_size=None, points=100) -> list[dict]:
+    """The mean-field prediction of each conv layer's pre-activation variance, and what follows.
+
+    For conv layer l with weights of mean square sigma_w^2 (the drawn weights' own mean square,
+    so orthogonal, LSUV-rescaled and any other weights are covered), bias mean square
+    sigma_b^2, and fan_in = in_channels * kh * kw, the recursion (Poole et al. 2016,
+    Schoenholz et al. 2017; He et al. 2015 for ReLU) is
+
+        q_l = sigma_w^2 * fan_in * E[phi(z)^2] + sigma_b^2,   z ~ N(0, q_{l-1})
+
+    with q_0 given by `input_variance` (phi = identity for the input). E[.] is computed by
+    Gauss-Hermite quadrature (`points` nodes of numpy.polynomial.hermite_e.hermegauss; an even
+    count, so that no node sits on the kink at 0, where ReLU's derivative jumps and an odd rule
+    would get E[relu'(z)^2] = 1/2 wrong by the centre node's weight).
+    With a scalar `input_variance` and no `image_size` this is exactly that homogeneous
+    recursion (an infinite image, or circular padding). With `image_size` (or an (H, W) /
+    (C, H, W) map of E[x^2] as `input_variance`) it is run per pixel, summing only the window
+    taps that fall inside the zero-padded image, so the border loss of padding is predicted too:
+    q_l(p) = sigma_w^2 * sum_{taps t in bounds} C_in E[phi(z_{l-1}(p + t))^2] + sigma_b^2.
+
+    Backward, with the usual independence assumption, the variance of the gradient reaching
+    block l's output follows G_{l-1} = sigma_w,l^2 * C_out,l * sum_taps E[phi'(z_l)^2] G_l;
+    `grad_ratio` is that variance relative to the last block's (1 there).
+
+    `model_spec_or_model`: a Sequential, or a dict of `models.plain_cnn` arguments (depth,
+    width, activation, weight_init, ...; optional "seed", default 0) built in float64.
+    The walk covers the conv/activation stack from the input and stops at the first other
+    layer (plain_cnn's global pooling). Returns one dict per conv layer: index (of the conv),
+    activation_index (of the activation after it, or None), fan_in, weight_var, q (mean over
+    pixels), pre_std = sqrt(q), act_mean, act_std (of phi(z) over the whole map), act_rms,
+    chi = sigma_w^2 * fan_in * E[phi'(z)^2] (the per-layer gradient factor; 1 = critical),
+    grad_ratio.
+    """
+    from .layers import Activation, Conv2D
+    from .validate import positive_int
+
+    points = positive_int(points, "predicted_propagation points", minimum=2)
+    model = _as_model(model_spec_or_model)
+    layers = list(model.layers)
+    if not layers or not isinstance(layers[0], Conv2D):
+        raise ShapeError("predicted_propagation: the model must start with a Conv2D layer")
+    nodes, weights = _gauss(points)
+    s_map, s_scalar = _input_map(input_variance, layers[0].in_channels, image_size)
+    blocks, index = [], 0
+    while index < len(layers) and isinstance(layers[index], Conv2D):
+        conv = layers[index]
+        act = layers[index + 1] if index + 1 < len(layers) and isinstance(layers[index + 1], Activation) else None
+        w = conv.params["weight"].astype(np.float64)
+        b = conv.params.get("bias")
+        weight_var = float(np.mean(w * w))
+        bias_var = 0.0 if b is None else float(np.mean(b.astype(np.float64) ** 2))
+        fan_in = int(np.prod(w.shape[1:]))
+        if s_map is None:
+            q = np.array([[weight_var * np.prod(w.shape[2:]) * s_scalar + bias_var]])
+        else:
+            q = weight_var * _window_sum(s_map, conv.kernel_size, conv.stride, conv.padding) + bias_var
+        m1, m2, d2 = _activation_moments(act, q, nodes, weights)
+        blocks.append({"index": index, "activation_index": None if act is None else index + 1,
+                       "fan_in": fan_in, "weight_var": weight_var, "bias_var": bias_var,
+                       "q": float(q.mean()), "pre_std": float(np.sqrt(q.mean())),
+                       "act_mean": float(m1.mean()), "act_rms": float(np.sqrt(m2.mean())),
+                       "act_std": float(np.sqrt(max(m2.mean() - m1.mean() ** 2, 0.0))),
+                       "chi": float(weight_var * fan_in * d2.mean()),
+                       "_conv": conv, "_q": q, "_d2": d2})
+        channels = w.shape[0]
+        if s_map is None:
+            s_scalar = channels * float(m2.mean())
+        else:
+            s_map = channels * m2
+        index += 2 if act is not None else 1
+    _backward_ratios(blocks, s_map is None)
+    for block in blocks:
+        for key in ("_conv", "_q", "_d2"):
+            del block[key]
+    return blocks
+
+
+def _backward_ratios(blocks, homogeneous):
+    """Fill grad_ratio: gradient variance at each block's output relative to the last block's."""
+    if not blocks:
+        return
+    g = np.ones_like(blocks[-1]["_q"])
+    blocks[-1]["grad_ratio"] = 1.0
+    for upper, lower in zip(blocks[:0:-1], blocks[-2::-1]):
+        conv = upper["_conv"]
+        local = upper["_d2"] * g               # variance of the gradient at upper's pre-activation
+        scale = upper["weight_var"] * conv.out_channels
+        if homogeneous:
+            g = scale * np.prod(conv.kernel_size) * local
+        else:
+            g = scale * _window_sum_adjoint(local, lower["_q"].shape, conv.kernel_size, conv.stride, conv.padding)
+        lower["grad_ratio"] = float(g.mean())

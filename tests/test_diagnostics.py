@@ -1,0 +1,200 @@
+"""Diagnostics: signal_propagation's statistics, predicted_propagation's mean-field recursion."""
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from initlab import data
+from initlab import layers as L
+from initlab.diagnostics import (SATURATION, filter_similarity, offdiagonal, predicted_propagation,
+                                 signal_propagation)
+from initlab.errors import InvalidValueError, ShapeError
+from initlab.losses import SoftmaxCrossEntropy
+from initlab.model import Sequential
+from initlab.models import plain_cnn
+
+
+def small_net(activation="relu", weight_init="he_normal", dtype=np.float64, seed=0):
+    return plain_cnn(3, 6, activation, weight_init=weight_init, rng=seed, dtype=dtype)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((8, 1, 6, 6)), rng.integers(0, 10, 8)
+
+
+# --------------------------------------------------------------------------- signal_propagation
+
+def test_forward_records_every_layer(batch):
+    x, _ = batch
+    model = small_net()
+    records = signal_propagation(model, x, bins=12)
+    assert [r["index"] for r in records] == list(range(len(model)))
+    h = x
+    for layer, r in zip(model.layers, records):
+        h = layer.forward(h)
+        assert r["label"] == layer.label and r["type"] == type(layer).__name__
+        assert r["shape"] == list(h.shape[1:])
+        assert r["mean"] == pytest.approx(h.mean()) and r["std"] == pytest.approx(h.std())
+        assert r["rms"] == pytest.approx(np.sqrt(np.mean(h ** 2)))
+        assert r["zero_fraction"] == pytest.approx(np.mean(h == 0))
+        assert r["hist_counts"].sum() == h.size and len(r["hist_edges"]) == 13
+        assert r["grad_std"] is None and r["update_ratio"] is None     # no labels: forward only
+    relu = [r for r in records if r["type"] == "ReLU"]
+    assert all(0.2 < r["zero_fraction"] < 0.8 for r in relu)
+    assert all(r["saturated_fraction"] is None for r in relu)
+
+
+def test_backward_records_match_a_manual_pass(batch):
+    x, y = batch
+    model = small_net()
+    records = signal_propagation(model, x, y, lr=0.1)
+    # redo the pass by hand, recording the gradient that reaches each layer's output
+    loss = SoftmaxCrossEntropy()
+    loss.forward(model.forward(x), y)
+    grad, reaching = loss.backward(), {}
+    for index in range(len(model) - 1, -1, -1):
+        reaching[index] = grad.std()
+        grad = model.layers[index].backward(grad)
+    for index, (layer, r) in enumerate(zip(model.layers, records)):
+        assert r["grad_std"] == pytest.approx(reaching[index], rel=1e-10)
+        if "weight" in layer.params:
+            w, g = layer.params["weight"], layer.grads["weight"]
+            assert r["weight_grad_std"] == pytest.approx(g.std(), rel=1e-10)
+            assert r["update_ratio"] == pytest.approx(0.1 * np.linalg.norm(g) / np.linalg.norm(w), rel=1e-10)
+        else:
+            assert r["weight_grad_std"] is None
+
+
+def test_saturation_of_tanh_and_sigmoid():
+    x = np.array([[-3.0, -1.0, 0.0, 0.5, 2.7, 3.0, 10.0, -10.0]])
+    for act, expected in ((L.Tanh, np.abs(np.tanh(x)) > SATURATION),
+                          (L.Sigmoid, np.abs(1 / (1 + np.exp(-x)) - 0.5) > SATURATION * 0.5)):
+        model = Sequential([act(dtype=np.float64)])
+        r = signal_propagation(model, x)[0]
+        assert r["saturated_fraction"] == pytest.approx(expected.mean())
+        assert 0 < r["saturated_fraction"] < 1
+
+
+def test_std_one_saturates_tanh_stack(batch):
+    x, y = batch
+    records = signal_propagation(small_net("tanh", "normal(std=1.0)"), x, y)
+    assert records[-4]["type"] == "Tanh" and records[-4]["saturated_fraction"] > 0.5
+    assert records[-4]["hist_edges"][0] == -1 and records[-4]["hist_edges"][-1] == 1
+
+
+def test_exploding_stack_gives_non_finite_numbers_not_errors():
+    model = plain_cnn(20, 4, "relu", weight_init="normal(std=100.0)", rng=0)   # float32 overflows
+    x = np.random.default_rng(0).standard_normal((2, 1, 5, 5))
+    records = signal_propagation(model, x, np.array([0, 1]))
+    assert not np.isfinite(records[-1]["std"])
+
+
+def test_bad_arguments(batch):
+    x, _ = batch
+    with pytest.raises(InvalidValueError):
+        signal_propagation(small_net(), x, bins=0)
+    with pytest.raises(InvalidValueError):
+        signal_propagation(small_net(), x, lr=-1)
+
+
+# --------------------------------------------------------------------------- predicted_propagation
+
+def test_homogeneous_recursion_matches_the_formula():
+    model = small_net("relu", "he_normal")
+    blocks = predicted_propagation(model, 2.0)
+    convs = [layer for layer in model.layers if isinstance(layer, L.Conv2D)]
+    assert [b["index"] for b in blocks] == [0, 2, 4] and [b["activation_index"] for b in blocks] == [1, 3, 5]
+    q = None
+    for conv, block in zip(convs, blocks):
+        w = conv.params["weight"]
+        fan_in = w[0].size
+        sigma2 = np.mean(w ** 2)
+        q = sigma2 * fan_in * (2.0 if q is None else q / 2)     # E[relu(z)^2] = q / 2
+        assert block["fan_in"] == fan_in
+        assert block["q"] == pytest.approx(q, rel=1e-12)
+        assert block["act_std"] == pytest.approx(math.sqrt(q / 2 - q / (2 * math.pi)), rel=5e-3)
+        assert block["chi"] == pytest.approx(sigma2 * fan_in / 2, rel=1e-12)
+    assert blocks[-1]["grad_ratio"] == 1.0
+
+
+def test_tanh_expectation_matches_numerical_integration():
+    model = small_net("tanh", "normal(std=0.3)")
+    blocks = predicted_propagation(model, 1.0)
+    q1 = blocks[0]["q"]
+    second = integrate.quad(lambda z: np.tanh(z) ** 2 * np.exp(-z * z / (2 * q1)) / math.sqrt(2 * math.pi * q1),
+                            -np.inf, np.inf)[0]
+    w = model.layers[2].params["weight"]
+    assert blocks[1]["q"] == pytest.approx(np.mean(w ** 2) * w[0].size * second, rel=1e-9)
+    assert blocks[0]["act_mean"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_zero_padding_borders_are_predicted():
+    # 3x3 image, 3x3 kernel, padding 1: corners see 4 taps, edges 6, the centre 9
+    conv = L.Conv2D(1, 4, 3, padding=1, weight_init="normal(std=0.5)", rng=0, dtype=np.float64)
+    model = Sequential([conv, L.ReLU(dtype=np.float64)])
+    block = predicted_propagation(model, 1.0, image_size=3)[0]
+    assert block["q"] == pytest.approx(np.mean(conv.params["weight"] ** 2) * 49 / 9, rel=1e-12)
+    x = np.random.default_rng(1).standard_normal((4000, 1, 3, 3))
+    measured = np.mean(conv.forward(x) ** 2)
+    assert measured == pytest.approx(block["q"], rel=0.05)
+
+
+def test_a_spec_dict_builds_the_model():
+    blocks = predicted_propagation(dict(depth=4, width=8, activation="relu", weight_init="he_normal"), 1.0)
+    assert len(blocks) == 4
+    assert all(0.7 < b["chi"] < 1.4 for b in blocks[1:])      # He: critical up to sampling
+
+
+@pytest.mark.parametrize("activation, weight_init", [("relu", "he_normal"), ("tanh", "glorot_normal")])
+def test_theory_matches_measurement_at_moderate_width(activation, weight_init):
+    """Mean over nets of the measured per-layer variance vs the prediction, within 25% (width 64)."""
+    x = data.load("digits").train[0][:16].astype(np.float64)
+    measured, predicted = [], []
+    for seed in range(4):
+        model = plain_cnn(3, 64, activation, weight_init=weight_init, rng=seed, dtype=np.float64)
+        records = signal_propagation(model, x)
+        blocks = predicted_propagation(model, (x ** 2).mean(axis=0))
+        measured.append([records[b["index"]]["rms"] ** 2 for b in blocks])
+        predicted.append([b["q"] for b in blocks])
+    ratio = np.mean(measured, axis=0) / np.mean(predicted, axis=0)
+    assert np.abs(ratio - 1).max() < 0.25, ratio
+
+
+def test_predicted_gradient_ratio_tracks_measurement():
+    x = data.load("digits").train[0][:16].astype(np.float64)
+    y = np.arange(16) % 10
+    measured, predicted = [], []
+    for seed in range(3):
+        model = plain_cnn(4, 48, "tanh", weight_init="glorot_normal", rng=seed, dtype=np.float64)
+        records = signal_propagation(model, x, y)
+        blocks = predicted_propagation(model, (x ** 2).mean(axis=0))
+        top = records[blocks[-1]["activation_index"]]["grad_std"] ** 2
+        measured.append([records[b["activation_index"]]["grad_std"] ** 2 / top for b in blocks])
+        predicted.append([b["grad_ratio"] for b in blocks])
+    ratio = np.mean(measured, axis=0) / np.mean(predicted, axis=0)
+    assert np.abs(ratio - 1).max() < 0.35, ratio
+
+
+def test_predicted_propagation_errors():
+    with pytest.raises(InvalidValueError):
+        predicted_propagation(small_net(), -1.0)
+    with pytest.raises(InvalidValueError):
+        predicted_propagation("plain", 1.0)
+    with pytest.raises(InvalidValueError):
+        predicted_propagation(dict(depth=2, colour="red"), 1.0)
+    with pytest.raises(ShapeError):
+        predicted_propagation(small_net(), np.ones((1, 1, 2, 2)))
+    with pytest.raises(ShapeError):
+        predicted_propagation(Sequential([L.ReLU()]), 1.0)
+
+
+# --------------------------------------------------------------------------- filter similarity
+
+def test_filter_similarity_of_equal_and_random_filters():
+    same = np.ones((4, 2, 3, 3))
+    assert np.allclose(filter_similarity(same), 1.0)
+    random = np.random.default_rng(0).standard_normal((4, 2, 3, 3))
+    assert np.abs(offdiagonal(filter_similarity(random))).max() < 0.99

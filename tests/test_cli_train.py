@@ -85,6 +85,16 @@ def test_save_writes_a_checkpoint_with_the_model_history_and_options(capsys, tmp
     assert f"{state['test_accuracy']:.4f}" == f"{final_accuracy(out):.4f}"
 
 
+@pytest.mark.parametrize("method", ["patch_kmeans", "patch_pca"])
+def test_data_driven_init_sets_only_the_first_conv_layer(capsys, tmp_path, method):
+    path = tmp_path / "model.safetensors"
+    status, out, _ = run(capsys, *TINY, "--init", method, "--save", str(path))
+    assert status == 0
+    model, _, _ = checkpoint.load(path)
+    inits = [layer.init_names.get("weight") for layer in model.layers if "weight" in layer.params]
+    assert inits[0] == method and set(inits[1:]) == {"he_normal"}
+
+
 # ------------------------------------------------------------------------------ exit statuses
 
 @pytest.mark.parametrize("argv, names", [

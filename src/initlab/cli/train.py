@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import checkpoint, data, init, layers, models, optim
+from .. import checkpoint, data, init, layers, models, optim, patchinit
 from ..errors import CheckpointError, InvalidValueError, ShapeError, unknown_name
 from ..losses import SoftmaxCrossEntropy
 from ..train import History, fit, evaluate
@@ -42,7 +42,8 @@ def register(subparsers):
                     "of batch 32 (about 99% test accuracy in seconds).")
     p.add_argument("--data", help="shapes, digits or mnist:PATH (default digits)")
     p.add_argument("--model", help="lenet5, small_cnn or plain:DEPTHxWIDTH (default small_cnn)")
-    p.add_argument("--init", help="weight initializer spec, e.g. he_normal or 'normal(std=0.01)'")
+    p.add_argument("--init", help="weight initializer spec, e.g. he_normal or 'normal(std=0.01)'; "
+                                  "patch_kmeans or patch_pca compute the first layer's filters from the data")
     p.add_argument("--activation", help="relu, leaky_relu, tanh, sigmoid, elu, gelu, selu (default relu)")
     p.add_argument("--optimizer", help="adam or sgd (default adam)")
     p.add_argument("--lr", type=float, help="learning rate (default 0.001 for adam, 0.05 for sgd)")
@@ -114,6 +115,8 @@ def _check(opts: dict, given: dict):
         raise InvalidValueError(f"--momentum: applies to --optimizer sgd only, got --optimizer {opts['optimizer']}")
     if opts["activation"] not in layers.ACTIVATION_LAYERS:
         raise unknown_name("activation", opts["activation"], layers.ACTIVATION_LAYERS)
+    if opts["init"] in patchinit.METHODS:   # data-driven: the first conv layer's filters
+        return
     try:
         init.get(opts["init"])
     except (InvalidValueError, ValueError) as exc:
@@ -129,12 +132,22 @@ def _seeds(seed):
 
 
 def _build_model(opts, dataset, rng):
+    """The model; with a data-driven --init (patch_kmeans, patch_pca) only the first conv layer's
+    filters come from the training images, the other layers keep the default initializer."""
+    data_driven = opts["init"] in patchinit.METHODS
     try:
-        return models.build(opts["model"], in_channels=dataset.in_channels,
-                            num_classes=dataset.num_classes, image_size=dataset.image_size,
-                            weight_init=opts["init"], activation=opts["activation"], rng=rng)
+        model = models.build(opts["model"], in_channels=dataset.in_channels,
+                             num_classes=dataset.num_classes, image_size=dataset.image_size,
+                             weight_init=DEFAULTS["init"] if data_driven else opts["init"],
+                             activation=opts["activation"], rng=rng)
     except ShapeError as exc:
         raise InvalidValueError(f"--model {opts['model']} does not fit --data {opts['data']}: {exc}") from None
+    if data_driven:
+        first = next(layer for layer in model if isinstance(layer, layers.Conv2D))
+        make = patchinit.from_data(opts["init"], dataset.train[0], padding=first.padding)
+        first.params["weight"][...] = make(first.params["weight"].shape, rng, dtype=first.dtype)
+        first.init_names["weight"] = opts["init"]
+    return model
 
 
 def _build_optimizer(opts, model):

@@ -85,10 +85,11 @@ def test_save_writes_a_checkpoint_with_the_model_history_and_options(capsys, tmp
     assert f"{state['test_accuracy']:.4f}" == f"{final_accuracy(out):.4f}"
 
 
-@pytest.mark.parametrize("method", ["patch_kmeans", "patch_pca"])
-def test_data_driven_init_sets_only_the_first_conv_layer(capsys, tmp_path, method):
+@pytest.mark.parametrize("method, extra", [("patch_kmeans", []),
+                                           ("patch_pca", ["--data", "shapes", "--model", "lenet5"])])
+def test_data_driven_init_sets_only_the_first_conv_layer(capsys, tmp_path, method, extra):
     path = tmp_path / "model.safetensors"
-    status, out, _ = run(capsys, *TINY, "--init", method, "--save", str(path))
+    status, out, _ = run(capsys, *TINY, *extra, "--init", method, "--save", str(path))
     assert status == 0
     model, _, _ = checkpoint.load(path)
     inits = [layer.init_names.get("weight") for layer in model.layers if "weight" in layer.params]

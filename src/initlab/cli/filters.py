@@ -1,0 +1,90 @@
+"""`initlab filters`: how does a filter come to detect an X? Is an X kernel learned by itself?
+
+Trains a small CNN on the shapes data from random inits and from hand-made filters, for several
+seeds; follows the first layer's 5x5 kernels and scores them against hand-made templates (X,
+plus, strokes, edges), compared with what untrained random kernels score by chance. Prints the
+tables and the checked claims; writes result.json, the figures (PNG) and an animated GIF of the
+kernels' evolution to --out.
+"""
+from __future__ import annotations
+
+from threadpoolctl import threadpool_limits
+
+from ..experiments import filters as study
+from ..validate import positive_int, real_number
+from . import ui
+from ._common import add_common, prepare_out, print_claims, run_with_progress, save_figures, write_json
+from .symmetry import names_arg
+
+ORDER = 24
+
+
+def _print_tables(result):
+    rows = []
+    for name, a in result["answer"].items():
+        rows.append((name, f"{a['mean_best_before']:.2f}", f"{a['mean_best_after']:.2f}", f"{a['chance_p95']:.2f}",
+                     f"{a['mean_percentile_before']:.0f}", f"{a['mean_percentile_after']:.0f}",
+                     f"{a['above_chance_after']}/{a['runs']}"))
+    if rows:
+        ui.print_table(
+            "best kernel's template score, random starts (mean over runs), against chance: the 95th percentile "
+            "of untrained random kernels, and the percentile reached",
+            ["name", "before", "after", "chance p95", "pct before", "pct after", "runs above"], rows)
+    rows = []
+    curve = list(result["curve_steps"])
+    early = min(range(len(curve)), key=lambda i: abs(curve[i] - curve[-1] / 12))
+    for start, r in result["runs"].items():
+        acc = r["val_acc"]
+        rows.append((result["labels"][start], f"{acc[:, early].mean():.3f}",
+                     f"{acc.mean():.3f}", f"{acc[:, -1].mean():.3f}", f"{r['test_acc'].mean():.3f}",
+                     f"{r['relative_change'].mean():.2f}"))
+    ui.print_table(
+        f"learning curves ({curve[-1]} steps; early = step {curve[early]}),"
+        " first-layer change ||dW||/||W0||",
+        ["init", "val early", "val mean", "val final", "test", "moved"], rows)
+
+
+def filters_command(args) -> int:
+    kwargs = dict(study.TINY) if args.tiny else {}
+    kwargs.update(starts=names_arg(args.starts, "starts"), seeds=args.seeds, model=args.model)
+    for key in ("steps", "every", "width", "n_images"):
+        if getattr(args, key) is not None:
+            kwargs[key] = positive_int(getattr(args, key), f"--{key.replace('_', '-')}")
+    if args.lr is not None:
+        kwargs["lr"] = real_number(args.lr, "--lr", low=0, low_open=True)
+    study.check_options(kwargs["starts"], kwargs["seeds"], kwargs.get("width", 8), 5, kwargs["model"])
+    out = prepare_out(args.out, args.force)   # only once the options are known to be good
+    with threadpool_limits(limits=1, user_api="blas"):   # tiny matrices: a 2nd BLAS thread only contends
+        result = run_with_progress("filters", study.run, **kwargs)
+    _print_tables(result)
+    print_claims(result)
+    from ..plots import filters as figures   # matplotlib only when there is something to draw
+    paths = save_figures({name: make(result) for name, make in figures.FIGURES.items()}, out)
+    for name, write in figures.ANIMATIONS.items():
+        written = write(result, out / f"{name}.gif")
+        if written:
+            paths.append(written)
+        else:
+            ui.err_console.print(f"initlab: {name}.gif not written: Pillow (matplotlib's PillowWriter) is not installed")
+    paths.append(write_json(out / "result.json", result))
+    ui.console.print(f"wrote {len(paths)} files to {out} ({result['seconds']:.0f} s)")
+    return 0
+
+
+def register(sub):
+    p = sub.add_parser("filters", help="how first-layer kernels are learned; is an X filter learned by itself?",
+                       description=__doc__)
+    add_common(p, default_out="initlab-filters", default_seeds="3")
+    p.add_argument("--starts", default=",".join(study.STARTS),
+                   help="comma-separated first-layer starts: random initializers (he_normal, glorot_uniform, ...), "
+                        "hand (hand-made bank, trained), hand_frozen (never trained) (default %(default)s)")
+    p.add_argument("--model", default="two_conv", choices=study.MODELS,
+                   help="two_conv (default) or one_conv (conv, global max pool, linear read-out)")
+    p.add_argument("--steps", type=int, default=None, help="training steps per run (default 600)")
+    p.add_argument("--every", type=int, default=None, help="snapshot the kernels every this many steps (default 25)")
+    p.add_argument("--width", type=int, default=None, help="first-layer kernels (default 8; at most 8 with hand starts)")
+    p.add_argument("--n-images", dest="n_images", type=int, default=None, help="shapes images in all (default 3000)")
+    p.add_argument("--lr", type=float, default=None, help="SGD learning rate (default 0.02, momentum 0.9)")
+    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
+    p.set_defaults(func=filters_command)
+    return p

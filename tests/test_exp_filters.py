@@ -1,0 +1,157 @@
+"""The filters study at tiny settings: kernels over training, template scores against chance."""
+import json
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from initlab import filters as hand
+from initlab.cli import main
+from initlab.diagnostics import template_scores
+from initlab.errors import InvalidValueError, UnknownNameError
+from initlab.experiments import filters as study
+from initlab.experiments import to_jsonable
+from initlab.plots import close
+from initlab.plots import filters as figures
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    with threadpool_limits(1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def result():
+    with threadpool_limits(1):
+        return study.run(**study.TINY)
+
+
+def test_tiny_result_structure(result):
+    steps, names = result["steps"], result["template_names"]
+    assert steps == [0, 4, 8, 12] and result["curve_steps"] == [0, 2, 4, 6, 8, 10, 12]
+    assert result["starts"] == ["he_normal", "hand"] and result["random_starts"] == ["he_normal"]
+    assert names == list(hand.templates(5))
+    for start, run in result["runs"].items():
+        assert run["scores"].shape == (1, len(steps), 8, len(names))
+        assert run["val_acc"].shape == (1, len(result["curve_steps"]))
+        assert run["best_before"].shape == run["best_after"].shape == (1, len(names))
+        assert run["final_kernels"].shape == (8, 5, 5)
+        assert np.all((run["scores"] >= 0) & (run["scores"] <= 1 + 1e-9))
+    assert result["runs"]["he_normal"]["percentile_after"].shape == (1, len(names))
+    assert "percentile_after" not in result["runs"]["hand"]              # no chance level for a fixed start
+    null = result["null"]["he_normal"]
+    assert np.all(null["p5"] < null["p50"]) and np.all(null["p50"] < null["p95"])
+    assert result["evolution"]["weights"].shape == (len(steps), 8, 5, 5)
+    assert result["feature_maps"]["maps"].shape == (8, 16, 16)
+    assert result["feature_maps"]["x_shape_map"].shape == (16, 16)
+    assert set(result["answer"]) == set(names)
+    assert result["claims"] and all(isinstance(c["holds"], bool) for c in result["claims"])
+    json.dumps(to_jsonable(result))
+
+
+def test_the_measurements_mean_what_they_say(result):
+    run = result["runs"]["he_normal"]
+    # the scores recorded at the end are the template scores of the kernels kept at the end
+    w = result["evolution"]["weights"][-1][:, None]
+    np.testing.assert_allclose(run["scores"][0, -1], template_scores(w)[0])
+    assert run["relative_change"][0] > 0                                  # training moved the kernels
+    # the hand start begins with the bank itself: its x_shape kernel scores 1 against the X
+    x, j = result["template_names"].index("x"), study.HAND_FILTERS.index("x_shape")
+    assert result["runs"]["hand"]["scores"][0, 0, j, x] == pytest.approx(1.0)
+    closest = result["closest"]
+    assert closest["start"] == "he_normal"
+    assert closest["score"] == pytest.approx(run["best_after"][0, x])
+    corr = np.corrcoef(closest["kernel"].ravel(), hand.x_shape(5).ravel())[0, 1]
+    assert corr == pytest.approx(closest["score"])                         # sign flipped to match the X
+    x_class = result["settings"]["classes"].index("x")
+    assert x_class == 0 and result["feature_maps"]["image"].shape == (16, 16)
+
+
+def test_hand_start_and_chance_level():
+    bank = study.hand_bank(8, 5)
+    assert bank.shape == (8, 1, 5, 5)
+    np.testing.assert_allclose(np.linalg.norm(bank.reshape(8, -1), axis=1), np.sqrt(2), rtol=1e-6)
+    model = study.build_model("hand_frozen", 8, 5, 8, (16, 16), None, np.random.default_rng(0))
+    assert not model[0].trainable and model[3].trainable
+    one = study.build_model("he_normal", 4, 5, 8, (16, 16), 0, np.random.default_rng(0), "one_conv")
+    assert model.forward(np.zeros((2, 1, 16, 16), np.float32)).shape == one.forward(np.zeros((2, 1, 16, 16))).shape
+    best, single = study.null_distribution("he_normal", 8, 5, 300, np.random.default_rng(0))
+    assert best.shape == (300, 9) and single.shape == (2400,)
+    assert 0.45 < np.percentile(best[:, 0], 95) < 0.62                   # the X's chance level at 5x5
+    assert study.percentile_of(1.0, best[:, 0]) == 100.0                 # the X itself beats every draw
+    assert study.percentile_of(0.5, [0.1, 0.4, 0.6, 0.9]) == 50.0
+
+
+def test_bad_options():
+    with pytest.raises(UnknownNameError, match="did you mean 'he_normal'"):
+        study.check_options(starts=("he_norml",))
+    with pytest.raises(InvalidValueError, match="hand-made filters"):
+        study.check_options(starts=("hand",), width=9)
+    with pytest.raises(InvalidValueError, match="odd"):
+        study.check_options(kernel_size=4)
+    with pytest.raises(UnknownNameError, match="two_conv"):
+        study.check_options(model="three_conv")
+    with pytest.raises(InvalidValueError, match="seeds"):
+        study.check_options(seeds=())
+
+
+def figure_is_labelled(fig):
+    """Every visible axes has a title; axes that draw curves or points also have x/y labels;
+    a figure that draws curves has a legend; image grids count with titles and a suptitle."""
+    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
+    assert axes and fig._suptitle is not None
+    plotted = [ax for ax in axes if not ax.images]
+    for ax in axes:
+        assert ax.get_title()
+    for ax in plotted:
+        assert ax.get_xlabel() and ax.get_ylabel()
+    if plotted:
+        assert any(ax.get_legend() is not None for ax in plotted)
+
+
+@pytest.mark.parametrize("name", list(figures.FIGURES))
+def test_figures_are_labelled(result, name):
+    fig = figures.FIGURES[name](result)
+    figure_is_labelled(fig)
+    close(fig)
+
+
+def test_snapshot_rows_favour_the_early_steps():
+    steps = list(range(0, 601, 25))
+    rows = figures.snapshot_rows(steps)
+    assert [steps[i] for i in rows] == [0, 75, 150, 300, 600]
+    assert figures.snapshot_rows([0, 4, 8]) == [0, 1, 2]
+
+
+def test_gif_of_the_kernels(result, tmp_path):
+    path = figures.write_gif(result, tmp_path / "evo.gif")
+    from PIL import Image
+    with Image.open(path) as gif:
+        assert gif.n_frames == len(result["steps"])
+
+
+def test_cli_writes_its_files(tmp_path):
+    out = tmp_path / "flt"
+    args = ["filters", "--tiny", "--seeds", "1", "--starts", "he_normal,hand_frozen", "--out", str(out)]
+    assert main(args) == 0
+    expected = {"result.json", "filters_evolution.gif"} | {f"{n}.png" for n in figures.FIGURES}
+    assert {p.name for p in out.iterdir()} == expected
+    saved = json.loads((out / "result.json").read_text())
+    assert saved["starts"] == ["he_normal", "hand_frozen"] and saved["claims"]
+    assert saved["runs"]["hand_frozen"]["relative_change"] == [0.0]   # a frozen layer never moves
+    assert main(args) == 2
+    assert main(args + ["--force"]) == 0
+
+
+@pytest.mark.parametrize("bad, message", [
+    (["--starts", "he_normal,hnd"], "unknown filters start 'hnd'; did you mean 'hand'"),
+    (["--width", "12"], "hand-made filters"),
+    (["--steps", "0"], "--steps"),
+    (["--starts", ""], "--starts"),
+])
+def test_cli_refuses_bad_options_before_writing(tmp_path, capsys, bad, message):
+    out = tmp_path / "nothing"
+    assert main(["filters", "--tiny", "--out", str(out), *bad]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()

@@ -1,0 +1,101 @@
+"""`initlab propagate`: how the init's scale carries (or loses) the signal through depth.
+
+Plain conv stacks (no batch norm, no skips; default 30 layers of width 16) on a batch of real
+images, for std 0.01, std 1, Glorot, He, LeCun, orthogonal and LSUV, under ReLU and tanh:
+the std of every layer's output and of the gradient reaching it, measured and predicted by the
+mean-field recursion, and histograms per layer. Prints a table per activation and the claims
+checked; writes result.json and the figures (PNG) to --out.
+"""
+from __future__ import annotations
+
+from threadpoolctl import threadpool_limits
+
+from ..errors import InvalidValueError
+from ..experiments import propagate as study
+from . import ui
+from ._common import add_common, prepare_out, print_claims, run_with_progress, save_figures, write_json
+
+ORDER = 20
+
+
+def _names(text, what):
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise InvalidValueError(f"--{what}: expected a comma-separated list, got {text!r}")
+    return names
+
+
+def _g(value):
+    return "-" if value is None else f"{value:.3g}"
+
+
+def _print_tables(result):
+    depth = result["settings"]["depth"]
+    for act, configs in result["configs"].items():
+        rows = []
+        for name, c in configs.items():
+            s = result["summary"][f"{act}/{name}"]
+            last = s["saturated_last"] if act in ("tanh", "sigmoid") else s["dead_last"]
+            rows.append((name, _g(c["act_std_gmean"][0]), _g(c["act_std_gmean"][-1]),
+                         _g(s["last_over_first"]), _g(s["theory_last_over_first"]),
+                         _g(s["variance_factor_per_layer"]), _g(c["grad_std_gmean"][0]), _g(last)))
+        ui.print_table(f"{act}: std of each layer's output through {depth} layers (geometric mean over seeds)",
+                       ["init", "layer 1", f"layer {depth}", "ratio", "predicted", "var x/layer",
+                        "grad layer 1", "saturated" if act in ("tanh", "sigmoid") else "dead"], rows)
+    if not result["theory_check"]:
+        return
+    rows = [(key, f"{c['max_rel_error']:.3f}", ", ".join(f"{v:.2f}" for v in c["ratio"]))
+            for key, c in result["theory_check"].items()]
+    s = result["settings"]
+    ui.print_table(f"theory check: width {s['theory_width']}, {s['theory_depth']} layers, "
+                   f"{s['theory_seeds']} nets", ["init", "max |measured/predicted - 1|", "measured/predicted per layer"],
+                   rows)
+
+
+def propagate(args) -> int:
+    kwargs = dict(study.TINY) if args.tiny else {}
+    kwargs["seeds"] = args.seeds
+    if args.inits is not None:
+        kwargs["inits"] = _names(args.inits, "inits")
+    if args.activations is not None:
+        kwargs["activations"] = _names(args.activations, "activations")
+    for key in ("depth", "width", "batch", "data", "theory_width", "theory_depth", "theory_seeds", "lr"):
+        value = getattr(args, key)
+        if value is not None:
+            kwargs[key] = value
+    study.check_options(**{k: kwargs[k] for k in ("depth", "width", "inits", "activations", "data",
+                                                  "theory_width", "theory_depth") if k in kwargs})
+    out = prepare_out(args.out, args.force)   # only once the options are known to be good
+    with threadpool_limits(limits=1, user_api="blas"):
+        result = run_with_progress("propagate", study.run, **kwargs)
+    _print_tables(result)
+    print_claims(result)
+    from ..plots import propagate as figures   # matplotlib only when there is something to draw
+    paths = save_figures({name: make(result) for name, make in figures.FIGURES.items()}, out)
+    paths.append(write_json(out / "result.json", result))
+    ui.console.print(f"wrote {len(paths)} files to {out} ({result['seconds']:.0f} s)")
+    return 0
+
+
+def register(sub):
+    p = sub.add_parser("propagate", help="per-layer activation/gradient std through deep plain stacks, vs theory",
+                       description=__doc__)
+    add_common(p, default_out="initlab-propagate", default_seeds="2")
+    p.add_argument("--depth", type=int, default=None, help="conv layers (default 30)")
+    p.add_argument("--width", type=int, default=None, help="channels per layer (default 16)")
+    p.add_argument("--inits", default=None,
+                   help=f"comma-separated inits: {', '.join(study.INITS)} or initializer specs "
+                        "such as 'normal(std=0.05)' (default: all seven)")
+    p.add_argument("--activations", default=None, help="comma-separated activations (default relu,tanh)")
+    p.add_argument("--data", default=None, help=f"images: {', '.join(study.DATASETS)} (default shapes)")
+    p.add_argument("--batch", type=int, default=None, help="images in the measured batch (default 32)")
+    p.add_argument("--theory-width", dest="theory_width", type=int, default=None,
+                   help="width of the theory check (default 64)")
+    p.add_argument("--theory-depth", dest="theory_depth", type=int, default=None,
+                   help="layers of the theory check (default 5)")
+    p.add_argument("--theory-seeds", dest="theory_seeds", type=int, default=None,
+                   help="nets averaged in the theory check (default 8)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate for the update/weight ratio (default 0.01)")
+    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
+    p.set_defaults(func=propagate)
+    return p

@@ -63,7 +63,8 @@ def test_he_relu_is_flat_where_glorot_and_std_001_are_not():
     with threadpool_limits(1):
         r = study.run(depth=6, width=32, inits=("std=0.01", "glorot", "he"), activations=("relu",),
                       batch=16, data="shapes", theory_seeds=0, seeds=(0, 1, 2, 3))
-    assert claim_named(r, "He keeps")["holds"]
+    assert claim_named(r, "He keeps a ReLU stack within")["holds"]
+    assert claim_named(r, "He keeps the per-layer")["holds"]
     assert r["summary"]["relu/he"]["worst_factor_vs_input"] <= 2
     assert r["summary"]["relu/glorot"]["worst_factor_vs_input"] > 4
     # Glorot = He scaled by 2^(-1/2) per layer (same draws): exactly half the variance per layer

@@ -1,0 +1,115 @@
+"""`initlab depth`: does the init decide whether a deep plain ConvNet trains?
+
+Plain ConvNets (no batch norm, no skip connections; default 10, 20 and 30 layers, ReLU) trained
+on the digits with Glorot, He and He-scaled orthogonal init for several seeds, plus tanh with
+delta-orthogonal kernels at criticality at the largest depth: loss curves, steps to a loss
+threshold, and at init the Glorot/He ratio of the first layer's gradient against
+2^(-(L-1)/2). --max-depth N adds a run at N layers (hundreds work, slowly). Writes result.json
+and the figures (PNG) to --out.
+"""
+from __future__ import annotations
+
+from threadpoolctl import threadpool_limits
+
+from ..errors import InvalidValueError
+from ..experiments import depth as study
+from . import ui
+from ._common import add_common, prepare_out, print_claims, run_with_progress, save_figures, write_json
+
+ORDER = 23
+
+
+def _ints(text, what):
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise InvalidValueError(f"--{what}: expected comma-separated integers, got {text!r}") from None
+    if not values:
+        raise InvalidValueError(f"--{what}: expected at least one value, got {text!r}")
+    return values
+
+
+def _names(text, what):
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise InvalidValueError(f"--{what}: expected a comma-separated list, got {text!r}")
+    return names
+
+
+def _cell(value):
+    return "never" if value is None else f"{value:g}"
+
+
+def _print_tables(result):
+    s = result["settings"]
+    names = list(result["inits"]) + (["delta_orthogonal"] if "critical" in result else [])
+    rows = []
+    for depth in result["depths"]:
+        for name in names:
+            r = result["runs"].get(f"{name}@{depth}")
+            if r is None:
+                continue
+            rows.append((f"{depth}", name, f"{r['lr']:.3g}", _cell(r["median_steps"]),
+                         ", ".join(_cell(v) for v in r["steps_to_threshold"]),
+                         ", ".join(f"{v:.2f}" for v in r["final_loss"])))
+    ui.print_table(f"steps until the loss falls below {s['threshold']:g} (budget {s['steps']} steps)",
+                   ["depth", "init", "lr", "median steps", "per seed", "final loss"], rows)
+    rows = []
+    for depth, r in result["grad_ratio"].items():
+        rows.append((depth, f"{r['theory']:.3g}", f"{r['ratio_gmean']:.3g}", f"{r['ratio_normalized_gmean']:.3g}",
+                     f"{r['ratio_gmean'] / r['theory']:.2f}"))
+    if "deep" in result:
+        r = result["deep"]["grad_ratio"]
+        rows.append((str(result["deep"]["depth"]), f"{r['theory']:.3g}", f"{r['ratio_gmean']:.3g}",
+                     f"{r['ratio_normalized_gmean']:.3g}", f"{r['ratio_gmean'] / r['theory']:.2f}"))
+    ui.print_table("first layer's gradient at init, Glorot / He",
+                   ["depth", "theory 2^(-(L-1)/2)", "measured", "normalized by top layer", "measured / theory"], rows)
+
+
+def depth(args) -> int:
+    kwargs = dict(study.TINY) if args.tiny else {}
+    kwargs["seeds"] = args.seeds
+    if args.depths is not None:
+        kwargs["depths"] = _ints(args.depths, "depths")
+    if args.inits is not None:
+        kwargs["inits"] = _names(args.inits, "inits")
+    if args.no_critical:
+        kwargs["critical"] = False
+    for key in ("width", "steps", "threshold", "lr", "batch_size", "max_depth", "deep_steps"):
+        value = getattr(args, key)
+        if value is not None:
+            kwargs[key] = value
+    study.check_options(**{k: kwargs[k] for k in ("depths", "inits", "width", "steps", "max_depth") if k in kwargs})
+    out = prepare_out(args.out, args.force)   # only once the options are known to be good
+    with threadpool_limits(limits=1, user_api="blas"):
+        result = run_with_progress("depth", study.run, **kwargs)
+    _print_tables(result)
+    print_claims(result)
+    from ..plots import depth as figures   # matplotlib only when there is something to draw
+    paths = save_figures({name: make(result) for name, make in figures.FIGURES.items()}, out)
+    paths.append(write_json(out / "result.json", result))
+    ui.console.print(f"wrote {len(paths)} files to {out} ({result['seconds']:.0f} s)")
+    return 0
+
+
+def register(sub):
+    p = sub.add_parser("depth", help="train deep plain ConvNets with Glorot vs He vs orthogonal init",
+                       description=__doc__)
+    add_common(p, default_out="initlab-depth", default_seeds="2")
+    p.add_argument("--depths", default=None, help="comma-separated depths in conv layers (default 10,20,30)")
+    p.add_argument("--inits", default=None, help=f"comma-separated inits among {', '.join(study.INITS)} (default all)")
+    p.add_argument("--width", type=int, default=None, help="channels per conv layer (default 16)")
+    p.add_argument("--steps", type=int, default=None, help="budget of SGD steps per run (default 300)")
+    p.add_argument("--threshold", type=float, default=None, help="training loss to reach, from ln 10 = 2.30 at the start (default 2.0)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="learning rate at 10 layers; it scales as 10/depth (default 0.015)")
+    p.add_argument("--batch-size", dest="batch_size", type=int, default=None, help="batch size (default 32)")
+    p.add_argument("--max-depth", dest="max_depth", type=int, default=None,
+                   help="also train tanh delta-orthogonal and ReLU He at this depth (e.g. 200; slow)")
+    p.add_argument("--deep-steps", dest="deep_steps", type=int, default=None,
+                   help="step budget of the --max-depth runs (default 200)")
+    p.add_argument("--no-critical", dest="no_critical", action="store_true",
+                   help="skip the tanh delta-orthogonal run at the largest depth")
+    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
+    p.set_defaults(func=depth)
+    return p

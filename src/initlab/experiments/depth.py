@@ -1,0 +1,351 @@
+"""Study 4: does the init matter for training? Deep plain ConvNets with Glorot, He, orthogonal.
+
+He et al. 2015 (Figure 3): a 30-layer plain ReLU net (no batch norm, no skip connections)
+initialized with Glorot's variance stalls, while He's converges. The reason, layer by layer:
+Glorot's variance 2 / (fan_in + fan_out) = 1 / fan_in for a square conv, half of what a ReLU
+layer needs (it zeroes half the signal), so each layer halves the variance of the signal going
+up and of the gradient coming down; after L layers the gradient reaching the first layer is
+2^(-(L-1)/2) times He's. With biases and momentum a Glorot net may still get going, much later:
+so this study measures *when*, at several depths and seeds.
+
+The nets: `depth` conv 3x3 layers (pad 1, `width` channels, biases zero), each followed by the
+activation, then flatten and a dense layer to the classes, trained with SGD + momentum on the
+scikit-learn digits (8x8, standardized). The flatten head (not `plain_cnn`'s global average
+pooling) keeps the comparison about the init: after global pooling the features of a freshly
+initialized deep ReLU stack are 97-99% the same for every image (measured), and every init
+then starts slowly. The learning rate is `lr * 10 / depth` (0.015, 0.0075, 0.005 at 10, 20,
+30 layers), the same for every init at a depth: a deeper plain net needs a smaller step to be
+stable (measured: He at 30 layers stalls at 0.01-0.02 and trains at 0.003-0.007).
+
+Inits (names for `inits`), all biases zero:
+* "glorot": glorot_normal; "he": he_normal; "orthogonal": orthogonal with gain sqrt(2)
+  (Saxe et al. 2014, scaled to He's variance), every layer including the head;
+* "delta_orthogonal" (the `critical` run, tanh, at the largest depth): Xiao et al. 2018's
+  delta-orthogonal kernels with gain 1, the critical point of a tanh net without biases
+  (chi = sigma_w^2 E[tanh'(z)^2] -> 1), and an orthogonal head.
+
+Measured: the loss per step; the steps until the mean loss of the last `window` steps falls
+below `threshold` (None if never within `steps`); and, at init, the std of the first layer's
+weight gradient under Glorot and He drawn from the same seed (the same Gaussian draws,
+scaled), against the theoretical ratio 2^(-(L-1)/2).
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from .. import data as D
+from ..diagnostics import signal_propagation
+from ..errors import InvalidValueError, unknown_name
+from ..layers import Conv2D, Dense, Flatten, activation_layer
+from ..losses import SoftmaxCrossEntropy
+from ..model import Sequential
+from ..optim import SGD
+from ..rng import as_generator
+from ..validate import positive_int, real_number
+from . import claim
+
+SQRT2 = math.sqrt(2.0)
+INITS = {"glorot": ("relu", "glorot_normal"), "he": ("relu", "he_normal"),
+         "orthogonal": ("relu", f"orthogonal(gain={SQRT2!r})")}
+CRITICAL = ("delta_orthogonal", "tanh", "delta_orthogonal(gain=1.0)")
+CONV_ONLY = ("delta_orthogonal", "dirac")      # schemes that do not apply to a dense weight
+
+TINY = dict(depths=(2, 5), width=8, steps=60, threshold=2.0, n_train=400, batch_size=32,
+            critical=False, seeds=(0,))
+DEMO = dict(depths=(10, 20, 30), steps=300, seeds=(0,))
+
+
+# --------------------------------------------------------------------------- nets
+
+def build(depth, scheme, activation="relu", *, width=16, in_channels=1, image_size=(8, 8),
+          num_classes=10, rng=None, dtype=np.float32) -> Sequential:
+    """`depth` x [conv 3x3 pad 1 -> width, activation], flatten, dense -> num_classes.
+
+    Every conv weight is drawn from `scheme`; the head too, unless the scheme only makes conv
+    kernels (delta_orthogonal, dirac), in which case the head is orthogonal (gain 1).
+    """
+    depth = positive_int(depth, "depth")
+    rng = as_generator(rng)
+    head = "orthogonal" if scheme.split("(")[0] in CONV_ONLY else scheme
+    layers = []
+    for index in range(depth):
+        layers.append(Conv2D(in_channels if index == 0 else width, width, 3, padding=1, weight_init=scheme,
+                             rng=rng, dtype=dtype))
+        act = activation_layer(activation, dtype=dtype)
+        if act is not None:
+            layers.append(act)
+    h, w = image_size
+    layers += [Flatten(dtype=dtype), Dense(width * h * w, num_classes, weight_init=head, rng=rng, dtype=dtype)]
+    return Sequential(layers)
+
+
+# --------------------------------------------------------------------------- training
+
+def steps_to_threshold(losses, threshold, window):
+    """First step (1-based) at which the mean of the last `window` losses is below threshold, or None."""
+    losses = np.asarray(losses, dtype=np.float64)
+    if len(losses) < window:
+        return None
+    means = np.convolve(losses, np.ones(window) / window, mode="valid")
+    below = np.flatnonzero(means < threshold)
+    return int(below[0] + window) if below.size else None
+
+
+def train(model, x, y, *, steps, batch_size, lr, momentum, threshold, window, rng, stop_at_threshold=True):
+    """SGD with momentum on softmax cross-entropy -> (per-step losses, step reached or None).
+
+    Stops at `steps`, at the threshold (if stop_at_threshold), or at a non-finite loss.
+    """
+    optimizer = SGD(model, lr=lr, momentum=momentum)
+    loss_fn = SoftmaxCrossEntropy()
+    losses, reached = [], None
+    while len(losses) < steps:
+        for xb, yb in D.batches(x, y, batch_size, rng=rng, drop_last=True):
+            with np.errstate(all="ignore"):
+                loss = loss_fn.forward(model.forward(xb), yb)
+            losses.append(loss)
+            if not math.isfinite(loss):
+                return losses, reached
+            model.backward(loss_fn.backward())
+            optimizer.step()
+            if reached is None and len(losses) >= window and np.mean(losses[-window:]) < threshold:
+                reached = len(losses)
+            if len(losses) >= steps or (reached is not None and stop_at_threshold):
+                return losses, reached
+    return losses, reached
+
+
+# --------------------------------------------------------------------------- gradient at init
+
+def first_layer_gradients(depth, width, x, y, seed, ds):
+    """Glorot and He from the same seed: their first-layer gradient stds and the ratio vs theory."""
+    stats = {}
+    for name in ("glorot", "he"):
+        activation, scheme = INITS[name]
+        model = build(depth, scheme, activation, width=width, in_channels=ds.in_channels,
+                      image_size=ds.image_size, num_classes=ds.num_classes, rng=seed, dtype=np.float64)
+        records = signal_propagation(model, x, y, bins=2)
+        top_conv = 2 * (depth - 1)
+        stats[name] = {"weight_grad_std": records[0]["weight_grad_std"],
+                       "first": records[0]["grad_std"], "top": records[top_conv]["grad_std"]}
+    g, h = stats["glorot"], stats["he"]
+    return {"theory": 2.0 ** (-(depth - 1) / 2),
+            "ratio": g["weight_grad_std"] / h["weight_grad_std"],
+            "ratio_normalized": (g["first"] / g["top"]) / (h["first"] / h["top"]),
+            "glorot_weight_grad_std": g["weight_grad_std"], "he_weight_grad_std": h["weight_grad_std"]}
+
+
+# --------------------------------------------------------------------------- the study
+
+def check_options(depths=(10, 20, 30), inits=tuple(INITS), width=16, steps=300, max_depth=None):
+    """Validate before running: returns (depths, inits, width, steps, max_depth)."""
+    if isinstance(depths, int):
+        depths = (depths,)
+    depths = tuple(sorted({positive_int(d, "depth") for d in depths}))
+    if not depths:
+        raise InvalidValueError("depths: expected at least one depth")
+    inits = tuple(inits)
+    if not inits:
+        raise InvalidValueError("inits: expected at least one init")
+    for name in inits:
+        if name not in INITS:
+            raise unknown_name("init", name, INITS)
+    width = positive_int(width, "width")
+    steps = positive_int(steps, "steps")
+    if max_depth is not None:
+        max_depth = positive_int(max_depth, "max_depth")
+    return depths, inits, width, steps, max_depth
+
+
+def _median(values):
+    """Median over seeds, counting a run that never reached the threshold as +inf (None if most never did)."""
+    v = [math.inf if s is None else s for s in values]
+    m = float(np.median(v))
+    return None if math.isinf(m) else m
+
+
+def run(depths=(10, 20, 30), inits=tuple(INITS), width=16, steps=300, threshold=2.0, window=10,
+        batch_size=32, lr=0.015, momentum=0.9, n_train=None, critical=True, max_depth=None,
+        deep_steps=200, seeds=(0, 1), progress=None) -> dict:
+    """Train every (depth, init, seed); see the module docstring. Returns plain data:
+
+    {"settings", "depths", "inits", "runs": {"<init>@<depth>": {activation, spec, lr, losses
+    (per seed), steps_to_threshold (per seed, None = not within `steps`), median_steps,
+    final_loss}}, "steps_table": {depth: {init: median}}, "speedup": {depth: Glorot median /
+    He median (a lower bound, "censored", when Glorot never got there)}, "grad_ratio": {depth:
+    ...}, "critical" (tanh delta-orthogonal at the largest depth), "deep" (the `max_depth`
+    run, when asked), "claims", "seconds"}.
+    """
+    start = time.perf_counter()
+    depths, inits, width, steps, max_depth = check_options(depths, inits, width, steps, max_depth)
+    seeds = tuple(seeds)
+    if not seeds:
+        raise InvalidValueError("seeds: expected at least one seed")
+    threshold = real_number(threshold, "threshold", low=0, low_open=True)
+    window = positive_int(window, "window")
+    lr = real_number(lr, "lr", low=0, low_open=True)
+    ds = D.load("digits", seed=0, n=n_train)
+    x, y = ds.train
+    probe = (x[:64].astype(np.float64), y[:64])
+    jobs = [(d, name) for d in depths for name in inits]
+    if critical:
+        jobs.append((depths[-1], CRITICAL[0]))
+    total = len(jobs) * len(seeds) + len(depths) * len(seeds) + (3 * len(seeds) if max_depth else 0)
+    done = [0]
+
+    def tick(status):
+        done[0] += 1
+        if progress:
+            progress(done[0], total, status)
+
+    settings = dict(depths=list(depths), inits=list(inits), width=width, steps=steps, threshold=threshold,
+                    window=window, batch_size=batch_size, lr=lr, lr_rule="lr * 10 / depth", momentum=momentum,
+                    n_train=len(x), critical=critical, max_depth=max_depth, deep_steps=deep_steps,
+                    seeds=list(seeds), data="digits")
+    common = dict(width=width, x=x, y=y, ds=ds, batch_size=batch_size, momentum=momentum,
+                  threshold=threshold, window=window, seeds=seeds, tick=tick)
+    runs = {}
+    for depth, name in jobs:
+        activation, scheme = INITS[name] if name in INITS else CRITICAL[1:]
+        runs[f"{name}@{depth}"] = _train_many(depth, name, activation, scheme, steps=steps,
+                                              lr=lr * 10 / depth, **common)
+    grad_ratio = {}
+    for depth in depths:
+        per_seed = []
+        for seed in seeds:
+            per_seed.append(first_layer_gradients(depth, width, *probe, seed, ds))
+            tick(f"gradients at init, depth {depth}")
+        grad_ratio[str(depth)] = _merge(per_seed)
+    result = {"settings": settings, "depths": list(depths), "inits": list(inits), "runs": runs,
+              "grad_ratio": grad_ratio}
+    result["steps_table"], result["speedup"] = _tables(runs, depths, inits, steps)
+    if critical:
+        result["critical"] = runs[f"{CRITICAL[0]}@{depths[-1]}"]
+    if max_depth:
+        result["deep"] = _deep(max_depth, deep_steps, lr, probe, common)
+    result["claims"] = claims(result)
+    result.update(_headline(result))
+    result["seconds"] = time.perf_counter() - start
+    return result
+
+
+def _train_many(depth, name, activation, scheme, *, width, x, y, ds, steps, lr, batch_size, momentum,
+                threshold, window, seeds, tick):
+    losses, reached = [], []
+    for seed in seeds:
+        model = build(depth, scheme, activation, width=width, in_channels=ds.in_channels,
+                      image_size=ds.image_size, num_classes=ds.num_classes, rng=seed)
+        data_rng = np.random.default_rng([seed, 1])      # the same batches for every init of a seed
+        ls, r = train(model, x, y, steps=steps, batch_size=batch_size, lr=lr, momentum=momentum,
+                      threshold=threshold, window=window, rng=data_rng)
+        losses.append(ls)
+        reached.append(r)
+        tick(f"{name} depth {depth} seed {seed}: " + ("-" if r is None else f"{r} steps"))
+    return {"activation": activation, "spec": scheme, "depth": depth, "lr": lr, "losses": losses,
+            "steps_to_threshold": reached, "median_steps": _median(reached),
+            "reached": sum(r is not None for r in reached),
+            "final_loss": [float(np.mean(ls[-window:])) for ls in losses]}
+
+
+def _merge(per_seed):
+    keys = per_seed[0]
+    out = {k: [p[k] for p in per_seed] for k in keys}
+    out["theory"] = per_seed[0]["theory"]
+    with np.errstate(divide="ignore"):
+        out["ratio_gmean"] = float(np.exp(np.mean(np.log(out["ratio"]))))
+        out["ratio_normalized_gmean"] = float(np.exp(np.mean(np.log(out["ratio_normalized"]))))
+    return out
+
+
+def _tables(runs, depths, inits, steps):
+    table, speedup = {}, {}
+    for depth in depths:
+        table[str(depth)] = {name: runs[f"{name}@{depth}"]["median_steps"] for name in inits}
+        if "glorot" in inits and "he" in inits:
+            he, glorot = table[str(depth)]["he"], table[str(depth)]["glorot"]
+            if he is None:
+                speedup[str(depth)] = {"value": None, "censored": glorot is None}
+            else:
+                speedup[str(depth)] = {"value": (steps if glorot is None else glorot) / he,
+                                       "censored": glorot is None}
+    return table, speedup
+
+
+def _deep(depth, steps, lr, probe, common):
+    """Hundreds of layers: tanh delta-orthogonal vs ReLU He (trained) and the gradient ratio at init."""
+    out = {"depth": depth, "steps": steps}
+    kw = {k: v for k, v in common.items()}
+    for name, (activation, scheme) in (("delta_orthogonal", CRITICAL[1:]), ("he", INITS["he"])):
+        out[name] = _train_many(depth, name, activation, scheme, steps=steps, lr=lr * 10 / depth, **kw)
+    per_seed = []
+    for seed in common["seeds"]:
+        per_seed.append(first_layer_gradients(depth, common["width"], *probe, seed, common["ds"]))
+        common["tick"](f"gradients at init, depth {depth}")
+    out["grad_ratio"] = _merge(per_seed)
+    return out
+
+
+# --------------------------------------------------------------------------- claims
+
+def claims(result) -> list[dict]:
+    out = []
+    depths = result["depths"]
+    keys = [str(d) for d in depths]
+    ratios = result["grad_ratio"]
+    measured = [ratios[k]["ratio_gmean"] for k in keys]
+    theory = [ratios[k]["theory"] for k in keys]
+    off = [m / t for m, t in zip(measured, theory)]
+    out.append(claim("at init the first layer's weight gradient under Glorot is 2^(-(L-1)/2) times He's "
+                     "(same draws; measured / theory within [0.5, 2] at every depth)",
+                     all(0.5 <= v <= 2 for v in off), depths=depths, measured=measured, theory=theory,
+                     measured_over_theory=off,
+                     normalized_by_top_layer=[ratios[k]["ratio_normalized_gmean"] for k in keys]))
+    speed = result.get("speedup", {})
+    if speed:
+        table = result["steps_table"]
+        he = [table[k]["he"] for k in keys]
+        glorot = [table[k]["glorot"] for k in keys]
+        he_first = all(h is not None and (g is None or h < g) for h, g in zip(he, glorot))
+        th = result["settings"]["threshold"]
+        out.append(claim(f"He reaches the loss threshold ({th:g}) before Glorot at every depth (median over seeds; "
+                         "None = not within the budget)", he_first, depths=depths, he=he, glorot=glorot))
+        values = [speed[k]["value"] for k in keys]
+        censored = [speed[k]["censored"] for k in keys]
+        out.append(claim(f"at {depths[-1]} layers He gets there several (>= 3) times sooner than Glorot "
+                         "(a lower bound when Glorot never got there)",
+                         values[-1] is not None and values[-1] >= 3, speedup=values[-1], glorot_censored=censored[-1]))
+        if len(depths) > 1:
+            first = values[0]
+            grows = (first is not None and not censored[0] and all(
+                v is not None and (c or v > first) for v, c in zip(values[1:], censored[1:])))
+            out.append(claim(f"the advantage grows with depth: at {depths[0]} layers Glorot gets there "
+                             f"{'x' if first is None else f'{first:.1f}x'} later than He; deeper, its delay grows "
+                             "or it never gets there within the budget", grows,
+                             depths=depths, speedup=values, glorot_censored=censored))
+    if "critical" in result:
+        c = result["critical"]
+        out.append(claim(f"tanh with delta-orthogonal kernels at criticality trains at {c['depth']} layers "
+                         f"(reaches the threshold within {result['settings']['steps']} steps, median over seeds)",
+                         c["median_steps"] is not None, steps=c["steps_to_threshold"]))
+    if "deep" in result:
+        deep = result["deep"]
+        out.append(claim(f"at {deep['depth']} layers delta-orthogonal tanh still trains "
+                         f"(threshold within {deep['steps']} steps)", deep["delta_orthogonal"]["median_steps"] is not None,
+                         delta_orthogonal=deep["delta_orthogonal"]["steps_to_threshold"],
+                         he=deep["he"]["steps_to_threshold"],
+                         grad_ratio=deep["grad_ratio"]["ratio_gmean"], theory=deep["grad_ratio"]["theory"]))
+    return out
+
+
+def _headline(result) -> dict:
+    out = {}
+    for d, table in result["steps_table"].items():
+        for name, value in table.items():
+            out[f"median steps to loss {result['settings']['threshold']:g}, {name}, {d} layers"] = value
+    for d, r in result["grad_ratio"].items():
+        out[f"first-layer grad ratio Glorot/He, {d} layers"] = r["ratio_gmean"]
+        out[f"theory 2^(-(L-1)/2), {d} layers"] = r["theory"]
+    return out

@@ -1,0 +1,125 @@
+"""The depth study at tiny settings: structure, the gradient ratio at init, He before Glorot, CLI."""
+import json
+import math
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from initlab import layers as L
+from initlab.cli import main
+from initlab.errors import InvalidValueError, UnknownNameError
+from initlab.experiments import depth as study
+from initlab.experiments import to_jsonable
+from initlab.plots import close
+from initlab.plots import depth as figures
+
+
+@pytest.fixture(scope="module")
+def result():
+    with threadpool_limits(1):
+        return study.run(**{**study.TINY, "critical": True, "max_depth": 7, "deep_steps": 15})
+
+
+def test_tiny_result_structure(result):
+    depths = list(study.TINY["depths"])
+    assert result["depths"] == depths and result["inits"] == list(study.INITS)
+    for depth in depths:
+        for name in study.INITS:
+            r = result["runs"][f"{name}@{depth}"]
+            assert r["depth"] == depth and len(r["losses"]) == 1 == len(r["steps_to_threshold"])
+            assert 0 < len(r["losses"][0]) <= study.TINY["steps"]
+            assert r["lr"] == pytest.approx(0.015 * 10 / depth)
+        assert set(result["grad_ratio"][str(depth)]) >= {"theory", "ratio", "ratio_normalized", "ratio_gmean"}
+    assert result["critical"]["activation"] == "tanh" and result["critical"]["depth"] == depths[-1]
+    assert result["deep"]["depth"] == 7 and set(result["deep"]) >= {"delta_orthogonal", "he", "grad_ratio"}
+    json.dumps(to_jsonable(result))
+
+
+def test_gradient_ratio_at_init_follows_two_to_the_minus_half_per_layer(result):
+    for depth, r in [*result["grad_ratio"].items(), ("7", result["deep"]["grad_ratio"])]:
+        theory = 2.0 ** (-(int(depth) - 1) / 2)
+        assert r["theory"] == pytest.approx(theory)
+        assert r["ratio_normalized_gmean"] == pytest.approx(theory, rel=0.05)   # head and loss divided out
+        assert 0.5 <= r["ratio_gmean"] / theory <= 2
+    assert result["claims"][0]["holds"]
+
+
+def test_he_reaches_the_threshold_before_glorot(result):
+    table = result["steps_table"][str(study.TINY["depths"][-1])]
+    assert table["he"] is not None
+    assert table["glorot"] is None or table["he"] < table["glorot"]
+    [c] = [c for c in result["claims"] if c["claim"].startswith("He reaches the loss threshold")]
+    assert c["holds"], c
+
+
+def test_steps_to_threshold_uses_a_trailing_mean():
+    losses = [3.0, 3.0, 1.0, 1.0, 1.0, 0.5]
+    assert study.steps_to_threshold(losses, 2.0, window=1) == 3
+    assert study.steps_to_threshold(losses, 2.0, window=3) == 4           # mean(3, 1, 1) = 1.67
+    assert study.steps_to_threshold(losses, 0.1, window=3) is None
+    assert study.steps_to_threshold(losses[:2], 5.0, window=3) is None
+
+
+def test_build_delta_orthogonal_net():
+    model = study.build(3, "delta_orthogonal(gain=1.0)", "tanh", width=4, rng=0)
+    assert [type(layer).__name__ for layer in model.layers] == ["Conv2D", "Tanh"] * 3 + ["Flatten", "Dense"]
+    w = model.layers[2].params["weight"]
+    mask = np.zeros((3, 3), bool)
+    mask[1, 1] = True
+    assert not w[:, :, ~mask].any()
+    centre = w[:, :, 1, 1].astype(np.float64)
+    np.testing.assert_allclose(centre.T @ centre, np.eye(4), atol=1e-6)
+    head = model.layers[-1].params["weight"].astype(np.float64)
+    np.testing.assert_allclose(head @ head.T, np.eye(10), atol=1e-5)        # orthogonal head
+
+
+def test_training_stops_at_a_non_finite_loss():
+    from initlab import data as D
+    x, y = D.load("digits", n=100).train
+    model = study.build(3, "normal(std=30.0)", "relu", width=4, rng=0)
+    losses, reached = study.train(model, x, y, steps=50, batch_size=16, lr=10.0, momentum=0.9,
+                                  threshold=0.5, window=5, rng=0)
+    assert reached is None and len(losses) < 50 and not math.isfinite(losses[-1])
+
+
+def test_figures_are_labelled(result):
+    for name, make in figures.FIGURES.items():
+        fig = make(result)
+        for ax in fig.axes:
+            assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel(), name
+        assert any(ax.get_legend() is not None for ax in fig.axes), name
+        close(fig)
+
+
+def test_bad_options():
+    with pytest.raises(InvalidValueError):
+        study.check_options(depths=(10, 0))
+    with pytest.raises(UnknownNameError):
+        study.check_options(inits=("he", "xavier"))
+    with pytest.raises(InvalidValueError):
+        study.check_options(steps=0)
+    with pytest.raises(InvalidValueError):
+        study.run(depths=(), seeds=(0,))
+
+
+def test_cli_writes_its_files(tmp_path, capsys):
+    out = tmp_path / "depth"
+    argv = ["depth", "--tiny", "--seeds", "1", "--out", str(out), "--depths", "2,3", "--steps", "20",
+            "--inits", "glorot,he", "--no-critical"]
+    assert main(argv) == 0
+    assert {p.name for p in out.iterdir()} == {"result.json", *(f"{n}.png" for n in figures.FIGURES)}
+    data = json.loads((out / "result.json").read_text())
+    assert data["depths"] == [2, 3] and data["settings"]["steps"] == 20 and "critical" not in data
+    printed = capsys.readouterr().out
+    assert "steps until the loss" in printed and "claims checked" in printed
+    assert main(argv) == 2 and "--force" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", [["--depths", "0"], ["--depths", "ten"], ["--inits", "he,lsuv"],
+                                 ["--max-depth", "0"]])
+def test_cli_bad_input_is_a_usage_error(tmp_path, capsys, bad):
+    out = tmp_path / "never"
+    assert main(["depth", "--tiny", "--out", str(out), *bad]) == 2
+    assert "initlab: error:" in capsys.readouterr().err
+    assert not out.exists()

@@ -49,7 +49,8 @@ def test_shifted_activation_mean_grows_across_layers(result):
     assert shifted[-1] / shifted[0] > 1e4
     assert centred.max() / centred.min() < 4                      # centred: no drift
     growth = result["summary"]["shifted"]["median_growth_per_layer"]
-    assert 0.6 * result["predicted_factor"] < growth < 1.1 * result["predicted_factor"]
+    predicted = result["shifted_predicted_growth_per_layer"]
+    assert 0.6 * predicted < growth < 1.1 * predicted
     assert result["propagation"]["shifted"]["active"][:, -1].min() > 0.95
     held = {c["claim"].split(":")[0]: c["holds"] for c in result["claims"]}
     assert held["shifted init"] and held["centred init"]

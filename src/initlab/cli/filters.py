@@ -65,7 +65,8 @@ def filters_command(args) -> int:
         if written:
             paths.append(written)
         else:
-            ui.err_console.print(f"initlab: {name}.gif not written: Pillow (matplotlib's PillowWriter) is not installed")
+            ui.err_console.print(f"initlab: {name}.gif not written: Pillow (for matplotlib's PillowWriter) "
+                                 "is not installed")
     paths.append(write_json(out / "result.json", result))
     ui.console.print(f"wrote {len(paths)} files to {out} ({result['seconds']:.0f} s)")
     return 0
@@ -82,7 +83,8 @@ def register(sub):
                    help="two_conv (default) or one_conv (conv, global max pool, linear read-out)")
     p.add_argument("--steps", type=int, default=None, help="training steps per run (default 600)")
     p.add_argument("--every", type=int, default=None, help="snapshot the kernels every this many steps (default 25)")
-    p.add_argument("--width", type=int, default=None, help="first-layer kernels (default 8; at most 8 with hand starts)")
+    p.add_argument("--width", type=int, default=None,
+                   help="first-layer kernels (default 8; at most 8 with the hand starts)")
     p.add_argument("--n-images", dest="n_images", type=int, default=None, help="shapes images in all (default 3000)")
     p.add_argument("--lr", type=float, default=None, help="SGD learning rate (default 0.02, momentum 0.9)")
     p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")

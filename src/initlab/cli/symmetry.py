@@ -34,13 +34,14 @@ def _print_tables(result):
     summaries = [(n, s, result["labels"][n]) for n, s in result["summary"].items()]
     summaries += [(n, s, f"{result['labels'][n]}, float32") for n, s in result.get("float32_summary", {}).items()]
     for name, s, label in summaries:
-        rows.append((label, f"{s['final_test_acc']:.3f}", f"{s['final_test_acc_min']:.3f}..{s['final_test_acc_max']:.3f}",
+        spread = f"{s['final_test_acc_min']:.3f}..{s['final_test_acc_max']:.3f}"
+        rows.append((label, f"{s['final_test_acc']:.3f}", spread,
                      _fmt_layers(s["lowest_similarity"]), _fmt_layers(s["final_mean_similarity"]),
                      ", ".join(s["moved_parameters"]) if len(s["moved_parameters"]) < 3 else "all"))
     ui.print_table(
         f"digits, small_cnn, {result['settings']['steps']} steps: filter similarity per layer "
         f"({', '.join(result['layers'])})",
-        ["init", "test acc", "seeds", "lowest similarity", "final mean similarity", "moved"], rows)
+        ["init", "test acc", "min..max", "lowest similarity", "final mean similarity", "moved"], rows)
 
 
 def symmetry(args) -> int:

@@ -30,7 +30,7 @@ def _print_tables(result):
                      *(f"{active[i]:.2f}" for i in shown)))
     ui.print_table(
         f"at init, depth {len(layers)}: mean ReLU output and fraction of units firing per layer "
-        f"(predicted growth of the shifted mean: x{result['predicted_factor']:.1f} per layer)",
+        f"(predicted growth of the shifted mean: x{result['shifted_predicted_growth_per_layer']:.1f} per layer)",
         ["init", *(f"mean L{layers[i]}" for i in shown), "growth/layer", *(f"active L{layers[i]}" for i in shown)],
         rows)
     rows = []

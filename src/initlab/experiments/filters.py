@@ -184,7 +184,8 @@ def check_options(starts=STARTS, seeds=(0,), width=8, kernel_size=5, model="two_
 
 
 def run(starts=STARTS, seeds=(0, 1, 2), *, model="two_conv", width=8, kernel_size=5, steps=600, every=25,
-        eval_every=5, batch_size=64, lr=0.02, momentum=0.9, weight_decay=0.0, n_images=3000, n_null=2000, progress=None) -> dict:
+        eval_every=5, batch_size=64, lr=0.02, momentum=0.9, weight_decay=0.0, n_images=3000, n_null=2000,
+        progress=None) -> dict:
     """Train the shapes CNN from each start for each seed; follow the first layer's kernels.
 
     Returns {"study", "starts", "random_starts", "labels", "template_names", "steps" (kernel
@@ -231,7 +232,7 @@ def run(starts=STARTS, seeds=(0, 1, 2), *, model="two_conv", width=8, kernel_siz
     null = {s: null_distribution(s, width, kernel_size, n_null, np.random.default_rng(12345)) for s in random_starts}
     out = {"study": "filters", "starts": list(starts), "random_starts": random_starts,
            "labels": {s: LABELS.get(s, f"random ({s})") for s in starts}, "template_names": names,
-           "kernel_size": kernel_size, "width": width, "steps": runs[starts[0]][0]["steps"],
+           "steps": runs[starts[0]][0]["steps"],
            "curve_steps": runs[starts[0]][0]["curve_steps"],
            "runs": {s: _collect(per_seed, null.get(s)) for s, per_seed in runs.items()},
            "null": {s: _null_summary(*null[s]) for s in random_starts}}
@@ -245,8 +246,9 @@ def run(starts=STARTS, seeds=(0, 1, 2), *, model="two_conv", width=8, kernel_siz
     out.update(_flat_numbers(out))
     out["claims"] = _claims(out)
     out["settings"] = dict(seeds=list(seeds), model=model, width=width, kernel_size=kernel_size, steps=steps,
-                           every=every, eval_every=eval_every, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
-                           n_images=n_images, n_train=len(ds.train[0]), n_val=len(ds.val[0]), n_test=len(ds.test[0]), n_null=n_null,
+                           every=every, eval_every=eval_every, batch_size=batch_size, lr=lr, momentum=momentum,
+                           weight_decay=weight_decay, n_images=n_images, n_train=len(ds.train[0]),
+                           n_val=len(ds.val[0]), n_test=len(ds.test[0]), n_null=n_null,
                            hand_filters=list(HAND_FILTERS[:width]), chance_percentile=CHANCE_PERCENTILE,
                            classes=list(ds.class_names))
     out["seconds"] = time.perf_counter() - began
@@ -390,7 +392,7 @@ def _claims(out):
             **({"hand_frozen": curve["hand_frozen"]} if "hand_frozen" in curve else {})))
         x = out["template_names"].index("x")
         j = HAND_FILTERS.index("x_shape")
-        if j < out["width"]:
+        if j < out["runs"]["hand"]["scores"].shape[2]:
             kept = float(runs["hand"]["scores"][:, -1, j, x].mean())
             claims.append(claim(
                 "the hand-made x_shape kernel stays an X when trained (X score > 0.8 after training)",

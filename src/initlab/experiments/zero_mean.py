@@ -139,8 +139,10 @@ def run(inits=INITS, seeds=(0, 1, 2), *, depth=10, width=16, train_depth=3, step
     "propagation": {init: {"pre_mean", "pre_std", "post_mean", "active"} (seeds x depth)},
     "training": {init: {"loss" (seeds x steps), "test_acc" (seeds x snapshots), "final_test_acc",
     "initial_loss", "diverged" (per seed: a non-finite loss), "active_before"/"active_after"
-    (seeds x train_depth: fraction of positive pre-activations per conv layer on the probe images)}}, "weights": {init: a sample of the
-    second conv layer's weights, with its "mean"/"std"}, "predicted_factor", "summary", flat
+    (seeds x train_depth: fraction of positive pre-activations per conv layer on the probe
+    images)}}, "weights": {init: a sample of the
+    second conv layer's weights, with its "mean"/"std"}, "shifted_predicted_growth_per_layer",
+    "summary", flat
     numbers, "claims", "settings", "seconds"}.
     """
     inits, seeds = check_options(inits, seeds, depth, train_depth)
@@ -183,16 +185,16 @@ def run(inits=INITS, seeds=(0, 1, 2), *, depth=10, width=16, train_depth=3, step
            "labels": {n: _label(n, shift) for n in inits},
            "layers": list(range(1, depth + 1)), "steps": per_train[0]["steps"],
            "propagation": prop, "training": training, "weights": weights,
-           "predicted_factor": predicted_factor(width, 3, shift),
-           "num_classes": ds.num_classes}
-    out["summary"] = _summary(out)
-    out.update(_flat_numbers(out))
-    out["claims"] = _claims(out)
-    out["settings"] = dict(seeds=list(seeds), depth=depth, width=width, train_depth=train_depth, steps=steps,
-                           every=every, batch_size=batch_size, lr=lr, momentum=momentum, shift=shift,
+           "shifted_predicted_growth_per_layer": predicted_factor(width, 3, shift)}
+    out["settings"] = dict(num_classes=ds.num_classes, seeds=list(seeds), depth=depth, width=width,
+                           train_depth=train_depth, steps=steps, every=every, batch_size=batch_size, lr=lr,
+                           momentum=momentum, shift=shift,
                            n_probe=len(probe), n_train=len(x_train), n_test=len(x_test), dataset="digits",
                            centred="U(-a, a)", shifted=f"U(-a + {shift:g} a, a + {shift:g} a)",
                            a="sqrt(6 / fan_in)", variance="a^2 / 3 = 2 / fan_in for both")
+    out["summary"] = _summary(out)
+    out.update(_flat_numbers(out))
+    out["claims"] = _claims(out)
     out["seconds"] = time.perf_counter() - began
     return out
 
@@ -254,7 +256,7 @@ def _summary(out):
 
 
 def _flat_numbers(out):
-    flat = {"shifted_predicted_growth_per_layer": out["predicted_factor"]}
+    flat = {}
     for name, s in out["summary"].items():
         flat[f"{name}_activation_mean_last_over_first"] = s["last_over_first_mean"]
         flat[f"{name}_growth_per_layer"] = s["median_growth_per_layer"]
@@ -272,7 +274,8 @@ def _claims(out):
             f"shifted init: the mean ReLU activation grows geometrically with depth (layer {depth} / layer 1 "
             ">= 100x; predicted growth per layer s*sqrt(6 fan_in))",
             sh["last_over_first_mean"] >= 100, ratio=sh["last_over_first_mean"],
-            growth_per_layer=sh["median_growth_per_layer"], predicted_growth_per_layer=out["predicted_factor"]))
+            growth_per_layer=sh["median_growth_per_layer"],
+            predicted_growth_per_layer=out["shifted_predicted_growth_per_layer"]))
         claims.append(claim(
             f"shifted init: nearly every unit fires in the last layer (> 95% of pre-activations positive): the "
             "ReLU no longer acts as a nonlinearity",
@@ -293,9 +296,10 @@ def _claims(out):
             all(c > t for c, t in per_seed) and ce["final_test_acc"] - sh["final_test_acc"] >= 0.2,
             centred=ce["final_test_acc"], shifted=sh["final_test_acc"],
             shifted_per_seed=sh["final_test_acc_per_seed"], centred_per_seed=ce["final_test_acc_per_seed"]))
-        chance = math.log(out["num_classes"])
+        classes = out["settings"]["num_classes"]
+        chance = math.log(classes)
         claims.append(claim(
-            f"the shifted start's first loss is far above chance level ln({out['num_classes']}) = {chance:.2f} "
+            f"the shifted start's first loss is far above chance level ln({classes}) = {chance:.2f} "
             "(its logits are huge); the centred one starts near it",
             sh["initial_loss"] > 10 * chance and ce["initial_loss"] < 2 * chance,
             shifted=sh["initial_loss"], centred=ce["initial_loss"]))

@@ -66,10 +66,10 @@ def filter_grid(result):
     evo = result["evolution"]
     steps = result["steps"]
     rows = snapshot_rows(steps)
-    width = np.shape(evo["weights"])[1]
+    width, k = np.shape(evo["weights"])[1:3]
     cmap = plt.get_cmap(CMAP).with_extremes(bad="white")
     fig, axes = new_figure(len(rows), 1, width=max(6.4, 0.9 * width), height=1.25 * len(rows) + 1.0,
-                           title=f"First-layer {result['kernel_size']}x{result['kernel_size']} kernels during training "
+                           title=f"First-layer {k}x{k} kernels during training "
                                  f"({_label(result, evo['start'])}, seed {evo['seed']})")
     axes = np.atleast_1d(axes).ravel()
     for ax, i in zip(axes, rows):
@@ -114,7 +114,8 @@ def x_question(result):
     (5th..95th percentile, median tick) and every random run's best kernel before (hollow) and
     after (filled) training. Above the bar = better than chance."""
     names = result["template_names"]
-    fig, ax = new_figure(width=8.4, height=4.2, title="Is an X kernel learned by itself? Template scores against chance")
+    fig, ax = new_figure(width=8.4, height=4.2,
+                         title="Is an X kernel learned by itself? Template scores against chance")
     xs = np.arange(len(names))
     starts = result["random_starts"]
     if starts:
@@ -165,8 +166,8 @@ def x_closest(result):
         ax.set_xlabel("column (kernel pixels)", fontsize=7)
         ax.set_ylabel("row (kernel pixels)", fontsize=7)
     fig.colorbar(shown, ax=axes[0].tolist(), fraction=0.03, label="weight / max |weight|")
-    axes[0][2].legend(handles=[plt.Line2D([], [], linestyle="none",
-                                          label=f"{_label(result, c['start'])}, seed {c['seed']}, kernel {c['index'] + 1}")],
+    which = f"{_label(result, c['start'])}, seed {c['seed']}, kernel {c['index'] + 1}"
+    axes[0][2].legend(handles=[plt.Line2D([], [], linestyle="none", label=which)],
                       fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), handlelength=0, frameon=False)
     return fig
 
@@ -219,7 +220,7 @@ def write_gif(result, path, fps=4):
     Returns the path, or None when Pillow is not available."""
     try:
         from matplotlib.animation import FuncAnimation, PillowWriter
-        import PIL  # noqa: F401  (PillowWriter needs it)
+        import PIL  # noqa: F401  (PillowWriter needs it; fail here rather than in save)
     except ImportError:
         return None
     evo = result["evolution"]

@@ -40,8 +40,9 @@ def activations(result):
         ax2.plot(layers, active.mean(axis=0), marker="o", markersize=3, color=color, label=_label(result, name))
         if name == "shifted":
             start = post.mean(axis=0)[0]
-            ax.plot(layers, start * result["predicted_factor"] ** (layers - 1.0), color=color, linestyle="--",
-                    linewidth=0.9, label=f"predicted x{result['predicted_factor']:.1f} per layer")
+            factor = result["shifted_predicted_growth_per_layer"]
+            ax.plot(layers, start * factor ** (layers - 1.0), color=color, linestyle="--",
+                    linewidth=0.9, label=f"predicted x{factor:.1f} per layer")
     ax.set_yscale("log")
     ax.set_title("mean activation grows geometrically when E[w] > 0")
     ax.set_xlabel("conv layer (depth)")
@@ -65,7 +66,8 @@ def training(result):
                                  f"({len(settings['seeds'])} seed(s), SGD lr {settings['lr']:g})")
     ax, ax2 = axes[0]
     steps = np.asarray(result["steps"])
-    chance = np.log(result.get("num_classes", 10))
+    classes = settings.get("num_classes", 10)
+    chance = np.log(classes)
     for name in result["inits"]:
         t = result["training"][name]
         loss = np.asarray(t["loss"], dtype=float)
@@ -77,13 +79,13 @@ def training(result):
         ax2.plot(steps, acc.mean(axis=0), color=COLORS.get(name), label=_label(result, name))
         if len(acc) > 1:
             ax2.fill_between(steps, acc.min(axis=0), acc.max(axis=0), color=COLORS.get(name), alpha=0.15)
-    ax.axhline(chance, color="black", linewidth=0.8, linestyle=":", label=f"chance: ln {result.get('num_classes', 10)}")
+    ax.axhline(chance, color="black", linewidth=0.8, linestyle=":", label=f"chance: ln {classes}")
     ax.set_yscale("log")
     ax.set_title("training loss (running mean of 10 steps)")
     ax.set_xlabel("training step")
     ax.set_ylabel("cross-entropy (nats, log)")
     ax.legend(fontsize=7)
-    ax2.axhline(1 / result.get("num_classes", 10), color="black", linewidth=0.8, linestyle=":", label="chance")
+    ax2.axhline(1 / classes, color="black", linewidth=0.8, linestyle=":", label="chance")
     ax2.set_ylim(0, 1.02)
     ax2.set_title("test accuracy")
     ax2.set_xlabel("training step")

@@ -37,16 +37,20 @@ PROSE = {
     "symmetry": {
         "en": ("Why random, and not all zeros? (symmetry breaking)",
                "If every filter of a layer starts with the same weights, every filter computes the same output, "
-               "receives the same gradient, and takes the same step: they stay identical forever, and the layer "
-               "behaves like a single filter. From all zeros with ReLU the gradients are exactly zero and nothing "
-               "but the last bias moves. A random start makes the filters different with probability one, so they "
-               "can learn different features. The pairwise cosine similarity of the filters shows it: 1.0 means "
-               "the symmetry was never broken."),
+               "receives the same gradient, and takes the same step: in exact arithmetic they stay identical forever, "
+               "and the layer behaves like a single filter. From all zeros with ReLU the gradients are exactly zero "
+               "and nothing but the last bias moves. A random start makes the filters different with probability "
+               "one, so they can learn different features. The pairwise cosine similarity of the filters shows it: "
+               "1.0 means the symmetry was never broken. (The study runs in float64; in float32 the BLAS rounds "
+               "different output columns differently, and that rounding noise alone slowly splits a constant start: "
+               "a random init breaks the symmetry on purpose, rounding only by accident.)"),
         "ja": ("なぜランダムに? すべて 0 ではいけないのか(対称性の破れ)",
                "ある層のフィルターがすべて同じ重みで始まると、どのフィルターも同じ出力を出し、同じ勾配を受け、同じだけ"
-               "更新されます。いつまでも同一のままで、層は1つのフィルターと同じ働きしかしません。ReLU ですべて 0 から"
+               "更新されます。厳密な算術ではいつまでも同一のままで、層は1つのフィルターと同じ働きしかしません。ReLU ですべて 0 から"
                "始めると勾配は厳密に 0 で、最後のバイアス以外は何も動きません。ランダムに始めればフィルターは確率1で異なり、"
-               "異なる特徴を学べます。フィルター同士のコサイン類似度がそれを示します。1.0 は対称性が破れていないことを意味します。"),
+               "異なる特徴を学べます。フィルター同士のコサイン類似度がそれを示します。1.0 は対称性が破れていないことを意味します。"
+               "(この実験は float64 で行います。float32 では BLAS が出力の列ごとに異なる丸めを行い、その丸め誤差だけで定数初期化が"
+               "ゆっくり分かれていきます。ランダム初期化は対称性を意図して破り、丸めは偶然に破るにすぎません。)"),
     },
     "zero_mean": {
         "en": ("Why zero mean?",
@@ -89,16 +93,23 @@ PROSE = {
     },
     "filters": {
         "en": ("How does a filter learn an X by itself?",
-               "Nobody tells the network to look for an X. It starts from random kernels; gradient descent changes "
-               "each kernel in the direction that lowers the loss, and on images of shapes, kernels that respond to "
-               "strokes and crossings lower it. Below: the first layer's kernels over training, each scored by its "
-               "best normalized correlation with hand-made templates (X, plus, diagonals, lines, edges), compared "
-               "with what random kernels score by chance."),
+               "Nobody tells the network to look for an X. It starts from random kernels, and gradient descent changes "
+               "each kernel in the direction that lowers the loss. What do the first layer's kernels become? Below: "
+               "the kernels over training, each scored by its best normalized correlation with hand-made templates "
+               "(X, plus, diagonals, lines, edges) and compared with what random kernels score by chance. Measured "
+               "here, they change a lot, but into strokes and edges (single diagonals, lines), not into the X "
+               "template: their X score is no better than chance. The X is recognized a layer higher, by combining "
+               "diagonal-stroke detectors, as the feature maps of an X image show. A hand-made X kernel given as the "
+               "start stays an X. So a network rarely needs one filter shaped like the whole X: it learns the parts, "
+               "and a deeper layer assembles them."),
         "ja": ("フィルターはどうやって自分で X を学ぶのか?",
                "ネットワークに X を探せと教える者はいません。ランダムなカーネルから始まり、勾配降下法が損失を下げる方向に"
-               "各カーネルを変えていきます。図形の画像では、線や交差に反応するカーネルが損失を下げます。下図は学習中の第1層の"
-               "カーネルと、手作りのテンプレート(X、十字、対角線、直線、エッジ)との最大正規化相関によるスコアで、"
-               "ランダムなカーネルが偶然に出すスコアと比べています。"),
+               "各カーネルを変えていきます。第1層のカーネルは何になるのでしょうか。下図は学習中のカーネルと、手作りのテンプレート"
+               "(X、十字、対角線、直線、エッジ)との最大正規化相関によるスコアで、ランダムなカーネルが偶然に出すスコアと比べています。"
+               "ここでの測定では、カーネルは大きく変わりますが、X のテンプレートではなく線やエッジ(単独の対角線、直線)になり、"
+               "X スコアは偶然の水準を超えません。X は一つ上の層で、対角線を検出するフィルターを組み合わせて認識されます。"
+               "X の画像の特徴マップがそれを示します。手作りの X カーネルから始めると X のままです。つまりネットワークは X 全体の"
+               "形をした一つのフィルターをほとんど必要とせず、部品を学び、より深い層がそれを組み立てるのです。"),
     },
     "prefilters": {
         "en": ("Trained, chosen by hand, or computed from the data?",

@@ -1,0 +1,51 @@
+"""`initlab demo` end to end at test size: every study, the report, the PNGs, results.json."""
+import json
+from html.parser import HTMLParser
+
+import pytest
+
+from initlab import report
+from initlab.cli import main
+from initlab.cli.demo import STUDIES
+
+
+class Ids(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.imgs = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "img":
+            self.imgs.append(attrs["src"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_tiny_demo_writes_a_complete_report(tmp_path, capsys, lang):
+    out = tmp_path / "report"
+    assert main(["demo", "--tiny", "--out", str(out), "--lang", lang]) == 0
+    html = (out / "index.html").read_text(encoding="utf-8")
+    parser = Ids()
+    parser.feed(html)
+    assert {sid for sid, _ in STUDIES} <= parser.ids
+    pngs = sorted(out.glob("*.png"))
+    assert len(pngs) >= 2 * len(STUDIES) and len(parser.imgs) >= len(pngs)
+    assert all(src.startswith("data:image/") for src in parser.imgs)
+    results = json.loads((out / "results.json").read_text())
+    assert {sid for sid, _ in STUDIES} <= set(results)
+    assert all("claims" in results[sid] for sid, _ in STUDIES)
+    assert report.PROSE["propagate"][lang][0] in html
+    if lang == "en":   # refuses to overwrite without --force
+        assert main(["demo", "--tiny", "--out", str(out), "--only", "conv"]) == 2
+        assert "--force" in capsys.readouterr().err
+
+
+def test_demo_rejects_unknown_study_and_language(tmp_path, capsys):
+    assert main(["demo", "--only", "symetry", "--out", str(tmp_path / "a")]) == 2
+    assert main(["demo", "--lang", "fr", "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "symetry" in err and "fr" in err
+    assert not (tmp_path / "a").exists()

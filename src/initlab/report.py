@@ -71,12 +71,17 @@ PROSE = {
                "explodes (or saturates tanh). Glorot (variance 2/(fan_in+fan_out)) keeps a tanh stack near 1; He "
                "(2/fan_in) compensates for ReLU zeroing half the signal; LSUV rescales each layer on real data until "
                "its output variance is 1. The lines are measured per layer; the dashed lines are the mean-field "
-               "prediction."),
+               "prediction. The theory describes the average over random weight draws: a single narrow net (16 "
+               "channels) drifts away from it layer after layer, so one He-initialized net can end up several times "
+               "above or below the input scale after 30 layers while the average stays flat; wider nets drift less."),
         "ja": ("分散はどれくらいにすべきか?",
                "平均が 0 でも、スケールは重要です。各層は信号の分散をおよそ sigma_w^2 * fan_in * E[phi(z)^2] 倍にします。"
                "1 より小さければ深さとともに指数的に縮み、大きければ爆発します(tanh なら飽和)。Glorot(分散 2/(fan_in+fan_out))"
                "は tanh の積み重ねで 1 付近を保ち、He(2/fan_in)は ReLU が信号の半分を 0 にする分を補います。LSUV は実データ上で"
-               "各層の出力分散が 1 になるまで重みを再スケールします。実線は層ごとの実測値、破線は平均場理論の予測です。"),
+               "各層の出力分散が 1 になるまで重みを再スケールします。実線は層ごとの実測値、破線は平均場理論の予測です。"
+               "理論はランダムな重みの引き方についての平均を表します。幅の狭いネットワーク(16 チャネル)では一つひとつが層ごとに"
+               "平均からずれていくため、He 初期化でも 30 層後には入力の数倍大きく、あるいは小さくなることがありますが、平均は"
+               "平らに保たれます。幅が広いほどずれは小さくなります。"),
     },
     "depth": {
         "en": ("Does it matter for training?",

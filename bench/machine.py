@@ -53,6 +53,16 @@ def blas_libraries() -> list:
     return [{k: lib.get(k) for k in keys} for lib in threadpool_info()]
 
 
+def thread_env() -> dict:
+    """Environment variables that change which BLAS kernels or how many threads run.
+
+    OPENBLAS_CORETYPE matters most: it overrides OpenBLAS's CPU detection (e.g. 'Haswell'
+    kernels, AVX2 only, on a CPU that has AVX-512).
+    """
+    prefixes = ("OPENBLAS_", "OMP_", "MKL_", "GOTO_", "KMP_", "DNNL_", "ONEDNN_")
+    return {k: v for k, v in sorted(os.environ.items()) if k.startswith(prefixes)}
+
+
 def load_average():
     try:
         return [round(v, 2) for v in os.getloadavg()]
@@ -82,6 +92,7 @@ def describe(torch=None) -> dict:
         "blas": blas_libraries(),
         "torch": torch.__version__ if torch is not None else None,
         "torch_cpu_capability": _torch_capability(torch),
+        "thread_env": thread_env(),
         "load_average_at_start": load_average(),
     }
 

@@ -99,7 +99,9 @@ def header(results: dict) -> str:
     lines = [
         f"Machine: {m['cpu_model']}{family}, {m['logical_cores']} logical cores ({m['usable_cores']} usable), "
         f"{flags}; Python {m['python']}; NumPy {m['numpy']} with {blas_line(m)}; "
-        f"PyTorch {m['torch']} (CPU kernels: {m.get('torch_cpu_capability')}).",
+        f"PyTorch {m['torch']} (CPU kernels: {m.get('torch_cpu_capability')})."
+        + (f" Environment: {', '.join(f'{k}={v}' for k, v in m['thread_env'].items())}."
+           if m.get("thread_env") else ""),
         f"float32 matmul peak (NumPy 1024x1024, best of {repeats}): {peaks}. '% peak' is relative "
         f"to it, so a library with wider SIMD kernels than NumPy's BLAS can exceed 100%.",
         f"All times float32, per call, after warm-up; sides alternate A B A B; ratio = median of "

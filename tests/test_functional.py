@@ -151,3 +151,15 @@ def test_log_softmax_is_stable_and_normalized():
     assert np.isfinite(out).all()
     np.testing.assert_allclose(np.exp(out).sum(axis=1), 1.0)
     np.testing.assert_allclose(out[1], np.log(np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum()))
+
+
+def test_max_pool_ties_route_the_gradient_to_the_first_maximum_like_pytorch():
+    x = np.zeros((1, 1, 4, 4))
+    x[0, 0, 2, 3] = x[0, 0, 3, 2] = 5.0          # a tie inside the bottom-right window
+    y, cache = F.max_pool2d_forward(x, 2)
+    grad = F.max_pool2d_backward(np.ones_like(y), cache)
+    expected = np.zeros((4, 4))
+    expected[0, 0] = expected[0, 2] = expected[2, 0] = 1   # all-zero windows: the first entry
+    expected[2, 3] = 1                                      # row-major order: (2, 3) before (3, 2)
+    np.testing.assert_array_equal(grad[0, 0], expected)
+    np.testing.assert_array_equal(y[0, 0], [[0, 0], [0, 5]])

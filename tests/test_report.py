@@ -1,7 +1,6 @@
 """The convolution study, and the HTML report: self-contained, every section, valid."""
 from html.parser import HTMLParser
 
-import numpy as np
 import pytest
 
 from initlab import report

@@ -1,9 +1,9 @@
 """What every lab command shares: --seeds/--out/--force options, the output folder, saving."""
 from __future__ import annotations
 
+import importlib
 import json
 import os
-import shutil
 from pathlib import Path
 
 from ..errors import InvalidValueError
@@ -55,10 +55,35 @@ def write_json(path: Path, data) -> Path:
     return path
 
 
-def save_figures(figures: dict, out: Path) -> list[Path]:
-    """Save {name: Figure} as out/name.png; returns the paths."""
-    from ..plots import save
-    return [save(fig, Path(out) / f"{name}.png") for name, fig in figures.items()]
+def save_study_files(module_name: str, result: dict, out: Path) -> list[Path]:
+    """Draw a study's figures (its plots module's FIGURES as PNG, ANIMATIONS as GIF) into out."""
+    from ..plots import save   # matplotlib only when there is something to draw
+    figures = importlib.import_module(f"initlab.plots.{module_name}")
+    paths = [save(make(result), Path(out) / f"{name}.png") for name, make in figures.FIGURES.items()]
+    for name, write in getattr(figures, "ANIMATIONS", {}).items():
+        written = write(result, Path(out) / f"{name}.gif")
+        if written:
+            paths.append(Path(written))
+        else:
+            ui.err_console.print(f"initlab: {name}.gif not written: Pillow (for matplotlib's PillowWriter) "
+                                 "is not installed")
+    return paths
+
+
+def run_study(label: str, module_name: str, kwargs: dict, out: Path, print_tables) -> tuple[dict, list[Path]]:
+    """Run a study with a progress bar, print its tables and claims, write its figures and
+    result.json into out; returns (result, paths written)."""
+    study = importlib.import_module(f"initlab.experiments.{module_name}")
+    result = run_with_progress(label, study.run, **kwargs)
+    print_tables(result)
+    print_claims(result)
+    paths = save_study_files(module_name, result, out)
+    paths.append(write_json(Path(out) / "result.json", result))
+    return result, paths
+
+
+def report_written(paths, out, seconds):
+    ui.console.print(f"wrote {len(paths)} files to {out} ({seconds:.0f} s)")
 
 
 def print_claims(result: dict):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import InvalidValueError
 from . import ui
-from ._common import prepare_out, print_claims, run_with_progress, save_figures, write_json
+from ._common import prepare_out, report_written, run_study, write_json
 
 ORDER = 25
 BACKENDS = ("local", "dask")   # as experiments.cv.BACKENDS; the study (and sklearn) load only when run
@@ -135,15 +135,10 @@ def cv(args) -> int:
     study.check_grid(study.param_grid(kwargs.get("grid"), kwargs.get("scales", study.SCALES),
                                       kwargs.get("schemes", study.SCHEMES)))
     out = prepare_out(args.out, args.force)   # after the options are known to be good
-    result = run_with_progress("cv", study.run, **kwargs)
-    _print_ranked(result)
-    print_claims(result)
-    from ..plots import cv as figures   # matplotlib only when there is something to draw
-    paths = save_figures({name: make(result) for name, make in figures.FIGURES.items()}, out)
+    result, paths = run_study("cv", "cv", kwargs, out, _print_ranked)
     paths.append(write_csv(out / "cv_results.csv", result["cv_results"]))
     paths.append(write_json(out / "cv_results.json", result["cv_results"]))
-    paths.append(write_json(out / "result.json", result))
-    ui.console.print(f"wrote {len(paths)} files to {out} ({result['seconds']:.0f} s)")
+    report_written(paths, out, result["seconds"])
     return 0
 
 

@@ -13,7 +13,7 @@ from ..errors import UnknownNameError
 from ..experiments import to_jsonable
 from ..report import LANGS, write_report
 from . import ui
-from ._common import prepare_out, write_json
+from ._common import prepare_out, save_study_files, write_json
 
 ORDER = 90
 
@@ -31,16 +31,8 @@ def _scalars(result: dict) -> dict:
 def run_study(section, module_name, out: Path, preset: str, progress=None) -> dict:
     """Run one study at a preset ("DEMO" or "TINY"), save its figures; return the report section."""
     study = importlib.import_module(f"initlab.experiments.{module_name}")
-    figures = importlib.import_module(f"initlab.plots.{module_name}")
     result = study.run(**getattr(study, preset), progress=progress)
-    paths = []
-    from ..plots import save
-    for name, make in getattr(figures, "FIGURES", {}).items():
-        paths.append(save(make(result), out / f"{name}.png"))
-    for name, write in getattr(figures, "ANIMATIONS", {}).items():
-        written = write(result, out / f"{name}.gif")
-        if written:
-            paths.append(Path(written))
+    paths = save_study_files(module_name, result, out)
     return {"id": section, "figures": paths, "claims": result.get("claims", []),
             "numbers": _scalars(result), "result": result}
 

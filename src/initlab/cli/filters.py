@@ -8,12 +8,11 @@ kernels' evolution to --out.
 """
 from __future__ import annotations
 
-from threadpoolctl import threadpool_limits
 
 from ..experiments import filters as study
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import add_common, prepare_out, print_claims, run_with_progress, save_figures, write_json
+from ._common import add_common, prepare_out, report_written, run_study
 from .symmetry import names_arg
 
 ORDER = 24
@@ -54,21 +53,8 @@ def filters_command(args) -> int:
         kwargs["lr"] = real_number(args.lr, "--lr", low=0, low_open=True)
     study.check_options(kwargs["starts"], kwargs["seeds"], kwargs.get("width", 8), 5, kwargs["model"])
     out = prepare_out(args.out, args.force)   # only once the options are known to be good
-    with threadpool_limits(limits=1, user_api="blas"):   # tiny matrices: a 2nd BLAS thread only contends
-        result = run_with_progress("filters", study.run, **kwargs)
-    _print_tables(result)
-    print_claims(result)
-    from ..plots import filters as figures   # matplotlib only when there is something to draw
-    paths = save_figures({name: make(result) for name, make in figures.FIGURES.items()}, out)
-    for name, write in figures.ANIMATIONS.items():
-        written = write(result, out / f"{name}.gif")
-        if written:
-            paths.append(written)
-        else:
-            ui.err_console.print(f"initlab: {name}.gif not written: Pillow (for matplotlib's PillowWriter) "
-                                 "is not installed")
-    paths.append(write_json(out / "result.json", result))
-    ui.console.print(f"wrote {len(paths)} files to {out} ({result['seconds']:.0f} s)")
+    result, paths = run_study("filters", "filters", kwargs, out, _print_tables)
+    report_written(paths, out, result["seconds"])
     return 0
 
 

@@ -7,12 +7,11 @@ how far the first-layer filters move; writes result.json and the figures (PNG) t
 """
 from __future__ import annotations
 
-from threadpoolctl import threadpool_limits
 
 from ..errors import InvalidValueError
 from ..experiments import prefilters as study
 from . import ui
-from ._common import add_common, prepare_out, print_claims, run_with_progress, save_figures, write_json
+from ._common import add_common, prepare_out, report_written, run_study
 
 ORDER = 26
 
@@ -58,14 +57,8 @@ def prefilters(args) -> int:
     study.check_options(kwargs["datasets"], kwargs["starts"], kwargs["seeds"], kwargs.get("thresholds"))
     out = prepare_out(args.out, args.force)   # after the options are known to be good
     # small matrix products: a second BLAS thread only contends (about 10x slower on a busy 2-core machine)
-    with threadpool_limits(limits=1, user_api="blas"):
-        result = run_with_progress("prefilters", study.run, **kwargs)
-    _print_tables(result)
-    print_claims(result)
-    from ..plots import prefilters as figures   # matplotlib only when there is something to draw
-    paths = save_figures({name: make(result) for name, make in figures.FIGURES.items()}, out)
-    paths.append(write_json(out / "result.json", result))
-    ui.console.print(f"wrote {len(paths)} files to {out} ({result['seconds']:.0f} s)")
+    result, paths = run_study("prefilters", "prefilters", kwargs, out, _print_tables)
+    report_written(paths, out, result["seconds"])
     return 0
 
 

@@ -8,12 +8,11 @@ checked; writes result.json and the figures (PNG) to --out.
 """
 from __future__ import annotations
 
-from threadpoolctl import threadpool_limits
 
 from ..errors import InvalidValueError
 from ..experiments import propagate as study
 from . import ui
-from ._common import add_common, prepare_out, print_claims, run_with_progress, save_figures, write_json
+from ._common import add_common, prepare_out, report_written, run_study
 
 ORDER = 20
 
@@ -66,14 +65,8 @@ def propagate(args) -> int:
     study.check_options(**{k: kwargs[k] for k in ("depth", "width", "inits", "activations", "data",
                                                   "theory_width", "theory_depth") if k in kwargs})
     out = prepare_out(args.out, args.force)   # only once the options are known to be good
-    with threadpool_limits(limits=1, user_api="blas"):
-        result = run_with_progress("propagate", study.run, **kwargs)
-    _print_tables(result)
-    print_claims(result)
-    from ..plots import propagate as figures   # matplotlib only when there is something to draw
-    paths = save_figures({name: make(result) for name, make in figures.FIGURES.items()}, out)
-    paths.append(write_json(out / "result.json", result))
-    ui.console.print(f"wrote {len(paths)} files to {out} ({result['seconds']:.0f} s)")
+    result, paths = run_study("propagate", "propagate", kwargs, out, _print_tables)
+    report_written(paths, out, result["seconds"])
     return 0
 
 

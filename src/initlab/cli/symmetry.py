@@ -6,13 +6,12 @@ claims; writes result.json and the figures (PNG) to --out.
 """
 from __future__ import annotations
 
-from threadpoolctl import threadpool_limits
 
 from ..errors import InvalidValueError
 from ..experiments import symmetry as study
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import add_common, prepare_out, print_claims, run_with_progress, save_figures, write_json
+from ._common import add_common, prepare_out, report_written, run_study
 
 ORDER = 21
 
@@ -56,14 +55,8 @@ def symmetry(args) -> int:
         kwargs["float32_control"] = False
     study.check_options(kwargs["inits"], kwargs["seeds"], kwargs["dtype"])
     out = prepare_out(args.out, args.force)   # only once the options are known to be good
-    with threadpool_limits(limits=1, user_api="blas"):   # tiny matrices: a 2nd BLAS thread only contends
-        result = run_with_progress("symmetry", study.run, **kwargs)
-    _print_tables(result)
-    print_claims(result)
-    from ..plots import symmetry as figures   # matplotlib only when there is something to draw
-    paths = save_figures({name: make(result) for name, make in figures.FIGURES.items()}, out)
-    paths.append(write_json(out / "result.json", result))
-    ui.console.print(f"wrote {len(paths)} files to {out} ({result['seconds']:.0f} s)")
+    result, paths = run_study("symmetry", "symmetry", kwargs, out, _print_tables)
+    report_written(paths, out, result["seconds"])
     return 0
 
 

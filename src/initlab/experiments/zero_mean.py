@@ -277,7 +277,7 @@ def _claims(out):
             growth_per_layer=sh["median_growth_per_layer"],
             predicted_growth_per_layer=out["shifted_predicted_growth_per_layer"]))
         claims.append(claim(
-            f"shifted init: nearly every unit fires in the last layer (> 95% of pre-activations positive): the "
+            "shifted init: nearly every unit fires in the last layer (> 95% of pre-activations positive): the "
             "ReLU no longer acts as a nonlinearity",
             sh["last_layer_active"] > 0.95, active_fraction=sh["last_layer_active"],
             centred_active_fraction=s.get("centred", {}).get("last_layer_active")))

@@ -100,7 +100,7 @@ def best_match(result):
     null = result.get("null", {}).get(evo["start"])
     if null:
         ax.axhline(null["single_p95"], color="black", linestyle="--", linewidth=0.9,
-                   label=f"chance: 95% of random kernels score below")
+                   label="chance: 95% of random kernels score below")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("training step")
     ax.set_ylabel("best |correlation| with a template (0..1)")

@@ -163,3 +163,35 @@ def test_max_pool_ties_route_the_gradient_to_the_first_maximum_like_pytorch():
     expected[2, 3] = 1                                      # row-major order: (2, 3) before (3, 2)
     np.testing.assert_array_equal(grad[0, 0], expected)
     np.testing.assert_array_equal(y[0, 0], [[0, 0], [0, 5]])
+
+
+@pytest.mark.parametrize("n, c, o", [(1, 3, 4), (4, 1, 4), (4, 3, 1), (1, 1, 1)])
+def test_results_never_alias_reused_scratch_buffers(n, c, o):
+    """With a workspace (as Conv2D uses while training), an earlier output or input gradient
+    must survive the next call: N=1 or one channel once made them views into the buffers."""
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(o, c, 3, 3))
+    ws = {}
+    for stride, padding in ((1, 1), (1, 0), (2, 1)):
+        a, b = rng.normal(size=(n, c, 6, 6)), rng.normal(size=(n, c, 6, 6))
+        ya, cache_a = F.conv2d_forward(a, w, None, stride, padding, workspace=ws)
+        ga = F.conv2d_backward(np.ones_like(ya), cache_a)[0]
+        kept_y, kept_g = ya.copy(), ga.copy()
+        yb, cache_b = F.conv2d_forward(b, w, None, stride, padding, workspace=ws)
+        F.conv2d_backward(2 * np.ones_like(yb), cache_b)
+        np.testing.assert_array_equal(ya, kept_y)
+        np.testing.assert_array_equal(ga, kept_g)
+
+
+def test_public_entry_points_check_their_arguments():
+    from initlab.errors import DTypeError
+    w = np.ones((2, 1, 3, 3), np.float32)
+    assert F.conv2d([[[[1.0] * 4] * 4]], w).shape == (1, 2, 2, 2)        # nested lists are fine
+    assert F.conv2d(np.ones((1, 1, 4, 4), np.uint8), w).dtype == np.float32
+    assert F.conv2d(np.ones((1, 1, 4, 4)), w).dtype == np.float64         # float64 input wins
+    with pytest.raises(DTypeError, match="conv2d input"):
+        F.conv2d(np.ones((1, 1, 4, 4), bool), w)
+    with pytest.raises(ShapeError, match="im2col input"):
+        F.im2col(np.ones((1, 4, 4)), 3)
+    with pytest.raises(ShapeError, match="col2im: expected cols of shape"):
+        F.col2im(np.ones((9, 5)), (1, 1, 4, 4), 3)

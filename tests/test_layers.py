@@ -132,3 +132,14 @@ def test_conv_accepts_handmade_filters_as_an_array_and_can_be_frozen():
     assert conv.params["weight"] is not bank
     with pytest.raises(ShapeError):
         L.Conv2D(1, 3, 3, weight_init=bank)
+
+
+def test_backward_before_forward_is_a_clear_error():
+    from initlab.errors import CallOrderError
+    for layer in (L.Conv2D(1, 2, 3, rng=0), L.Dense(3, 2, rng=0), L.ReLU(), L.MaxPool2D(2), L.Flatten()):
+        with pytest.raises(CallOrderError, match="before forward"):
+            layer.backward(np.ones((1, 2, 2, 2), np.float32))
+
+
+def test_empty_batches_keep_their_shapes():
+    assert L.Flatten().forward(np.zeros((0, 2, 3, 3), np.float32)).shape == (0, 18)

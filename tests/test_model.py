@@ -121,3 +121,13 @@ def test_first_nonfinite_layer_is_named():
     model[3].params["weight"][0, 0] = np.inf
     x = np.ones((1, 1, 4, 4), np.float32)
     assert model.first_nonfinite_forward(x) in ("layer 3 (Dense)",)
+
+
+def test_bad_sequences_and_configs():
+    from initlab.errors import InvalidValueError
+    with pytest.raises(InvalidValueError, match="at least one layer"):
+        Sequential([])
+    with pytest.raises(CheckpointError, match="dtype"):
+        Sequential.from_config({"dtype": "float99", "layers": [{"type": "ReLU"}]})
+    with pytest.raises(CheckpointError, match="layer 0"):
+        Sequential.from_config({"layers": ["ReLU"]})

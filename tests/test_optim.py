@@ -83,3 +83,17 @@ def test_bad_optimizer_arguments():
         Adam(model, betas=(0.9, 1.0))
     with pytest.raises(InvalidValueError, match="no gradient"):
         SGD(model, lr=0.1).step()
+
+
+def test_adam_keeps_float32_state_and_parameters():
+    from initlab.models import small_cnn
+    from initlab.losses import SoftmaxCrossEntropy
+    model, loss = small_cnn(rng=0), SoftmaxCrossEntropy()
+    opt = Adam(model, lr=1e-3)
+    for _ in range(2):
+        loss.forward(model.forward(np.ones((4, 1, 8, 8), np.float32)), np.arange(4))
+        model.backward(loss.backward())
+        before = model[0].params["weight"]
+        opt.step()
+        assert model[0].params["weight"] is before   # updated in place, never replaced by float64
+    assert all(v.dtype == np.float32 for s in opt.state.values() for v in s.values())

@@ -38,6 +38,10 @@ class DivergenceError(InitlabError, FloatingPointError):
     """Training produced a non-finite loss or gradient."""
 
 
+class CallOrderError(InitlabError, RuntimeError):
+    """A method was called out of order, such as backward() before any forward()."""
+
+
 class CheckpointError(InitlabError, ValueError):
     """A checkpoint file is truncated, corrupted, not safetensors, or from another model."""
 

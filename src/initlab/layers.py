@@ -15,11 +15,13 @@ dtype are converted to the layer's dtype (integer images are converted too, see 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import functional as F
 from . import init
-from .errors import InvalidValueError, ShapeError, unknown_name
+from .errors import CallOrderError, InvalidValueError, ShapeError, unknown_name
 from .rng import as_generator
 from .validate import as_float_array, as_images, pair, positive_int, real_number
 
@@ -48,10 +50,16 @@ class Layer:
     def __getstate__(self):
         return {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
 
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        if isinstance(self, Conv2D):
+    def __getattr__(self, name):
+        """Only reached for a missing attribute: a scratch workspace is created on first use;
+        any other forward cache is missing because backward came before forward."""
+        if name == "_workspace":
             self._workspace = {}
+            return self._workspace
+        if name in Layer._TRANSIENT:
+            label = self.__dict__.get("label", type(self).__name__)
+            raise CallOrderError(f"{label}: backward() was called before forward(); run forward(x) first")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def forward(self, x, training=True):
         raise NotImplementedError
@@ -61,10 +69,6 @@ class Layer:
 
     def config(self) -> dict:
         return {}
-
-    def output_shape(self, input_shape):
-        """The output shape for an input shape, by a forward pass on zeros (batch of 1)."""
-        return self.forward(np.zeros((1, *input_shape[1:]), self.dtype), training=False).shape
 
     def _input(self, x):
         x = as_float_array(x, f"{self.label} input", finite=False)
@@ -104,7 +108,6 @@ class Conv2D(Layer):
         self.stride = pair(stride, "Conv2D stride", minimum=1)
         self.padding = pair(padding, "Conv2D padding")
         self.trainable = bool(trainable)
-        self._workspace = {}   # scratch buffers reused across training steps (see functional)
         rng = as_generator(rng)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         _init_param(self, "weight", weight_init, shape, rng)
@@ -115,7 +118,9 @@ class Conv2D(Layer):
         x = as_images(self._input(x), f"{self.label} input", channels=self.in_channels)
         y, self._cache = F.conv2d_forward(
             x, self.params["weight"], self.params.get("bias"), self.stride, self.padding,
-            where=self.label, workspace=self._workspace if training else None,
+            where=self.label,
+            # scratch buffers reused across training steps (created on first use, see functional)
+            workspace=self._workspace if training else None,
         )
         return y
 
@@ -262,7 +267,7 @@ class Flatten(Layer):
         if x.ndim < 2:
             raise ShapeError(f"{self.label}: expected at least a 2-D input (N, ...), got shape {x.shape}")
         self._shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))   # (-1 fails on an empty batch)
 
     def backward(self, grad_y):
         return grad_y.reshape(self._shape)
@@ -332,7 +337,7 @@ class Dropout(Layer):
         if not training or self.p == 0:
             self._mask = None
             return x
-        keep = self.rng.random(x.shape) >= self.p
+        keep = self.rng.random(x.shape, dtype=self.dtype) >= self.p
         self._mask = keep.astype(self.dtype) / self.dtype.type(1 - self.p)
         return x * self._mask
 

@@ -16,6 +16,8 @@ class Sequential:
 
     def __init__(self, layers):
         self.layers = list(layers)
+        if not self.layers:
+            raise InvalidValueError("Sequential: expected at least one layer, got none")
         for index, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
                 raise InvalidValueError(f"Sequential: item {index} is {type(layer).__name__}, not an initlab Layer")
@@ -127,11 +129,15 @@ class Sequential:
     def from_config(cls, config: dict) -> "Sequential":
         """Rebuild the architecture (weights zero, to be loaded); inits are kept as records."""
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-            raise CheckpointError("model config: expected {'layers': [...]} ")
-        dtype = np.dtype(config.get("dtype", "float32"))
+            raise CheckpointError(f"model config: expected {{'layers': [...], 'dtype': ...}}, got {str(config)[:80]}")
+        dtype = config.get("dtype", "float32")
+        if dtype not in ("float32", "float64"):
+            raise CheckpointError(f"model config: dtype must be 'float32' or 'float64', got {dtype!r}")
         layers = []
-        for entry in config["layers"]:
-            layer = layer_from_config(entry, dtype=dtype)
+        for index, entry in enumerate(config["layers"]):
+            if not isinstance(entry, dict):
+                raise CheckpointError(f"model config: layer {index} must be a dict with a 'type', got {entry!r}")
+            layer = layer_from_config(entry, dtype=np.dtype(dtype))
             layer.init_names = dict(entry.get("init", layer.init_names))
             layers.append(layer)
         return cls(layers)

@@ -6,6 +6,8 @@ A layer with `trainable = False` (frozen hand-made filters) is skipped.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import InvalidValueError, unknown_name
@@ -125,7 +127,8 @@ class Adam(Optimizer):
         v += (1 - b2) * grad * grad
         correction1 = 1 - b1 ** self._t
         correction2 = 1 - b2 ** self._t
-        denom = np.sqrt(v) / np.sqrt(correction2) + self.eps
+        # Python floats, not NumPy float64 scalars: those would upcast float32 arrays to float64
+        denom = np.sqrt(v) / math.sqrt(correction2) + self.eps
         param -= (self.lr / correction1) * m / denom
 
     def config(self):

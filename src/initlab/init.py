@@ -32,6 +32,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import DTypeError, InvalidValueError, ShapeError, unknown_name
+from .functional import ACTIVATIONS
 from .rng import as_generator
 from .validate import as_float_array, positive_int, real_number
 
@@ -153,34 +154,21 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
     return math.sqrt(2.0 / (1.0 + slope * slope))
 
 
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    return np.vectorize(math.erf, otypes=[np.float64])(x)
-
-
 def _activation(name: str, param):
-    """The activation `name` as a NumPy function (written here so init.py needs no other floor)."""
+    """The activation `name` as a NumPy function of z, from `functional.ACTIVATIONS`."""
+    if name == "linear":
+        return lambda z: z
+    phi = ACTIVATIONS[name][0]
     if name == "leaky_relu":
         slope = 0.01 if param is None else real_number(param, "gain_for: leaky_relu slope (param)")
-        return lambda z: np.where(z > 0, z, slope * z)
+        return lambda z: phi(z, slope)
     if name == "elu":
         alpha = 1.0 if param is None else real_number(param, "gain_for: elu alpha (param)")
-        return lambda z: np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0.0)))
-    table = {
-        "linear": lambda z: z,
-        "relu": lambda z: np.maximum(z, 0.0),
-        "tanh": np.tanh,
-        "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(0.5 * z)),
-        "gelu": lambda z: 0.5 * z * (1.0 + _erf(z / math.sqrt(2.0))),
-        "selu": lambda z: _SELU_SCALE * np.where(z > 0, z, _SELU_ALPHA * np.expm1(np.minimum(z, 0.0))),
-    }
-    return table[name]
+        return lambda z: phi(z, alpha)
+    return phi
 
 
-_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "elu", "gelu", "selu", "linear")
+_ACTIVATIONS = (*ACTIVATIONS, "linear")
 
 
 def gain_for(activation, param=None, *, points: int = 201) -> float:

@@ -254,6 +254,67 @@ def test_a_tampered_model_config_or_optimizer_is_refused(tmp_path, saved):
             checkpoint.load(bad)
 
 
+def _with_header(raw: bytearray, edit) -> bytes:
+    """The file `raw` with its JSON header changed by edit(header) (data bytes kept)."""
+    (size,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + size])
+    edit(header)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + bytes(raw[8 + size:])
+
+
+@pytest.mark.parametrize("field, value", [
+    ("data_offsets", [0, None]), ("data_offsets", [None, None]), ("data_offsets", ["0", 4]),
+    ("data_offsets", [8, 4]), ("data_offsets", [-4, 0]), ("data_offsets", [0, 1.5]),
+    ("data_offsets", [True, False]), ("dtype", ["F32"]), ("dtype", {"a": 1}), ("shape", [None]),
+    ("shape", [-1, 2]),
+])
+def test_a_malformed_tensor_entry_is_a_checkpoint_error_saying_what_was_expected(tmp_path, saved, field, value):
+    path, _, _, _ = saved
+    bad = tmp_path / "entry.safetensors"
+    bad.write_bytes(_with_header(_bytes(path), lambda h: h["5.weight"].__setitem__(field, value)))
+    for load in (checkpoint.read, checkpoint.load, lambda p: checkpoint.load_weights(bn_net(), p)):
+        with pytest.raises(CheckpointError, match=r"malformed header entry for tensor '5.weight': "
+                                                  r"expected .*data_offsets.*\[begin, end\]"):
+            load(bad)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("optimizer", {"config": "ab"}, "metadata 'optimizer' is malformed: expected .*config"),
+    ("optimizer", ["config"], "metadata 'optimizer' is malformed"),
+    ("optimizer", {"config": {"name": "adam", "lr": 0.1}, "steps": "x"}, "'optimizer' is malformed.*steps"),
+    ("optimizer", {"config": {"name": "adam", "lr": "fast"}}, "optimizer config cannot be rebuilt"),
+    ("layer_rngs", [1, 2], "metadata 'layer_rngs' is malformed: expected"),
+    ("layer_rngs", "ab", "metadata 'layer_rngs' is malformed"),
+    ("state", [1, 2], "metadata 'state' is malformed: expected a JSON object"),
+])
+def test_malformed_metadata_is_a_checkpoint_error_saying_what_was_expected(tmp_path, saved, key, value, message):
+    path, _, _, _ = saved
+    bad = tmp_path / "meta.safetensors"
+    bad.write_bytes(_with_header(_bytes(path), lambda h: h["__metadata__"].__setitem__(key, json.dumps(value))))
+    with pytest.raises(CheckpointError, match=message):
+        checkpoint.load(bad)
+
+
+def test_every_small_damage_to_the_metadata_is_a_checkpoint_error(tmp_path, saved):
+    """Any JSON value in any metadata field: a CheckpointError or a good load, never a bare error."""
+    path, _, _, _ = saved
+    raw = _bytes(path)
+    (size,) = struct.unpack("<Q", raw[:8])
+    keys = list(json.loads(raw[8:8 + size])["__metadata__"])
+    values = ["null", "1", "-1", "1.5", "true", '"ab"', "[]", "{}", '{"a": 1}', "[[1]]", '{"0": null}',
+              '{"0": {"bit_generator": "PCG64"}}', '{"config": {}}', '{"layers": [{}]}', "not json"]
+    for key in keys:
+        for value in values:
+            bad = tmp_path / "fuzz.safetensors"
+            bad.write_bytes(_with_header(raw, lambda h: h["__metadata__"].__setitem__(key, value)))
+            try:
+                checkpoint.load(bad)
+            except CheckpointError:
+                pass
+
+
 # ------------------------------------------------------------------------------ run folders
 
 def test_checkpoint_dir_keeps_the_last_k_and_finds_the_latest(tmp_path):
@@ -276,6 +337,32 @@ def test_checkpoint_dir_keeps_the_last_k_and_finds_the_latest(tmp_path):
         checkpoint.CheckpointDir(empty).latest()
     with pytest.raises(InvalidValueError, match="keep"):
         checkpoint.CheckpointDir(empty, keep=0)
+    with pytest.raises(CheckpointError, match="is a file, expected the folder"):
+        checkpoint.CheckpointDir(folder.latest()).latest()
+
+
+def test_a_checkpoint_just_written_is_never_pruned_and_clear_empties_the_folder(tmp_path):
+    folder = checkpoint.CheckpointDir(tmp_path / "run", keep=1)
+    model = bn_net()
+    folder.save(9999, model, None, step=9999)            # left by an older run
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+    assert folder.holds_checkpoints()
+    written = folder.save(3, model, None, step=3)
+    assert written.exists()
+    assert [p.name for _, p in folder.steps()] == ["step-00000003.safetensors"]
+    folder.save_best(model, None)
+    assert [p.name for p in folder.clear()] == ["step-00000003.safetensors", "best.safetensors"]
+    assert not folder.holds_checkpoints()
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["notes.txt"]
+
+
+def test_atomic_write_refuses_a_folder_as_target(tmp_path):
+    (tmp_path / "out").mkdir()
+    with pytest.raises(CheckpointError, match="is a folder, expected a file path"):
+        checkpoint.atomic_write(tmp_path / "out", b"data")
+    with pytest.raises(CheckpointError, match="is a folder"):
+        checkpoint.save(tmp_path / "out", bn_net(), None)
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 def test_resume_through_a_file_is_bit_identical(tmp_path):

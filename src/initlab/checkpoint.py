@@ -60,6 +60,9 @@ def atomic_write(path, data: bytes) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise CheckpointError(f"checkpoint path {str(path)!r}: folder {str(folder)!r} does not exist")
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint path {str(path)!r} is a folder, expected a file path "
+                              f"such as {str(path / 'model.safetensors')!r}")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -171,18 +174,36 @@ def _parse_header(raw: bytes, where: str) -> dict:
     data_size = len(raw) - 8 - size
     end = 0
     for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        if (not isinstance(entry, dict) or entry.get("dtype") not in _DTYPES
-                or not isinstance(entry.get("shape"), list) or not isinstance(entry.get("data_offsets"), list)
-                or len(entry["data_offsets"]) != 2):
-            raise CheckpointError(f"{where}: malformed header entry for tensor '{name}': {entry!r}")
-        end = max(end, int(entry["data_offsets"][1]))
+        if name != "__metadata__":
+            end = max(end, _entry_end(name, entry, where))
     if end > data_size:
         raise CheckpointError(
             f"{where} is truncated: its header needs {end} data bytes, the file holds {data_size}"
         )
     return header
+
+
+def _is_count(value) -> bool:
+    """A JSON integer >= 0 (bool is not one, although Python says it is an int)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _entry_end(name: str, entry, where: str) -> int:
+    """The end offset of one tensor's bytes, after checking its header entry is
+    {"dtype": one of _DTYPES, "shape": [ints >= 0], "data_offsets": [begin, end], begin <= end}."""
+    expected = ('{"dtype": one of ' + ", ".join(_DTYPES) + ', "shape": [integers >= 0], '
+                '"data_offsets": [begin, end] (integers, 0 <= begin <= end)}')
+    offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+    well_formed = (
+        isinstance(entry, dict) and isinstance(entry.get("dtype"), str) and entry["dtype"] in _DTYPES
+        and isinstance(entry.get("shape"), list) and all(_is_count(d) for d in entry["shape"])
+        and isinstance(offsets, list) and len(offsets) == 2 and all(_is_count(o) for o in offsets)
+        and offsets[0] <= offsets[1]
+    )
+    if not well_formed:
+        raise CheckpointError(f"{where}: malformed header entry for tensor '{name}': expected "
+                              f"{expected}, got {entry!r}")
+    return offsets[1]
 
 
 def read(path) -> tuple[dict, dict]:
@@ -263,6 +284,12 @@ def _meta_json(metadata: dict, key: str, where: str, default=None):
         raise CheckpointError(f"{where}: metadata '{key}' is not valid JSON ({exc})") from None
 
 
+def _short(value, limit: int = 80) -> str:
+    """repr(value), cut to `limit` characters for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _check_format(metadata: dict, where: str):
     if metadata.get("format") != FORMAT:
         raise CheckpointError(
@@ -294,9 +321,15 @@ def _build_optimizer(model, tensors: dict, metadata: dict, where: str):
     if "optimizer" not in metadata:
         return None
     info = _meta_json(metadata, "optimizer", where)
+    if (not isinstance(info, dict) or not isinstance(info.get("config"), dict)
+            or not _is_count(info.get("steps", 0))):
+        raise CheckpointError(
+            f"{where}: metadata 'optimizer' is malformed: expected {{\"config\": {{...}}, "
+            f"\"steps\": integer >= 0}}, got {_short(info)}"
+        )
     try:
         optimizer = build_optimizer(model, info["config"])
-    except (InitlabError, TypeError, KeyError) as exc:
+    except (InitlabError, TypeError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{where}: the optimizer config cannot be rebuilt ({exc})") from None
     params = {key: layer.params[name] for key, layer, name in model.named_parameters()}
     flat = {}
@@ -312,7 +345,7 @@ def _build_optimizer(model, tensors: dict, metadata: dict, where: str):
                 f"{params[key].dtype}{list(params[key].shape)} like parameter '{key}'"
             )
         flat[name[len(OPTIM_PREFIX):]] = value
-    flat["steps"] = np.array(int(info.get("steps", 0)), dtype=np.int64)
+    flat["steps"] = np.array(info.get("steps", 0), dtype=np.int64)
     optimizer.load_state_dict(flat)
     return optimizer
 
@@ -328,11 +361,18 @@ def load(path, strict=True):
     model = _build_model(metadata, where)
     model.load_state_dict(_check_tensors(model, tensors, where, strict), strict=True)
     optimizer = _build_optimizer(model, tensors, metadata, where)
+    rng_states = _meta_json(metadata, "layer_rngs", where, default={})
+    if not isinstance(rng_states, dict):
+        raise CheckpointError(f"{where}: metadata 'layer_rngs' is malformed: expected "
+                              f"{{layer index: rng state}}, got {_short(rng_states)}")
     try:
-        set_layer_rng_states(model, _meta_json(metadata, "layer_rngs", where, default={}))
+        set_layer_rng_states(model, rng_states)
     except (InitlabError, TypeError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{where}: the layers' rng states cannot be restored ({exc})") from None
     state = _meta_json(metadata, "state", where, default={})
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{where}: metadata 'state' is malformed: expected a JSON object "
+                              f"of saved values, got {_short(state)}")
     return model, optimizer, state
 
 
@@ -340,7 +380,11 @@ def load(path, strict=True):
 
 class CheckpointDir:
     """A folder of step checkpoints "step-<8 digits>.safetensors" (the last `keep` are kept)
-    and "best.safetensors" (the highest validation accuracy so far)."""
+    and "best.safetensors" (the highest validation accuracy so far).
+
+    One folder holds one run: the step numbers of two runs would interleave, so that pruning
+    and `latest()` would mix them. `holds_checkpoints()` lets a caller refuse a used folder and
+    `clear()` empties it for a fresh run."""
 
     PATTERN = re.compile(r"step-(\d{8,})\.safetensors")
     BEST = "best.safetensors"
@@ -358,20 +402,43 @@ class CheckpointDir:
         found = [(int(m[1]), p) for p in self.folder.iterdir() if (m := self.PATTERN.fullmatch(p.name))]
         return sorted(found)
 
+    def checkpoints(self) -> list[Path]:
+        """Every checkpoint this folder holds: the step checkpoints, then best (if any)."""
+        best = self.folder / self.BEST
+        return [p for _, p in self.steps()] + ([best] if best.is_file() else [])
+
+    def holds_checkpoints(self) -> bool:
+        return bool(self.checkpoints())
+
+    def clear(self) -> list[Path]:
+        """Delete the step checkpoints and best (nothing else in the folder); returns them."""
+        found = self.checkpoints()
+        for path in found:
+            path.unlink(missing_ok=True)
+        return found
+
     def latest(self) -> Path:
         """The newest step checkpoint; CheckpointError if there is none."""
         found = self.steps()
         if not found:
-            what = "does not exist" if not self.folder.exists() else "holds no step-*.safetensors checkpoint"
+            if self.folder.is_file():
+                what = ("is a file, expected the folder that holds the step-*.safetensors "
+                        f"checkpoints (here {str(self.folder.parent)!r}?)")
+            elif not self.folder.exists():
+                what = "does not exist"
+            else:
+                what = "holds no step-*.safetensors checkpoint"
             raise CheckpointError(f"checkpoint folder {str(self.folder)!r} {what}")
         return found[-1][1]
 
     def save(self, step: int, model, optimizer=None, /, **state) -> Path:
-        """Write the checkpoint of `step`, then drop the oldest beyond `keep`."""
+        """Write the checkpoint of `step`, then drop the oldest beyond `keep`; the checkpoint
+        just written is always kept, even if the folder holds higher-numbered ones."""
         self.folder.mkdir(parents=True, exist_ok=True)
         path = save(self.folder / f"step-{step:08d}.safetensors", model, optimizer, **state)
         if self.keep is not None:
-            for _, old in self.steps()[:-self.keep]:
+            others = [old for _, old in self.steps() if old != path]
+            for old in others[:max(len(others) - (self.keep - 1), 0)]:
                 old.unlink(missing_ok=True)
         return path
 

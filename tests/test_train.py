@@ -219,6 +219,84 @@ def test_resume_info_continues_bit_identically(digits, hook, at):
     assert full.deterministic() == resumed.deterministic()
 
 
+class CountingGathers(np.ndarray):
+    """An image array that counts the examples fancy-indexed out of it (slices are free)."""
+
+    gathered = 0
+
+    def __getitem__(self, key):
+        if isinstance(key, np.ndarray):
+            CountingGathers.gathered += len(key)
+        return np.asarray(super().__getitem__(key))
+
+
+def test_resuming_mid_epoch_gathers_only_the_batches_still_to_do(digits):
+    x, y = digits.train[0][:80], digits.train[1][:80]
+    snap = {}
+
+    class Snap:
+        def on_batch_end(self, s):
+            if s.step == 7 and not snap:         # epoch 2 (index 1), after 2 of its 5 batches
+                snap.update(info=copy.deepcopy(s.resume_info()), weights=weights(s.model),
+                            opt=copy.deepcopy(s.optimizer.state_dict()))
+
+    model = tiny_net(1)
+    full = train.fit(model, CE(), optim.Adam(model, 1e-3), (x, y), epochs=3, batch_size=16,
+                     rng=np.random.default_rng(5), callbacks=[Snap()])
+    resumed_model = tiny_net(2)
+    resumed_model.load_state_dict(snap["weights"])
+    opt = optim.Adam(resumed_model, 1e-3)
+    opt.load_state_dict(snap["opt"])
+    CountingGathers.gathered = 0
+    resumed = train.fit(resumed_model, CE(), opt, (x.view(CountingGathers), y), epochs=3,
+                        batch_size=16, rng=np.random.default_rng(0), resume=snap["info"])
+    assert CountingGathers.gathered == (80 - 2 * 16) + 80     # the rest of epoch 2, all of epoch 3
+    assert_same_bits(weights(model), weights(resumed_model))
+    assert full.deterministic() == resumed.deterministic()
+
+
+def _resume_info(digits):
+    x, y = digits.train[0][:32], digits.train[1][:32]
+    snap = {}
+
+    class Snap:
+        def on_batch_end(self, s):
+            snap.setdefault("info", copy.deepcopy(s.resume_info()))
+
+    model = tiny_net(1)
+    train.fit(model, CE(), optim.SGD(model, 0.01), (x, y), epochs=1, batch_size=16, rng=0,
+              callbacks=[Snap()])
+    return (x, y), snap["info"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"history": None}, "lacks 'history'"),
+    ({"epoch": None}, "lacks 'epoch'"),
+    ({"epoch": "1"}, "field 'epoch': expected an integer >= 0, got '1'"),
+    ({"batch": -1}, "field 'batch': expected an integer >= 0"),
+    ({"batch": 7}, "batch 7 of an epoch, but an epoch here has 2 batches"),
+    ({"epoch_sums": [1.0, 2]}, r"field 'epoch_sums': expected \[loss sum, correct, seen\]"),
+    ({"history": [1]}, "field 'history': expected a History"),
+    ({"history": {"epoch": 5}}, "field 'epoch': expected a list of numbers, got 5"),
+    ({"history": {"step": "x"}}, "field 'step': expected an integer >= 0"),
+    ({"layer_rngs": [1]}, "field 'layer_rngs': expected {layer index"),
+    ({"layer_rngs": {"x": {}}}, "rng state for layer 'x', expected a layer index"),
+    ({"layer_rngs": {"2": {"bit_generator": "PCG64"}}}, "layer 2 rng: saved PCG64 state is malformed"),
+    ({"data_rng": "ab"}, "field 'data_rng': expected a bit-generator state or null"),
+    ({"data_rng": {"bit_generator": "PCG64", "state": {"state": "x"}}}, "data-order rng: saved PCG64 state is malformed"),
+])
+def test_a_malformed_resume_info_names_the_field_and_what_was_expected(digits, change, message):
+    pair, info = _resume_info(digits)
+    bad = {**info, **change}
+    bad = {k: v for k, v in bad.items() if v is not None or k == "data_rng"}
+    model = tiny_net(1)
+    with pytest.raises(InvalidValueError, match=message):
+        train.fit(model, CE(), optim.SGD(model, 0.01), pair, epochs=2, batch_size=16,
+                  rng=np.random.default_rng(0), resume=bad)
+    with pytest.raises(InvalidValueError, match="expected the dict of TrainState.resume_info"):
+        train.check_resume_info({"version": 1})
+
+
 def test_history_and_start_epoch_continue_at_an_epoch_boundary(digits):
     x, y = digits.train[0][:64], digits.train[1][:64]
     rng = np.random.default_rng(0)

@@ -23,14 +23,13 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from .data import batches
 from .errors import DataError, DivergenceError, InvalidValueError, ShapeError
 from .losses import SoftmaxCrossEntropy
 from .rng import as_generator
 from .validate import as_images, as_labels, positive_int, real_number
 
 __all__ = ["History", "TrainState", "fit", "evaluate", "grad_norm", "clip_gradients",
-           "layer_rng_states", "set_layer_rng_states"]
+           "layer_rng_states", "set_layer_rng_states", "check_resume_info"]
 
 RESUME_VERSION = 1
 
@@ -65,6 +64,17 @@ class History:
         unknown = sorted(set(data) - known)
         if unknown:
             raise InvalidValueError(f"History.from_dict: unknown field(s) {unknown} (valid: {sorted(known)})")
+        for name, value in data.items():
+            if name == "step":
+                ok = _is_count(value)
+            elif name == "seconds":
+                ok = _is_number(value)
+            else:
+                ok = isinstance(value, list) and all(_is_number(v) for v in value)
+            if not ok:
+                expected = {"step": "an integer >= 0", "seconds": "a number"}.get(name, "a list of numbers")
+                raise InvalidValueError(f"History.from_dict: field {name!r}: expected {expected}, "
+                                        f"got {_short(value)}")
         return cls(**copy.deepcopy(data))
 
     def deterministic(self) -> dict:
@@ -73,6 +83,20 @@ class History:
         out.pop("epoch_seconds")
         out.pop("seconds")
         return out
+
+
+def _is_count(value) -> bool:
+    """An int >= 0 that is not a bool (JSON true would pass isinstance(value, int))."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= 0
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _short(value, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 # --------------------------------------------------------------------------- state
@@ -134,12 +158,18 @@ def _from_jsonable(value):
 
 
 def _set_generator_state(gen: np.random.Generator, state, who: str):
-    state = _from_jsonable(state)
+    try:
+        state = _from_jsonable(state)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise InvalidValueError(f"{who}: saved rng state is malformed ({exc})") from None
     kind = type(gen.bit_generator).__name__
     if not isinstance(state, dict) or state.get("bit_generator") != kind:
         found = state.get("bit_generator") if isinstance(state, dict) else type(state).__name__
         raise InvalidValueError(f"{who}: saved rng state is for {found!r}, the generator here is {kind!r}")
-    gen.bit_generator.state = state
+    try:
+        gen.bit_generator.state = state
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise InvalidValueError(f"{who}: saved {kind} state is malformed ({type(exc).__name__}: {exc})") from None
 
 
 def layer_rng_states(model) -> dict:
@@ -151,7 +181,12 @@ def layer_rng_states(model) -> dict:
 
 def set_layer_rng_states(model, states: dict):
     """Restore what `layer_rng_states` captured; the layers must be the same."""
+    if not isinstance(states, dict):
+        raise InvalidValueError(f"resume: expected the layers' rng states as {{layer index: state}}, "
+                                f"got {_short(states)}")
     for key, state in states.items():
+        if not (isinstance(key, str) and key.isdigit()):
+            raise InvalidValueError(f"resume: saved rng state for layer {key!r}, expected a layer index")
         index = int(key)
         if index >= len(model.layers) or not isinstance(getattr(model.layers[index], "rng", None),
                                                          np.random.Generator):
@@ -276,10 +311,50 @@ def _call(callbacks, hook, state):
             method(state)
 
 
+_RESUME_FIELDS = {
+    "version": f"{RESUME_VERSION}", "epoch": "an integer >= 0", "batch": "an integer >= 0",
+    "step": "an integer >= 0", "data_rng": "a bit-generator state or null",
+    "layer_rngs": "{layer index: bit-generator state}", "epoch_sums": "[loss sum, correct, seen]",
+    "history": "a History as a dict",
+}
+
+
+def _resume_field_ok(key, value) -> bool:
+    if key == "version":
+        return value == RESUME_VERSION and not isinstance(value, bool)
+    if key in ("epoch", "batch", "step"):
+        return _is_count(value)
+    if key == "data_rng":
+        return value is None or isinstance(value, dict)
+    if key == "epoch_sums":
+        return isinstance(value, list) and len(value) == 3 and all(_is_number(v) for v in value)
+    return isinstance(value, dict)          # layer_rngs, history
+
+
+def check_resume_info(resume) -> dict:
+    """Check that `resume` has the layout of `TrainState.resume_info()` (every field present,
+    of its type, the history well formed); InvalidValueError naming the first bad field."""
+    expected = "the dict of TrainState.resume_info() (version " + str(RESUME_VERSION) + ")"
+    if not isinstance(resume, dict):
+        raise InvalidValueError(f"resume: expected {expected}, got {type(resume).__name__}")
+    missing = [key for key in _RESUME_FIELDS if key not in resume]
+    if missing:
+        raise InvalidValueError(f"resume: expected {expected}; it lacks {', '.join(map(repr, missing))}")
+    for key, what in _RESUME_FIELDS.items():
+        if not _resume_field_ok(key, resume[key]):
+            raise InvalidValueError(f"resume: field {key!r}: expected {what}, got {_short(resume[key])}")
+    History.from_dict(resume["history"])
+    return resume
+
+
 def _restore(state, resume, model, rng):
     """Put `state` and the rngs where `resume` (TrainState.resume_info()) says."""
-    if not isinstance(resume, dict) or resume.get("version") != RESUME_VERSION:
-        raise InvalidValueError(f"resume: expected the dict of TrainState.resume_info() (version {RESUME_VERSION})")
+    check_resume_info(resume)
+    if resume["batch"] > state.batches_per_epoch:
+        raise InvalidValueError(
+            f"resume: saved at batch {resume['batch']} of an epoch, but an epoch here has "
+            f"{state.batches_per_epoch} batches (another dataset or batch size?)"
+        )
     state.history = History.from_dict(resume["history"])
     state.epoch, state.batch, state.step = int(resume["epoch"]), int(resume["batch"]), int(resume["step"])
     state.epoch_sums = list(resume["epoch_sums"])
@@ -304,11 +379,18 @@ def _train_step(model, loss_fn, optimizer, xb, yb, state, clip):
     return logits, loss, norm
 
 
+def _epoch_batches(x, y, batch_size, rng, skip):
+    """The epoch's mini-batches from batch `skip` on: one permutation of the examples drawn from
+    rng (the draw of `data.batches`, so a resumed epoch sees the same batches), sliced from
+    skip * batch_size, so the batches already done are neither gathered nor copied."""
+    order = rng.permutation(len(x))
+    starts = range(skip * batch_size, len(x), batch_size)
+    return ((x[order[i:i + batch_size]], y[order[i:i + batch_size]]) for i in starts)
+
+
 def _run_epoch(model, loss_fn, optimizer, x, y, rng, state, callbacks, clip, skip):
     """Train over one epoch's batches (after `skip` done ones); False if a callback stopped it."""
-    for index, (xb, yb) in enumerate(batches(x, y, state.batch_size, rng)):
-        if index < skip:
-            continue
+    for xb, yb in _epoch_batches(x, y, state.batch_size, rng, skip):
         logits, loss, norm = _train_step(model, loss_fn, optimizer, xb, yb, state, clip)
         hits = _correct(logits, yb)
         state.epoch_sums[0] += loss * len(xb)

@@ -241,6 +241,9 @@ CLI_CASES = [
     pytest.param(["--resume", "{resume_corrupt}"], 1, ["CRC-32"], id="cli-resume-corrupted"),
     pytest.param(["--resume", "{resume_text}"], 1, ["not a safetensors file"], id="cli-resume-not-safetensors"),
     pytest.param(["--resume", "{resume_other}"], 1, ["not written by 'initlab train'"], id="cli-resume-not-a-run"),
+    pytest.param(["--resume", "{resume_other}/step-00000001.safetensors"], 2, ["--resume", "is a file", "takes the checkpoint folder"], id="cli-resume-a-file"),
+    pytest.param(["--save", "{tmp}"], 2, ["--save", "is a folder"], id="cli-save-a-folder"),
+    pytest.param(["--data", "shapes", "--n", "5"], 2, ["--n 5", "validation and test splits empty"], id="cli-n-empty-splits"),
 ]
 
 

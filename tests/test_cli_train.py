@@ -6,13 +6,15 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from initlab import checkpoint
+from initlab import checkpoint, optim
 from initlab.cli import main
+from initlab.cli import train as cli_train
 from initlab.errors import DataError
 
 FINAL = re.compile(r"^test accuracy: (\d\.\d{4})$")
@@ -139,8 +141,35 @@ def test_runtime_failures_exit_1_with_one_line(capsys, tmp_path):
     assert "does not exist" in err and "initlab never downloads" in err
     status, _, err = run(capsys, "train", "--resume", str(tmp_path))
     assert status == 1 and "holds no step" in err
-    status, _, err = run(capsys, *TINY, "--save", str(tmp_path / "missing" / "m.safetensors"))
-    assert status == 1 and "does not exist" in err
+
+
+@pytest.mark.parametrize("argv, names", [
+    (["--save", "{tmp}"], ["--save", "is a folder", "model.safetensors"]),
+    (["--save", "{tmp}/missing/m.safetensors"], ["--save", "missing' does not exist"]),
+    (["--save", "{file}/m.safetensors"], ["--save", "is not a folder"]),
+    (["--checkpoint-dir", "{file}"], ["--checkpoint-dir", "is an existing file, expected a folder"]),
+    (["--checkpoint-dir", "{file}/run"], ["--checkpoint-dir", "is an existing file"]),
+    (["--resume", "{ckpt}"], ["--resume", "is a file; --resume takes the checkpoint folder", "'{tmp}'"]),
+    (["--force"], ["--force", "--checkpoint-dir"]),
+    (["--data", "shapes", "--n", "5"], ["--n 5: leaves the validation and test splits empty",
+                                        "train 5, validation 0, test 0", "--n 24"]),
+])
+def test_bad_paths_and_sizes_are_refused_before_any_training(capsys, tmp_path, monkeypatch, argv, names):
+    (tmp_path / "file").write_text("not a folder")
+    checkpoint.save(tmp_path / "step-00000001.safetensors", checkpoint_model())
+    fill = dict(tmp=tmp_path, file=tmp_path / "file", ckpt=tmp_path / "step-00000001.safetensors")
+    trained = []
+    monkeypatch.setattr(cli_train, "fit", lambda *a, **k: trained.append(1))
+    status, out, err = run(capsys, *TINY, *[a.format(**fill) for a in argv])
+    assert status == 2 and not trained and out == ""       # nothing printed, nothing trained
+    assert err.startswith("initlab: error: ") and len(err.strip().splitlines()) == 1
+    for name in names:
+        assert name.format(**fill) in err, err
+
+
+def checkpoint_model():
+    from initlab import models
+    return models.plain_cnn(1, 2, rng=0)
 
 
 def test_divergence_exits_1_naming_the_layer_and_keeps_the_last_good_checkpoint(capsys, tmp_path):
@@ -190,6 +219,98 @@ def test_resume_continues_a_finished_run_for_more_epochs_to_the_same_bits(capsys
     assert_same_run(tmp_path / "resumed.safetensors", tmp_path / "straight.safetensors")
     status, _, err = run(capsys, "train", "--resume", str(folder), "--model", "lenet5")
     assert status == 2 and "--model: cannot change when resuming" in err
+
+
+def test_a_fresh_run_refuses_a_folder_with_checkpoints_unless_force(capsys, tmp_path):
+    folder = tmp_path / "run"
+    assert run(capsys, "train", "--n", "60", "--epochs", "1", "--seed", "3", "--checkpoint-dir", str(folder))[0] == 0
+    stale = folder / "step-00009999.safetensors"
+    stale.write_bytes((folder / "step-00000002.safetensors").read_bytes())
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    again = ["train", "--n", "60", "--epochs", "1", "--checkpoint-dir", str(folder), "--keep", "1", "--seed", "4"]
+    status, out, err = run(capsys, *again)
+    assert status == 2 and out == ""
+    assert "already holds checkpoints" in err and f"--resume {folder}" in err and "--force" in err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before      # untouched
+    status, out, _ = run(capsys, *again, "--force")
+    assert status == 0 and f"--force: deleted 3 old checkpoint(s) in {folder}" in out
+    assert sorted(p.name for p in folder.iterdir()) == ["best.safetensors", "step-00000002.safetensors"]
+    _, _, state = checkpoint.load(checkpoint.CheckpointDir(folder).latest())
+    assert state["args"]["seed"] == 4                                        # the new run
+    # --resume continues the folder's own run, and may write it to another (fresh) folder
+    assert run(capsys, "train", "--resume", str(folder), "--epochs", "2")[0] == 0
+    status, _, err = run(capsys, "train", "--resume", str(folder), "--epochs", "3",
+                         "--checkpoint-dir", str(tmp_path / "stale"))
+    assert status == 0, err
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "best.safetensors").write_bytes((folder / "best.safetensors").read_bytes())
+    status, _, err = run(capsys, "train", "--resume", str(folder), "--epochs", "4", "--checkpoint-dir", str(other))
+    assert status == 2 and "already holds checkpoints" in err
+
+
+class _CtrlC:
+    """Stands in for the SIGINT handler: Ctrl-C was pressed before the first step ended."""
+    requested = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+def test_ctrl_c_without_checkpoint_dir_writes_a_new_folder_per_run_and_names_it(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli_train, "_Interrupt", _CtrlC)
+    hints = []
+    for seed in ("3", "4"):
+        status, _, err = run(capsys, *TINY, "--seed", seed)
+        assert status == 130, err
+        written = re.search(r"checkpoint written to (\S+)\nresume with: initlab train --resume (\S+)$", err.strip())
+        assert written, err
+        hints.append(written.groups())
+    folders = {p.resolve() for p in (tmp_path / cli_train.INTERRUPT_DIR).iterdir()}
+    assert {Path(folder).resolve() for _, folder in hints} == folders and len(folders) == 2
+    for path, folder in hints:                                 # one folder per run, named in the hint
+        assert [p.name for p in Path(folder).iterdir()] == ["step-00000001.safetensors"]
+        assert Path(path) == Path(folder) / "step-00000001.safetensors"
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, "train", "--resume", hints[1][1])
+    assert status == 0 and "resuming from" in out and "step 1)" in out, err
+
+
+@pytest.mark.parametrize("train_state, message", [
+    ({"version": 1}, "lacks 'epoch', 'batch', 'step', 'data_rng', 'layer_rngs', 'epoch_sums', 'history'"),
+    ("ab", "expected the dict of TrainState.resume_info"),
+])
+def test_resume_from_a_malformed_run_state_is_a_checkpoint_error(capsys, tmp_path, train_state, message):
+    model = checkpoint_model()
+    folder = tmp_path / "run"
+    folder.mkdir()
+    checkpoint.save(folder / "step-00000001.safetensors", model, optim.Adam(model, 1e-3),
+                    args={"model": "plain:1x2"}, train=train_state)
+    status, _, err = run(capsys, "train", "--resume", str(folder))
+    assert status == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "holds a malformed run state" in err and message in err, err
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"epochs": "many"}, "--epochs: expected an integer >= 1"),
+    ({"model": ["small_cnn"]}, "--model: expected a name"),
+    ({"checkpoint_every": ["x", "y"]}, "--checkpoint-every: expected N steps or Ne epochs"),
+    ({"optimizer": "adamw"}, "unknown optimizer 'adamw'"),
+])
+def test_resume_with_malformed_saved_options_is_a_checkpoint_error(capsys, tmp_path, args, message):
+    folder = tmp_path / "run"
+    run(capsys, "train", "--n", "60", "--epochs", "1", "--checkpoint-dir", str(folder))
+    path = checkpoint.CheckpointDir(folder).latest()
+    model, opt, state = checkpoint.load(path)
+    state["args"].update(args)
+    checkpoint.save(path, model, opt, **state)
+    status, _, err = run(capsys, "train", "--resume", str(folder))
+    assert status == 1 and "holds a malformed run state" in err and message in err, err
 
 
 def assert_same_run(path_a, path_b):

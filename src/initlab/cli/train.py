@@ -4,6 +4,9 @@ The last line is always `test accuracy: 0.9833` (the measured value, 4 decimals)
 read it. Everything printed on stdout is deterministic for a seed except the `seconds` column.
 Checkpoints (`--checkpoint-dir`) can be resumed (`--resume DIR`) to the same bits as an
 uninterrupted run; Ctrl-C finishes the step, writes a checkpoint and says how to resume.
+One checkpoint folder holds one run: a fresh run refuses a folder that already holds
+checkpoints (unless --force, which deletes them), and Ctrl-C without --checkpoint-dir writes
+into a new folder of its own under ./initlab-checkpoints.
 """
 from __future__ import annotations
 
@@ -12,13 +15,14 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
 from .. import checkpoint, data, init, layers, models, optim, patchinit
-from ..errors import CheckpointError, InvalidValueError, ShapeError, unknown_name
+from ..errors import CheckpointError, InvalidValueError, ShapeError, UnknownNameError, unknown_name
 from ..losses import SoftmaxCrossEntropy
-from ..train import History, fit, evaluate
+from ..train import History, check_resume_info, evaluate, fit
 from ..validate import positive_int, real_number
 from . import ui
 
@@ -30,7 +34,8 @@ DEFAULTS = dict(data="digits", model="small_cnn", init="he_normal", activation="
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3}
 # what a resumed run must share with the run it continues (the rest may be overridden)
 FIXED_ON_RESUME = ("data", "model", "init", "activation", "optimizer", "batch_size", "seed", "n")
-INTERRUPT_DIR = "initlab-checkpoints"
+NAMES = ("data", "model", "init", "activation", "optimizer")
+INTERRUPT_DIR = "initlab-checkpoints"   # Ctrl-C without --checkpoint-dir: a new run-* folder in it
 
 
 def register(subparsers):
@@ -58,6 +63,8 @@ def register(subparsers):
                    help="checkpoint every N steps, or every N epochs as 'Ne' (default 1e)")
     p.add_argument("--keep", type=int, metavar="K", help="keep the last K step checkpoints (plus best)")
     p.add_argument("--resume", metavar="DIR", help="continue from the newest checkpoint in DIR")
+    p.add_argument("--force", action="store_true",
+                   help="start a fresh run in a --checkpoint-dir that holds checkpoints (deletes them)")
     p.add_argument("--quiet", action="store_true", help="print only the test accuracy line")
     p.set_defaults(func=run)
 
@@ -101,6 +108,14 @@ def _resolve(given: dict, saved: dict | None) -> dict:
 
 def _check(opts: dict, given: dict):
     """Every name and number before any work, each error naming its option."""
+    for key in NAMES:
+        if not isinstance(opts[key], str):
+            raise InvalidValueError(f"--{key}: expected a name, got {opts[key]!r}")
+    every = opts["checkpoint_every"]
+    if every is not None and not (isinstance(every, (list, tuple)) and len(every) == 2
+                                  and every[1] in ("step", "epoch") and not isinstance(every[0], bool)
+                                  and isinstance(every[0], int) and every[0] >= 1):
+        raise InvalidValueError(f"--checkpoint-every: expected N steps or Ne epochs with N >= 1, got {every!r}")
     for key, low in (("epochs", 1), ("batch_size", 1), ("seed", 0), ("n", 1), ("keep", 1)):
         if opts[key] is not None:
             positive_int(opts[key], f"--{key.replace('_', '-')}", minimum=low)
@@ -120,6 +135,69 @@ def _check(opts: dict, given: dict):
         init.get(opts["init"])
     except (InvalidValueError, ValueError) as exc:
         raise type(exc)(f"--init: {exc}") from None
+
+
+def _check_paths(args):
+    """--save, --checkpoint-dir and --resume name usable paths (checked before any training)."""
+    if args.save is not None:
+        save = Path(args.save)
+        if save.is_dir():
+            raise InvalidValueError(f"--save: {args.save!r} is a folder; expected a file path such as "
+                                    f"{str(save / 'model.safetensors')!r}")
+        if not save.parent.is_dir():
+            what = "is not a folder" if save.parent.exists() else "does not exist"
+            raise InvalidValueError(f"--save: folder {str(save.parent)!r} {what}; create it first "
+                                    "or save elsewhere")
+    if args.checkpoint_dir is not None:
+        folder = Path(args.checkpoint_dir)
+        for path in (folder, *folder.parents):      # the folder, or the nearest one that exists
+            if path.exists():
+                if not path.is_dir():
+                    raise InvalidValueError(
+                        f"--checkpoint-dir: {str(path)!r} is an existing file, expected a folder "
+                        "(it is created when missing)")
+                break
+    if args.resume is not None and Path(args.resume).is_file():
+        raise InvalidValueError(
+            f"--resume: {args.resume!r} is a file; --resume takes the checkpoint folder "
+            f"(here {str(Path(args.resume).parent)!r}) and continues from its newest step-*.safetensors")
+    if args.force and args.checkpoint_dir is None:
+        raise InvalidValueError("--force: applies to --checkpoint-dir DIR only")
+
+
+def _same_folder(a, b) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def _check_fresh_folder(args, folder):
+    """A run that does not continue the checkpoints in `folder` must not write among them: their
+    steps would outrank its own (pruning would delete the new ones, --resume would pick the old run)."""
+    if folder is None or (args.resume and _same_folder(args.resume, folder.folder)):
+        return
+    found = folder.checkpoints()
+    if found and not args.force:
+        names = ", ".join(p.name for p in found[:3]) + (", ..." if len(found) > 3 else "")
+        raise InvalidValueError(
+            f"--checkpoint-dir: {str(folder.folder)!r} already holds checkpoints of another run "
+            f"({names}); continue that run with --resume {folder.folder}, or give a new folder "
+            "(--force deletes them and starts over there)"
+        )
+
+
+def _check_splits(dataset, opts):
+    """Every split has an example: an empty validation or test split would fail only after training."""
+    sizes = {"train": len(dataset.train[0]), "validation": len(dataset.val[0]), "test": len(dataset.test[0])}
+    empty = [name for name, size in sizes.items() if size == 0]
+    if not empty:
+        return
+    counts = ", ".join(f"{name} {size}" for name, size in sizes.items())
+    which = " and ".join(empty) + (" splits" if len(empty) > 1 else " split")
+    if opts["n"] is None:
+        raise InvalidValueError(f"--data {opts['data']}: its {which} would be empty ({counts})")
+    raise InvalidValueError(
+        f"--n {opts['n']}: leaves the {which} empty ({counts}); give a larger --n (a class needs "
+        f"3 examples to reach every split: e.g. --n {3 * dataset.num_classes} or more)"
+    )
 
 
 # --------------------------------------------------------------------------- building
@@ -224,6 +302,7 @@ class _Run:
         self.opts, self.folder, self.interrupt, self.bar, self.quiet = opts, folder, interrupt, bar, quiet
         self.every = opts["checkpoint_every"]
         self.saved_step = None
+        self.saved_path = None
         self.best = -1.0
         self.task = None
         self.started = time.perf_counter()
@@ -231,7 +310,7 @@ class _Run:
 
     def _save(self, state):
         path = self.folder.save(state.step, state.model, state.optimizer, **self.payload(state))
-        self.saved_step = state.step
+        self.saved_step, self.saved_path = state.step, path
         return path
 
     def payload(self, state):
@@ -257,7 +336,7 @@ class _Run:
         if self.interrupt.requested:
             state.stop = True
             if self.folder is None:   # on_train_end writes the checkpoint here
-                self.folder = checkpoint.CheckpointDir(INTERRUPT_DIR)
+                self.folder = _interrupt_folder()
 
     def on_epoch_end(self, state):
         h = state.history
@@ -276,6 +355,23 @@ class _Run:
             self._save(state)
 
 
+def _interrupt_folder(root=INTERRUPT_DIR) -> checkpoint.CheckpointDir:
+    """A new, empty folder under `root` (run-<date>-<time>, -2, -3, ... when taken), so that the
+    runs Ctrl-C stops never share one."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("run-%Y%m%d-%H%M%S")
+    k = 1
+    while True:
+        folder = root / (stamp if k == 1 else f"{stamp}-{k}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            k += 1
+            continue
+        return checkpoint.CheckpointDir(folder)
+
+
 # --------------------------------------------------------------------------- run
 
 def _load_resume(folder):
@@ -284,11 +380,18 @@ def _load_resume(folder):
     if optimizer is None or not isinstance(state.get("args"), dict) or "train" not in state:
         raise CheckpointError(f"checkpoint {str(path)!r} was not written by 'initlab train' "
                               "(it lacks the optimizer or the run's options)")
+    try:
+        check_resume_info(state["train"])
+        saved = _resolve({}, state["args"])
+        _check(saved, {})
+    except (InvalidValueError, UnknownNameError) as exc:
+        raise CheckpointError(f"checkpoint {str(path)!r} holds a malformed run state: {exc}") from None
     return path, model, optimizer, state
 
 
 def run(args) -> int:
     given = _given(args)
+    _check_paths(args)
     saved = None
     if args.resume:
         path, model, optimizer, saved = _load_resume(args.resume)
@@ -296,10 +399,14 @@ def run(args) -> int:
     _check(opts, given)
     if opts["checkpoint_every"] and not (args.checkpoint_dir or args.resume):
         raise InvalidValueError("--checkpoint-every: needs --checkpoint-dir DIR")
+    folder_name = args.checkpoint_dir or args.resume
+    folder = checkpoint.CheckpointDir(folder_name, keep=opts["keep"]) if folder_name else None
+    _check_fresh_folder(args, folder)
     quiet = args.quiet
     say = (lambda *a: None) if quiet else print
 
     dataset = data.load(opts["data"], seed=opts["seed"], n=opts["n"])
+    _check_splits(dataset, opts)
     weights_rng, order_rng = _seeds(opts["seed"])
     if saved is None:
         model = _build_model(opts, dataset, weights_rng)
@@ -311,8 +418,10 @@ def run(args) -> int:
         _print_data(dataset)
         _print_model(model, dataset)
 
-    folder_name = args.checkpoint_dir or args.resume
-    folder = checkpoint.CheckpointDir(folder_name, keep=opts["keep"]) if folder_name else None
+    if args.force and folder is not None:
+        deleted = folder.clear()
+        if deleted:
+            say(f"--force: deleted {len(deleted)} old checkpoint(s) in {folder.folder}")
     if folder is not None and opts["checkpoint_every"] is None:
         opts["checkpoint_every"] = [1, "epoch"]
     loss_fn = SoftmaxCrossEntropy()
@@ -345,8 +454,9 @@ def run(args) -> int:
 
 
 def _interrupted(callback, history):
-    """After Ctrl-C: the callback wrote a checkpoint of the last finished step; say how to go on."""
-    folder = callback.folder
+    """After Ctrl-C: the callback wrote a checkpoint of the last finished step; say how to go on
+    (naming the file it wrote and its folder)."""
+    path = callback.saved_path
     print(f"initlab: interrupted after step {history.step}; checkpoint written to "
-          f"{folder.latest()}\nresume with: initlab train --resume {folder.folder}", file=sys.stderr)
+          f"{path}\nresume with: initlab train --resume {path.parent}", file=sys.stderr)
     return 130

@@ -185,6 +185,18 @@ def test_from_data_checks_the_shape(images):
         P.from_data("patch_kmean", images)
 
 
+@pytest.mark.parametrize("name, kwargs, message", [
+    ("patch_kmeans", {"n_patch": 100}, r"keyword of from_data\('patch_kmeans'\) 'n_patch'; did you mean 'n_patches'"),
+    ("patch_pca", {"n_iter": 3}, r"keyword of from_data\('patch_pca'\) 'n_iter'.*valid: kernel_size, n_patches"),
+    ("patch_pca", {"whiten": False}, r"'whiten'"),
+    ("patch_kmeans", {"dtype": np.float64}, "keyword 'dtype' is not accepted: the layer passes its own dtype"),
+    ("patch_kmeans", {"x": np.zeros((2, 1, 4, 4))}, "keyword 'x' is not accepted: the images"),
+])
+def test_from_data_checks_its_keywords_when_called(images, name, kwargs, message):
+    with pytest.raises(UnknownNameError, match=message):
+        P.from_data(name, images, **kwargs)       # not later, when a layer is built
+
+
 # ----------------------------------------------------------------------------- bad input
 
 @pytest.mark.parametrize("method", ["patch_kmeans", "patch_pca"])

@@ -20,12 +20,13 @@ filter of a conv weight (out, C, kh, kw), so a centroid reshapes straight into a
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import functional as F
-from .errors import DataError, InvalidValueError, ShapeError, unknown_name
+from .errors import DataError, InvalidValueError, ShapeError, UnknownNameError, unknown_name
 from .rng import as_generator
 from .validate import as_float_array, as_images, pair, positive_int, real_number
 
@@ -357,13 +358,30 @@ def patch_pca(x, out_channels, kernel_size, rng=None, n_patches=DEFAULT_PATCHES,
 
 
 METHODS = {"patch_kmeans": patch_kmeans, "patch_pca": patch_pca}
+# from_data passes these itself: the images it binds, and the dtype the layer asks for
+_BOUND = ("x", "dtype")
+
+
+def _check_keywords(name: str, kwargs: dict):
+    """Every keyword is a parameter of METHODS[name] that from_data does not pass itself, so a
+    typo fails when the initializer is made, not when a layer is built."""
+    accepted = [p for p in inspect.signature(METHODS[name]).parameters if p not in _BOUND]
+    for key in kwargs:
+        if key in _BOUND:
+            raise UnknownNameError(
+                f"from_data({name!r}): keyword {key!r} is not accepted: "
+                + ("the images are the second argument" if key == "x" else "the layer passes its own dtype")
+                + f" (valid: {', '.join(sorted(accepted))})"
+            )
+        if key not in accepted:
+            raise unknown_name(f"from_data({name!r}) keyword", key, accepted)
 
 
 def from_data(name, x_train, **kwargs):
     """An initializer with the images bound in: ``init(shape, rng=None, *, dtype=np.float32)``.
 
     `name` is "patch_kmeans" or "patch_pca"; `kwargs` go to it (n_patches, n_iter, whiten,
-    padding, rng, ...). The returned function reads out_channels and kernel_size from
+    padding, rng, ...) and are checked now (UnknownNameError with a did-you-mean). The returned function reads out_channels and kernel_size from
     `shape` = (out_channels, in_channels, kh, kw), checks that in_channels matches the images
     (and out_channels/kernel_size, where given in kwargs), and computes the filters. Patches are
     drawn from kwargs' rng if given, else from the rng the layer passes, so a seeded layer
@@ -372,6 +390,7 @@ def from_data(name, x_train, **kwargs):
     """
     if name not in METHODS:
         raise unknown_name("data-driven initializer", name, METHODS)
+    _check_keywords(name, kwargs)
     x_train = _check_images(x_train, name)
     method = METHODS[name]
     fixed_rng = kwargs.pop("rng", None)

@@ -186,8 +186,8 @@ def test_from_data_checks_the_shape(images):
 
 
 @pytest.mark.parametrize("name, kwargs, message", [
-    ("patch_kmeans", {"n_patch": 100}, r"keyword of from_data\('patch_kmeans'\) 'n_patch'; did you mean 'n_patches'"),
-    ("patch_pca", {"n_iter": 3}, r"keyword of from_data\('patch_pca'\) 'n_iter'.*valid: kernel_size, n_patches"),
+    ("patch_kmeans", {"n_patch": 100}, r"unknown from_data\('patch_kmeans'\) keyword 'n_patch'; did you mean 'n_patches'"),
+    ("patch_pca", {"n_iter": 3}, r"unknown from_data\('patch_pca'\) keyword 'n_iter'.*valid: kernel_size, n_patches"),
     ("patch_pca", {"whiten": False}, r"'whiten'"),
     ("patch_kmeans", {"dtype": np.float64}, "keyword 'dtype' is not accepted: the layer passes its own dtype"),
     ("patch_kmeans", {"x": np.zeros((2, 1, 4, 4))}, "keyword 'x' is not accepted: the images"),

@@ -177,6 +177,32 @@ def test_divergence_is_an_error_naming_the_fix(digits_small):
                       random_state=0).fit(x, y)
 
 
+def test_clip_grad_norm_uses_the_training_loop_s_clipping(digits_small, monkeypatch):
+    """One clipping for the library (train.clip_gradients), called once per step with the limit."""
+    from initlab import estimator, train
+    calls = []
+    monkeypatch.setattr(estimator, "clip_gradients",
+                        lambda model, limit: calls.append(limit) or train.clip_gradients(model, limit))
+    x, y = digits_small
+    fast(epochs=1, batch_size=100, clip_grad_norm=0.5).fit(x, y)
+    assert calls == [0.5] * 3
+    assert not hasattr(estimator, "_clip_gradients")
+
+
+@pytest.mark.parametrize("name", ["auto", "small_cnn", "lenet5", "plain:3x8"])
+def test_check_model_accepts_the_buildable_names(name):
+    from initlab.estimator import check_model
+    assert check_model(name) == name
+
+
+@pytest.mark.parametrize("name, match", [("lenet9", "did you mean 'lenet5'"), ("plain:3", "plain:DEPTHxWIDTH"),
+                                         (5, "model 5")])
+def test_check_model_refuses_others(name, match):
+    from initlab.estimator import check_model
+    with pytest.raises(UnknownNameError, match=match):
+        check_model(name)
+
+
 # --------------------------------------------------------------------------- seeds, init_scale
 
 def test_random_state_makes_fit_reproducible(digits_small):

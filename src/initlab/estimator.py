@@ -34,9 +34,10 @@ from .model import Sequential
 from .models import MODELS, build
 from .optim import SGD, Adam, build_optimizer
 from .rng import as_generator
+from .train import clip_gradients
 from .validate import positive_int, real_number
 
-__all__ = ["CNNClassifier", "AUTO_SMALL_MODEL", "DEFAULT_LR"]
+__all__ = ["CNNClassifier", "AUTO_SMALL_MODEL", "DEFAULT_LR", "check_model"]
 
 # model="auto" picks small_cnn for images of at least 2x2 pixels (it pools by 2), else this
 # plain conv net, which works at any size (3x3 convs with padding, then global average pooling).
@@ -178,10 +179,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ parameters
     def _check_params(self):
         """Validate the hyper-parameters (at fit time, as scikit-learn requires)."""
-        if not isinstance(self.model, str) or not (
-                self.model in ("auto", "small_cnn", "lenet5")
-                or re.fullmatch(r"plain:\d+x\d+", self.model)):
-            raise unknown_name("model", self.model, ("auto", *MODELS))
+        check_model(self.model)
         init.scaled(self.weight_init, real_number(self.init_scale, "init_scale", low=0.0))
         if self.activation not in ACTIVATION_LAYERS:
             raise unknown_name("activation", self.activation, ACTIVATION_LAYERS)
@@ -351,7 +349,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                     f"init_scale (now {self.init_scale!r}), or set clip_grad_norm")
             self.model_.backward(loss_fn.backward())
             if self.clip_grad_norm is not None:
-                _clip_gradients(self.model_, self.clip_grad_norm)
+                clip_gradients(self.model_, self.clip_grad_norm)
             self.optimizer_.step()
             total += loss * len(yb)
         self.loss_curve_.append(total / len(images))
@@ -390,6 +388,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             self.optimizer_.load_state_dict(saved_optimizer["state"])
 
 
+def check_model(name) -> str:
+    """`name` is a model CNNClassifier can build: "auto", "small_cnn", "lenet5" or
+    "plain:DEPTHxWIDTH" (UnknownNameError otherwise; the sizes are checked when it is built)."""
+    if not isinstance(name, str) or not (
+            name in ("auto", "small_cnn", "lenet5") or re.fullmatch(r"plain:\d+x\d+", name)):
+        raise unknown_name("model", name, ("auto", *MODELS))
+    return name
+
+
 def _ndim(X):
     """The rank of an array-like without converting it (None when it has no rank)."""
     ndim = getattr(X, "ndim", None)
@@ -416,11 +423,3 @@ def _seed_sequence(random_state) -> np.random.SeedSequence:
     raise InvalidValueError(f"random_state: expected None, an int seed, a numpy Generator or "
                             f"RandomState, got {type(random_state).__name__}")
 
-
-def _clip_gradients(model, max_norm):
-    """Scale every gradient by max_norm / ||g|| when the global norm ||g|| exceeds max_norm."""
-    grads = [layer.grads[name] for _, layer, name in model.named_parameters(trainable_only=True)]
-    norm = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads))
-    if norm > max_norm:
-        for g in grads:
-            g *= g.dtype.type(max_norm / (norm + 1e-6))

@@ -145,8 +145,23 @@ def test_cv_command_writes_its_files(tmp_path, capsys):
     (["--param", "weight_init=he_normal,normal(std=1"], "unclosed"),
     (["--param", "colour=red"], "unknown CNNClassifier parameter"),
     (["--backend", "dask"], "scheduler"),
+    (["--dataset", "bogus"], "unknown dataset 'bogus'"),
+    (["--dataset", "digit"], "did you mean 'digits'"),
+    (["--dataset", "mnist:"], "mnist:PATH"),
+    (["--model", "lenet9"], "unknown model 'lenet9'; did you mean 'lenet5'"),
+    (["--n", "-3"], "--n: expected an integer >= 1, got -3"),
+    (["--epochs", "0"], "--epochs: expected an integer >= 1"),
+    (["--lr", "-1"], "--lr: expected a value in (0, inf)"),
+    (["--clip", "0"], "--clip: expected a value in (0, inf)"),
 ])
 def test_cv_command_refuses_bad_options(tmp_path, capsys, argv, message):
     assert main(["cv", "--tiny", "--out", str(tmp_path / "x"), *argv]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_cv_command_refuses_a_missing_mnist_folder_before_making_out(tmp_path, capsys):
+    assert main(["cv", "--tiny", "--out", str(tmp_path / "x"), "--dataset", f"mnist:{tmp_path / 'nope'}"]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+    assert cli_cv.check_dataset("digits") == "digits" and cli_cv.check_dataset(f"mnist:{tmp_path}")

@@ -14,7 +14,8 @@ import csv
 import re
 from pathlib import Path
 
-from ..errors import InvalidValueError
+from ..errors import DataError, InvalidValueError, unknown_name
+from ..validate import positive_int, real_number
 from . import ui
 from ._common import prepare_out, report_written, run_study, write_json
 
@@ -119,6 +120,40 @@ def write_csv(path: Path, cv_results: dict) -> Path:
     return path
 
 
+def check_dataset(name) -> str:
+    """A dataset name data.load knows ("shapes", "digits", "mnist:PATH" with PATH a folder),
+    checked without loading it."""
+    from ..data import DATASETS
+    if isinstance(name, str) and name in ("shapes", "digits"):
+        return name
+    if not isinstance(name, str) or not name.lower().startswith("mnist"):
+        raise unknown_name("dataset", name, DATASETS)
+    folder = name[len("mnist"):]
+    if not folder.startswith(":") or not folder[1:].strip():
+        raise InvalidValueError(f"--dataset {name!r}: MNIST needs the folder holding its files, as 'mnist:PATH'")
+    if not Path(folder[1:]).is_dir():
+        raise DataError(f"--dataset {name!r}: MNIST folder {folder[1:]!r} does not exist or is not a "
+                        "folder (initlab never downloads: put the four IDX files in one folder)")
+    return name
+
+
+def check_run_options(kwargs: dict):
+    """The options the study reads only once it runs (after --out is made): dataset, model and
+    the numbers, each error naming its option."""
+    from ..estimator import check_model
+    if "dataset" in kwargs:
+        check_dataset(kwargs["dataset"])
+    if "model" in kwargs:
+        check_model(kwargs["model"])
+    for key in ("n", "epochs"):
+        if kwargs.get(key) is not None:
+            positive_int(kwargs[key], f"--{key}")
+    if kwargs.get("lr") is not None:
+        real_number(kwargs["lr"], "--lr", low=0, low_open=True)
+    if kwargs.get("clip_grad_norm") is not None:
+        real_number(kwargs["clip_grad_norm"], "--clip", low=0, low_open=True)
+
+
 def cv(args) -> int:
     from ..experiments import cv as study
     kwargs = dict(study.TINY) if args.tiny else {}
@@ -132,6 +167,7 @@ def cv(args) -> int:
     if args.clip is not None:
         kwargs["clip_grad_norm"] = args.clip
     study.check_options(kwargs.get("folds", 5), args.backend, args.scheduler, args.n_jobs)
+    check_run_options(kwargs)
     study.check_grid(study.param_grid(kwargs.get("grid"), kwargs.get("scales", study.SCALES),
                                       kwargs.get("schemes", study.SCHEMES)))
     out = prepare_out(args.out, args.force)   # after the options are known to be good

@@ -1,9 +1,13 @@
 """What every lab command shares: --seeds/--out/--force options, the output folder, saving."""
 from __future__ import annotations
 
+import argparse
+import contextlib
 import importlib
+import inspect
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from ..errors import InvalidValueError
@@ -11,18 +15,69 @@ from ..experiments import to_jsonable
 from . import ui
 
 
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def split_list(text: str, option: str) -> list[str]:
+    """Split a comma-separated option value on the commas outside (), [], {} and quotes:
+    "he_normal, truncated_normal(std=1, a=-2, b=2)" -> ["he_normal", "truncated_normal(std=1, a=-2, b=2)"].
+
+    Items are stripped; an empty item or an unbalanced bracket or quote is an InvalidValueError
+    naming `option` (e.g. "--inits")."""
+    items, depth, quote, current = [], 0, None, []
+    for char in str(text):
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in _OPEN:
+            depth += 1
+        elif char in _CLOSE:
+            depth -= 1
+            if depth < 0:
+                raise InvalidValueError(f"{option}: unbalanced {char!r} in {text!r}")
+        elif char == "," and depth == 0:
+            items.append("".join(current).strip())
+            current = []
+            continue
+        current.append(char)
+    if depth or quote:
+        raise InvalidValueError(f"{option}: unclosed bracket or quote in {text!r}")
+    items.append("".join(current).strip())
+    if not all(items):
+        raise InvalidValueError(f"{option}: expected a comma-separated list without empty items, got {text!r}")
+    return items
+
+
+def split_ints(text: str, option: str) -> tuple[int, ...]:
+    """'10,20, 30' -> (10, 20, 30); anything that is not an integer is an error naming `option`."""
+    items = split_list(text, option)
+    try:
+        return tuple(int(item) for item in items)
+    except ValueError:
+        raise InvalidValueError(f"{option}: expected comma-separated integers, got {text!r}") from None
+
+
 def seeds_arg(text: str) -> tuple[int, ...]:
-    """'3' -> (0, 1, 2); '0,5,9' -> (0, 5, 9)."""
+    """'3' -> (0, 1, 2); '0,5,9' -> (0, 5, 9). An argparse type: a bad value is an
+    ArgumentTypeError, the only kind whose message argparse shows."""
     try:
         if "," in text:
-            seeds = tuple(int(s) for s in text.split(",") if s.strip())
+            seeds = split_ints(text, "--seeds")
         else:
             seeds = tuple(range(int(text)))
-    except ValueError:
-        raise InvalidValueError(f"--seeds: expected a count (3) or a list (0,5,9), got {text!r}") from None
+    except (ValueError, InvalidValueError):
+        raise argparse.ArgumentTypeError(f"expected a count (3) or a list (0,5,9), got {text!r}") from None
     if not seeds or min(seeds) < 0:
-        raise InvalidValueError(f"--seeds: expected at least one seed >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a count >= 1 or a list of seeds >= 0, got {text!r}")
     return seeds
+
+
+def check_study_options(study, kwargs: dict):
+    """Call study.check_options with the keywords of kwargs it takes, so that every bad value
+    (a negative n_train, a batch larger than the data, ...) fails before --out is created."""
+    accepted = inspect.signature(study.check_options).parameters
+    return study.check_options(**{k: v for k, v in kwargs.items() if k in accepted})
 
 
 def add_common(parser, *, default_out, default_seeds="2"):
@@ -43,16 +98,65 @@ def prepare_out(out: Path, force: bool) -> Path:
     return out
 
 
-def write_json(path: Path, data) -> Path:
-    """Write JSON atomically (temp file, fsync, rename)."""
+def atomic_write_text(path, text: str) -> Path:
+    """Write text (UTF-8) to path atomically: a uniquely named temp file in the same folder,
+    flushed and fsynced, renamed over path (os.replace), then the folder fsynced so the rename
+    itself survives a crash. On any failure the temp file is removed and path is untouched."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(to_jsonable(data), fh, indent=2)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    folder = path.parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            _chmod_like(fh.fileno(), path)
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_folder(folder)
     return path
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()   # read once, at import: os.umask can only be read by setting it
+
+
+def _chmod_like(fd: int, path: Path):
+    """Give the temp file the mode path has, or a new file's usual mode (0666 less the umask):
+    mkstemp makes it 0600, which would leave every result readable by its owner only."""
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except OSError:
+        mode = 0o666 & ~_UMASK
+    with contextlib.suppress(OSError, AttributeError):    # no fchmod on Windows
+        os.fchmod(fd, mode)
+
+
+def _fsync_folder(folder: Path):
+    """fsync a folder, so that a rename in it is on disk (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:           # e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:           # some file systems refuse fsync on a folder
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_json(path: Path, data) -> Path:
+    """Write data as indented JSON (NumPy values made plain first), atomically."""
+    return atomic_write_text(path, json.dumps(to_jsonable(data), indent=2))
 
 
 def save_study_files(module_name: str, result: dict, out: Path) -> list[Path]:

@@ -10,29 +10,11 @@ and the figures (PNG) to --out.
 from __future__ import annotations
 
 
-from ..errors import InvalidValueError
 from ..experiments import depth as study
 from . import ui
-from ._common import add_common, prepare_out, report_written, run_study
+from ._common import add_common, check_study_options, prepare_out, report_written, run_study, split_ints, split_list
 
 ORDER = 23
-
-
-def _ints(text, what):
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise InvalidValueError(f"--{what}: expected comma-separated integers, got {text!r}") from None
-    if not values:
-        raise InvalidValueError(f"--{what}: expected at least one value, got {text!r}")
-    return values
-
-
-def _names(text, what):
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    if not names:
-        raise InvalidValueError(f"--{what}: expected a comma-separated list, got {text!r}")
-    return names
 
 
 def _cell(value):
@@ -69,16 +51,16 @@ def depth(args) -> int:
     kwargs = dict(study.TINY) if args.tiny else {}
     kwargs["seeds"] = args.seeds
     if args.depths is not None:
-        kwargs["depths"] = _ints(args.depths, "depths")
+        kwargs["depths"] = split_ints(args.depths, "--depths")
     if args.inits is not None:
-        kwargs["inits"] = _names(args.inits, "inits")
+        kwargs["inits"] = tuple(split_list(args.inits, "--inits"))
     if args.no_critical:
         kwargs["critical"] = False
     for key in ("width", "steps", "threshold", "lr", "batch_size", "max_depth", "deep_steps"):
         value = getattr(args, key)
         if value is not None:
             kwargs[key] = value
-    study.check_options(**{k: kwargs[k] for k in ("depths", "inits", "width", "steps", "max_depth") if k in kwargs})
+    check_study_options(study, kwargs)
     out = prepare_out(args.out, args.force)   # only once the options are known to be good
     result, paths = run_study("depth", "depth", kwargs, out, _print_tables)
     report_written(paths, out, result["seconds"])

@@ -12,8 +12,7 @@ from __future__ import annotations
 from ..experiments import filters as study
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import add_common, prepare_out, report_written, run_study
-from .symmetry import names_arg
+from ._common import add_common, check_study_options, prepare_out, report_written, run_study, split_list
 
 ORDER = 24
 
@@ -45,13 +44,13 @@ def _print_tables(result):
 
 def filters_command(args) -> int:
     kwargs = dict(study.TINY) if args.tiny else {}
-    kwargs.update(starts=names_arg(args.starts, "starts"), seeds=args.seeds, model=args.model)
+    kwargs.update(starts=tuple(split_list(args.starts, "--starts")), seeds=args.seeds, model=args.model)
     for key in ("steps", "every", "width", "n_images"):
         if getattr(args, key) is not None:
             kwargs[key] = positive_int(getattr(args, key), f"--{key.replace('_', '-')}")
     if args.lr is not None:
         kwargs["lr"] = real_number(args.lr, "--lr", low=0, low_open=True)
-    study.check_options(kwargs["starts"], kwargs["seeds"], kwargs.get("width", 8), 5, kwargs["model"])
+    check_study_options(study, kwargs)
     out = prepare_out(args.out, args.force)   # only once the options are known to be good
     result, paths = run_study("filters", "filters", kwargs, out, _print_tables)
     report_written(paths, out, result["seconds"])

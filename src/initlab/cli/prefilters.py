@@ -8,19 +8,11 @@ how far the first-layer filters move; writes result.json and the figures (PNG) t
 from __future__ import annotations
 
 
-from ..errors import InvalidValueError
 from ..experiments import prefilters as study
 from . import ui
-from ._common import add_common, prepare_out, report_written, run_study
+from ._common import add_common, check_study_options, prepare_out, report_written, run_study, split_list
 
 ORDER = 26
-
-
-def _names(text, what):
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    if not names:
-        raise InvalidValueError(f"--{what}: expected a comma-separated list, got {text!r}")
-    return names
 
 
 def _steps_text(r):
@@ -47,16 +39,16 @@ def _print_tables(result):
 
 def prefilters(args) -> int:
     kwargs = dict(study.TINY) if args.tiny else {}
-    kwargs.update(datasets=_names(args.data, "data"), starts=_names(args.starts, "starts"), seeds=args.seeds)
+    kwargs.update(datasets=tuple(split_list(args.data, "--data")), starts=tuple(split_list(args.starts, "--starts")),
+                  seeds=args.seeds)
     for key in ("epochs", "n_train", "width", "kernel_size"):
         value = getattr(args, key)
         if value is not None:
             kwargs[key] = value
     if args.threshold is not None:
         kwargs["thresholds"] = {name: args.threshold for name in kwargs["datasets"]}
-    study.check_options(kwargs["datasets"], kwargs["starts"], kwargs["seeds"], kwargs.get("thresholds"))
+    check_study_options(study, kwargs)
     out = prepare_out(args.out, args.force)   # after the options are known to be good
-    # small matrix products: a second BLAS thread only contends (about 10x slower on a busy 2-core machine)
     result, paths = run_study("prefilters", "prefilters", kwargs, out, _print_tables)
     report_written(paths, out, result["seconds"])
     return 0

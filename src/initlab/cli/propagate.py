@@ -9,19 +9,11 @@ checked; writes result.json and the figures (PNG) to --out.
 from __future__ import annotations
 
 
-from ..errors import InvalidValueError
 from ..experiments import propagate as study
 from . import ui
-from ._common import add_common, prepare_out, report_written, run_study
+from ._common import add_common, check_study_options, prepare_out, report_written, run_study, split_list
 
 ORDER = 20
-
-
-def _names(text, what):
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    if not names:
-        raise InvalidValueError(f"--{what}: expected a comma-separated list, got {text!r}")
-    return names
 
 
 def _g(value):
@@ -55,15 +47,14 @@ def propagate(args) -> int:
     kwargs = dict(study.TINY) if args.tiny else {}
     kwargs["seeds"] = args.seeds
     if args.inits is not None:
-        kwargs["inits"] = _names(args.inits, "inits")
+        kwargs["inits"] = tuple(split_list(args.inits, "--inits"))
     if args.activations is not None:
-        kwargs["activations"] = _names(args.activations, "activations")
+        kwargs["activations"] = tuple(split_list(args.activations, "--activations"))
     for key in ("depth", "width", "batch", "data", "theory_width", "theory_depth", "theory_seeds", "lr"):
         value = getattr(args, key)
         if value is not None:
             kwargs[key] = value
-    study.check_options(**{k: kwargs[k] for k in ("depth", "width", "inits", "activations", "data",
-                                                  "theory_width", "theory_depth") if k in kwargs})
+    check_study_options(study, kwargs)
     out = prepare_out(args.out, args.force)   # only once the options are known to be good
     result, paths = run_study("propagate", "propagate", kwargs, out, _print_tables)
     report_written(paths, out, result["seconds"])

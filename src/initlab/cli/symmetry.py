@@ -7,21 +7,12 @@ claims; writes result.json and the figures (PNG) to --out.
 from __future__ import annotations
 
 
-from ..errors import InvalidValueError
 from ..experiments import symmetry as study
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import add_common, prepare_out, report_written, run_study
+from ._common import add_common, check_study_options, prepare_out, report_written, run_study, split_list
 
 ORDER = 21
-
-
-def names_arg(text, what):
-    """'a,b, c' -> ('a', 'b', 'c'); an empty list is an error naming the option."""
-    names = tuple(n.strip() for n in str(text).split(",") if n.strip())
-    if not names:
-        raise InvalidValueError(f"--{what}: expected a comma-separated list, got {text!r}")
-    return names
 
 
 def _fmt_layers(values):
@@ -45,7 +36,7 @@ def _print_tables(result):
 
 def symmetry(args) -> int:
     kwargs = dict(study.TINY) if args.tiny else {}
-    kwargs.update(inits=names_arg(args.inits, "inits"), seeds=args.seeds, dtype=args.dtype)
+    kwargs.update(inits=tuple(split_list(args.inits, "--inits")), seeds=args.seeds, dtype=args.dtype)
     for key in ("steps", "every"):
         if getattr(args, key) is not None:
             kwargs[key] = positive_int(getattr(args, key), f"--{key}")
@@ -53,7 +44,7 @@ def symmetry(args) -> int:
         kwargs["lr"] = real_number(args.lr, "--lr", low=0, low_open=True)
     if args.no_float32_control:
         kwargs["float32_control"] = False
-    study.check_options(kwargs["inits"], kwargs["seeds"], kwargs["dtype"])
+    check_study_options(study, kwargs)
     out = prepare_out(args.out, args.force)   # only once the options are known to be good
     result, paths = run_study("symmetry", "symmetry", kwargs, out, _print_tables)
     report_written(paths, out, result["seconds"])

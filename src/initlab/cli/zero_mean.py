@@ -10,8 +10,7 @@ from __future__ import annotations
 from ..experiments import zero_mean as study
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import add_common, prepare_out, report_written, run_study
-from .symmetry import names_arg
+from ._common import add_common, check_study_options, prepare_out, report_written, run_study, split_list
 
 ORDER = 22
 
@@ -45,7 +44,7 @@ def _print_tables(result):
 
 def zero_mean(args) -> int:
     kwargs = dict(study.TINY) if args.tiny else {}
-    kwargs.update(inits=names_arg(args.inits, "inits"), seeds=args.seeds)
+    kwargs.update(inits=tuple(split_list(args.inits, "--inits")), seeds=args.seeds)
     for key in ("depth", "width", "train_depth", "steps", "every"):
         if getattr(args, key) is not None:
             kwargs[key] = positive_int(getattr(args, key), f"--{key.replace('_', '-')}")
@@ -53,7 +52,7 @@ def zero_mean(args) -> int:
         kwargs["lr"] = real_number(args.lr, "--lr", low=0, low_open=True)
     if args.shift is not None:
         kwargs["shift"] = real_number(args.shift, "--shift")
-    study.check_options(kwargs["inits"], kwargs["seeds"])
+    check_study_options(study, kwargs)
     out = prepare_out(args.out, args.force)   # only once the options are known to be good
     result, paths = run_study("zero-mean", "zero_mean", kwargs, out, _print_tables)
     report_written(paths, out, result["seconds"])

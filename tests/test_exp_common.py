@@ -1,0 +1,110 @@
+"""What the lab commands share (cli/_common.py): --seeds, comma lists, atomic writes, early checks."""
+import argparse
+import json
+import os
+import stat
+
+import numpy as np
+import pytest
+
+from initlab.cli import _common as common
+from initlab.cli import main
+from initlab.errors import InvalidValueError
+
+
+def test_seeds_as_a_count_or_a_list():
+    assert common.seeds_arg("3") == (0, 1, 2)
+    assert common.seeds_arg("0,5") == (0, 5)
+    assert common.seeds_arg(" 7 , 2") == (7, 2)
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "x", "1,,2", "1,-2", "1.5"])
+def test_bad_seeds_are_argparse_type_errors(text):
+    with pytest.raises(argparse.ArgumentTypeError, match="expected"):
+        common.seeds_arg(text)
+
+
+@pytest.mark.parametrize("text, shown", [("0", "expected a count >= 1"), ("-1", "expected a count >= 1"),
+                                         ("two", "expected a count (3) or a list")])
+def test_the_cli_shows_why_seeds_are_bad(tmp_path, capsys, text, shown):
+    out = tmp_path / "never"
+    with pytest.raises(SystemExit) as stop:
+        main(["symmetry", "--tiny", "--seeds", text, "--out", str(out)])
+    assert stop.value.code == 2
+    assert shown in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_split_list_keeps_commas_inside_brackets_and_quotes():
+    spec = "truncated_normal(std=1, a=-2, b=2)"
+    assert common.split_list(spec, "--inits") == [spec]
+    assert common.split_list(f"he_normal, {spec} ,glorot_uniform", "--inits") == ["he_normal", spec, "glorot_uniform"]
+    assert common.split_list("a[1, 2],'x,y',{k: 1, j: 2}", "--x") == ["a[1, 2]", "'x,y'", "{k: 1, j: 2}"]
+    assert common.split_ints("10, 20,30", "--depths") == (10, 20, 30)
+
+
+@pytest.mark.parametrize("text, message", [("", "empty"), (",", "empty"), ("a,,b", "empty"), ("a,", "empty"),
+                                           ("f(1, 2", "unclosed"), ("f(1))", "unbalanced"), ("'a,b", "unclosed")])
+def test_split_list_refuses_empty_items_and_unbalanced_brackets(text, message):
+    with pytest.raises(InvalidValueError, match=f"^--inits: .*{message}"):
+        common.split_list(text, "--inits")
+
+
+def test_split_ints_names_the_option():
+    with pytest.raises(InvalidValueError, match="--depths: expected comma-separated integers"):
+        common.split_ints("10,ten", "--depths")
+
+
+def test_propagate_takes_an_initializer_spec_with_commas(tmp_path):
+    out = tmp_path / "prop"
+    spec = "truncated_normal(std=0.5, a=-1, b=1)"
+    argv = ["propagate", "--tiny", "--seeds", "1", "--out", str(out), "--depth", "3", "--inits", f"he,{spec}",
+            "--activations", "relu", "--theory-seeds", "0"]
+    assert main(argv) == 0
+    data = json.loads((out / "result.json").read_text())
+    assert list(data["configs"]["relu"]) == ["he", spec]
+
+
+def test_atomic_write_text_replaces_the_file_and_leaves_nothing_else(tmp_path):
+    path = tmp_path / "result.json"
+    common.atomic_write_text(path, "first")
+    common.atomic_write_text(path, "second")
+    assert path.read_text() == "second"
+    assert os.listdir(tmp_path) == ["result.json"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~common._UMASK   # not mkstemp's 0600
+
+
+def test_atomic_write_text_does_not_use_a_fixed_temp_name(tmp_path):
+    path = tmp_path / "result.json"
+    (tmp_path / "result.json.tmp").mkdir()             # in the way of a fixed "<name>.tmp"
+    common.write_json(path, {"a": np.float32(1.5)})
+    assert json.loads(path.read_text()) == {"a": 1.5}
+
+
+def test_a_failed_write_keeps_the_old_file_and_removes_the_temp_file(tmp_path):
+    path = tmp_path / "result.json"
+    common.atomic_write_text(path, "good")
+    with pytest.raises(UnicodeEncodeError):
+        common.atomic_write_text(path, "bad \ud800")      # a lone surrogate cannot be written as UTF-8
+    assert path.read_text() == "good" and os.listdir(tmp_path) == ["result.json"]
+
+
+def test_the_rename_is_made_durable_by_syncing_the_folder(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append(stat.S_ISDIR(os.fstat(fd).st_mode))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    common.atomic_write_text(tmp_path / "a.txt", "text")
+    assert synced == [False, True]                      # the file, then its folder
+
+
+def test_check_study_options_passes_only_what_check_options_takes():
+    class Study:
+        @staticmethod
+        def check_options(a, *, b=2):
+            return a, b
+    assert common.check_study_options(Study, {"a": 1, "b": 3, "progress": None, "other": 4}) == (1, 3)

@@ -12,6 +12,7 @@ from initlab.experiments import depth as study
 from initlab.experiments import to_jsonable
 from initlab.plots import close
 from initlab.plots import depth as figures
+from test_exp_training import no_hang
 
 
 @pytest.fixture(scope="module")
@@ -121,4 +122,35 @@ def test_cli_bad_input_is_a_usage_error(tmp_path, capsys, bad):
     out = tmp_path / "never"
     assert main(["depth", "--tiny", "--out", str(out), *bad]) == 2
     assert "initlab: error:" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_batches_larger_than_the_data_are_refused_before_training():
+    from initlab import data as D
+    x, y = D.load("digits", n=100).train
+    model = study.build(2, "he_normal", "relu", width=4, rng=0)
+    with no_hang(), pytest.raises(InvalidValueError, match="batch_size"):   # no full batch: it used to loop for ever
+        study.train(model, x, y, steps=5, batch_size=len(x) + 1, lr=0.01, momentum=0.9, threshold=1.0,
+                    window=2, rng=0)
+    with pytest.raises(InvalidValueError, match="depth: batch_size: expected at most the 282"):
+        study.check_options(batch_size=5000, n_train=400)
+
+
+@pytest.mark.parametrize("options, name", [({"batch_size": 0}, "batch_size"), ({"lr": -1.0}, "lr"),
+                                           ({"momentum": 2.0}, "momentum"), ({"n_train": -5}, "n_train"),
+                                           ({"seeds": (0, -1)}, "seed"), ({"deep_steps": 0}, "deep_steps"),
+                                           ({"window": 0}, "window"), ({"threshold": 0.0}, "threshold")])
+def test_every_number_is_checked(options, name):
+    with pytest.raises(InvalidValueError, match=name):
+        study.check_options(**options)
+
+
+@pytest.mark.parametrize("bad, message", [(["--batch-size", "5000"], "batch_size"),
+                                          (["--batch-size", "0"], "batch_size"), (["--lr", "0"], "lr"),
+                                          (["--deep-steps", "0"], "deep_steps"), (["--depths", "2,,3"], "--depths")])
+def test_cli_checks_the_numbers_before_creating_out(tmp_path, capsys, bad, message):
+    out = tmp_path / "never"
+    with no_hang():
+        assert main(["depth", "--tiny", "--out", str(out), *bad]) == 2
+    assert message in capsys.readouterr().err
     assert not out.exists()

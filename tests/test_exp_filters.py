@@ -155,3 +155,12 @@ def test_cli_refuses_bad_options_before_writing(tmp_path, capsys, bad, message):
     assert main(["filters", "--tiny", "--out", str(out), *bad]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("options, name", [({"batch_size": 0}, "batch_size"), ({"momentum": 2}, "momentum"),
+                                           ({"weight_decay": -1}, "weight_decay"), ({"n_images": 10}, "n_images"),
+                                           ({"n_null": 5}, "n_null"), ({"eval_every": 0}, "eval_every"),
+                                           ({"lr": 0}, "lr")])
+def test_every_number_is_checked(options, name):
+    with pytest.raises(InvalidValueError, match=f"filters: {name}"):
+        study.check_options(**options)

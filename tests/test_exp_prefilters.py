@@ -124,3 +124,34 @@ def test_cli_refuses_bad_options_before_writing(tmp_path, capsys):
     assert main(["prefilters", "--tiny", "--data", "shapes,mnst", "--out", str(out)]) == 2
     assert "unknown dataset 'mnst'" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("options, name", [({"n_train": -5}, "n_train"), ({"n_train": 0}, "n_train"),
+                                           ({"epochs": 0}, "epochs"), ({"batch_size": 0}, "batch_size"),
+                                           ({"lr": -0.1}, "lr"), ({"momentum": 1.5}, "momentum"),
+                                           ({"width": 0}, "width"), ({"eval_every": 0}, "eval_every"),
+                                           ({"n_patches": 0}, "n_patches")])
+def test_every_number_is_checked(options, name):
+    with pytest.raises(InvalidValueError, match=f"prefilters: {name}"):
+        study.check_options(**options)
+    with pytest.raises(InvalidValueError, match=f"prefilters: {name}"):
+        study.run(**{**study.TINY, **options})
+
+
+@pytest.mark.parametrize("bad, message", [(["--n-train", "-5"], "n_train"), (["--epochs", "0"], "epochs"),
+                                          (["--width", "0"], "width"), (["--starts", "he,,pca"], "--starts")])
+def test_cli_refuses_bad_numbers_before_writing(tmp_path, capsys, bad, message):
+    out = tmp_path / "nothing"
+    assert main(["prefilters", "--tiny", "--out", str(out), *bad]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_diverging_run_is_a_divergence_error():
+    from initlab.errors import DivergenceError
+    x = np.random.default_rng(0).normal(size=(40, 1, 8, 8)).astype(np.float32)
+    y = np.arange(40) % 3
+    model = study.build_model(study.first_layer("he", x, 4, 3, np.random.default_rng(1), 100), 3, (8, 8),
+                              np.random.default_rng(2))
+    with pytest.raises(DivergenceError, match="prefilters: the loss became"):
+        study.train_curve(model, (x, y), (x, y), epochs=20, batch_size=8, lr=1e5, momentum=0.9, eval_every=5, rng=0)

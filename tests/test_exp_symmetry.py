@@ -131,3 +131,11 @@ def test_cli_refuses_bad_options_before_writing(tmp_path, capsys, bad, message):
     assert main(["symmetry", "--tiny", "--out", str(out), *bad]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("options, name", [({"batch_size": 0}, "batch_size"), ({"n_train": -5}, "n_train"),
+                                           ({"n_test": 0}, "n_test"), ({"momentum": 2}, "momentum"),
+                                           ({"every": 0}, "every"), ({"lr": 0}, "lr")])
+def test_every_number_is_checked(options, name):
+    with pytest.raises(InvalidValueError, match=f"symmetry: {name}"):
+        study.check_options(**options)

@@ -12,6 +12,7 @@ from initlab.experiments import to_jsonable
 from initlab.experiments import zero_mean as study
 from initlab.plots import close
 from initlab.plots import zero_mean as figures
+from test_exp_training import no_hang
 
 
 @pytest.fixture(autouse=True)
@@ -113,3 +114,19 @@ def test_cli_refuses_bad_options_before_writing(tmp_path, capsys, bad, message):
     assert main(["zero-mean", "--tiny", "--out", str(out), *bad]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_an_empty_training_set_is_an_error_not_an_endless_loop():
+    with no_hang(), pytest.raises(InvalidValueError, match="n_train"):
+        study.run(**{**study.TINY, "n_train": 0})
+
+
+@pytest.mark.parametrize("options, name", [({"n_train": -5}, "n_train"), ({"n_test": -1}, "n_test"),
+                                           ({"batch_size": 0}, "batch_size"), ({"lr": 0}, "lr"),
+                                           ({"momentum": -0.5}, "momentum"), ({"width": 0}, "width"),
+                                           ({"steps": 0}, "steps"), ({"n_probe": 0}, "n_probe")])
+def test_every_number_is_checked(options, name):
+    with pytest.raises(InvalidValueError, match=f"zero-mean: {name}"):
+        study.check_options(**options)
+    with pytest.raises(InvalidValueError, match=f"zero-mean: {name}"):
+        study.run(**{**study.TINY, **options})

@@ -40,12 +40,12 @@ from .. import data as D
 from ..diagnostics import signal_propagation
 from ..errors import InvalidValueError, unknown_name
 from ..layers import Conv2D, Dense, Flatten, activation_layer
-from ..losses import SoftmaxCrossEntropy
 from ..model import Sequential
 from ..optim import SGD
 from ..rng import as_generator
 from ..validate import positive_int, real_number
 from . import claim
+from .training import batches_per_pass, train_steps
 
 SQRT2 = math.sqrt(2.0)
 INITS = {"glorot": ("relu", "glorot_normal"), "he": ("relu", "he_normal"),
@@ -84,38 +84,31 @@ def build(depth, scheme, activation="relu", *, width=16, in_channels=1, image_si
 
 # --------------------------------------------------------------------------- training
 
+def trailing_mean(losses, window):
+    """The mean of the last `window` losses (of all of them when there are fewer)."""
+    return float(np.mean(np.asarray(losses, dtype=np.float64)[-window:]))
+
+
 def steps_to_threshold(losses, threshold, window):
-    """First step (1-based) at which the mean of the last `window` losses is below threshold, or None."""
-    losses = np.asarray(losses, dtype=np.float64)
-    if len(losses) < window:
-        return None
-    means = np.convolve(losses, np.ones(window) / window, mode="valid")
-    below = np.flatnonzero(means < threshold)
-    return int(below[0] + window) if below.size else None
+    """First step n (1-based) at which the mean of losses n-window+1..n is below threshold, or None."""
+    for n in range(window, len(losses) + 1):
+        if trailing_mean(losses[:n], window) < threshold:
+            return n
+    return None
 
 
 def train(model, x, y, *, steps, batch_size, lr, momentum, threshold, window, rng, stop_at_threshold=True):
-    """SGD with momentum on softmax cross-entropy -> (per-step losses, step reached or None).
+    """SGD with momentum on softmax cross-entropy, full batches only -> (per-step losses,
+    `steps_to_threshold` of them or None).
 
     Stops at `steps`, at the threshold (if stop_at_threshold), or at a non-finite loss.
     """
-    optimizer = SGD(model, lr=lr, momentum=momentum)
-    loss_fn = SoftmaxCrossEntropy()
-    losses, reached = [], None
-    while len(losses) < steps:
-        for xb, yb in D.batches(x, y, batch_size, rng=rng, drop_last=True):
-            with np.errstate(all="ignore"):
-                loss = loss_fn.forward(model.forward(xb), yb)
-            losses.append(loss)
-            if not math.isfinite(loss):
-                return losses, reached
-            model.backward(loss_fn.backward())
-            optimizer.step()
-            if reached is None and len(losses) >= window and np.mean(losses[-window:]) < threshold:
-                reached = len(losses)
-            if len(losses) >= steps or (reached is not None and stop_at_threshold):
-                return losses, reached
-    return losses, reached
+    def reached_threshold(step, losses):
+        return stop_at_threshold and step >= window and trailing_mean(losses, window) < threshold
+
+    losses = train_steps(model, (x, y), SGD(model, lr=lr, momentum=momentum), steps=steps, batch_size=batch_size,
+                         rng=rng, drop_last=True, on_step=reached_threshold, nonfinite="stop", where="depth")
+    return losses.tolist(), steps_to_threshold(losses, threshold, window)
 
 
 # --------------------------------------------------------------------------- gradient at init
@@ -140,8 +133,12 @@ def first_layer_gradients(depth, width, x, y, seed, ds):
 
 # --------------------------------------------------------------------------- the study
 
-def check_options(depths=(10, 20, 30), inits=tuple(INITS), width=16, steps=300, max_depth=None):
-    """Validate before running: returns (depths, inits, width, steps, max_depth)."""
+def check_options(depths=(10, 20, 30), inits=tuple(INITS), width=16, steps=300, max_depth=None, *, seeds=(0,),
+                  threshold=2.0, window=10, batch_size=32, lr=0.015, momentum=0.9, n_train=None, deep_steps=200):
+    """Validate before running: returns (depths, inits, width, steps, max_depth).
+
+    Training uses full batches only, so a batch_size above the training examples (from the
+    digits capped at n_train) is refused here: no step would ever be taken."""
     if isinstance(depths, int):
         depths = (depths,)
     depths = tuple(sorted({positive_int(d, "depth") for d in depths}))
@@ -157,6 +154,18 @@ def check_options(depths=(10, 20, 30), inits=tuple(INITS), width=16, steps=300, 
     steps = positive_int(steps, "steps")
     if max_depth is not None:
         max_depth = positive_int(max_depth, "max_depth")
+    seeds = tuple(positive_int(s, "depth: seed", minimum=0) for s in seeds)
+    if not seeds:
+        raise InvalidValueError("seeds: expected at least one seed")
+    real_number(threshold, "threshold", low=0, low_open=True)
+    positive_int(window, "window")
+    positive_int(deep_steps, "deep_steps")
+    real_number(lr, "lr", low=0, low_open=True)
+    real_number(momentum, "momentum", low=0, high=1)
+    batch_size = positive_int(batch_size, "batch_size")
+    if n_train is not None:
+        positive_int(n_train, "n_train")
+    batches_per_pass(len(D.load("digits", seed=0, n=n_train).train[0]), batch_size, drop_last=True, where="depth")
     return depths, inits, width, steps, max_depth
 
 
@@ -180,13 +189,11 @@ def run(depths=(10, 20, 30), inits=tuple(INITS), width=16, steps=300, threshold=
     run, when asked), "claims", "seconds"}.
     """
     start = time.perf_counter()
-    depths, inits, width, steps, max_depth = check_options(depths, inits, width, steps, max_depth)
+    depths, inits, width, steps, max_depth = check_options(
+        depths, inits, width, steps, max_depth, seeds=seeds, threshold=threshold, window=window,
+        batch_size=batch_size, lr=lr, momentum=momentum, n_train=n_train, deep_steps=deep_steps)
     seeds = tuple(seeds)
-    if not seeds:
-        raise InvalidValueError("seeds: expected at least one seed")
-    threshold = real_number(threshold, "threshold", low=0, low_open=True)
-    window = positive_int(window, "window")
-    lr = real_number(lr, "lr", low=0, low_open=True)
+    threshold, lr = float(threshold), float(lr)
     ds = D.load("digits", seed=0, n=n_train)
     x, y = ds.train
     probe = (x[:64].astype(np.float64), y[:64])

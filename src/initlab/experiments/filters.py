@@ -48,7 +48,7 @@ from ..model import Sequential
 from ..optim import SGD
 from ..validate import positive_int, real_number
 from . import claim
-from .symmetry import accuracy, train_steps
+from .training import accuracy, train_steps
 
 RANDOM_STARTS = ("he_normal", "glorot_uniform")
 HAND_STARTS = ("hand", "hand_frozen")
@@ -136,7 +136,7 @@ def train_one(start, seed, ds, *, width, kernel_size, steps, every, batch_size, 
     optimizer = SGD(model, lr=lr, momentum=momentum, weight_decay=weight_decay)
     loss = train_steps(model, ds.train, optimizer, steps=steps, batch_size=batch_size,
                        rng=np.random.default_rng(order_ss), every=math.gcd(every, eval_every),
-                       on_snapshot=on_snapshot)
+                       on_snapshot=on_snapshot, where="filters")
     weights = np.array(snap["weights"])                               # snapshots x width x k x k
     scores, names = template_scores(weights.reshape(-1, 1, kernel_size, kernel_size))
     return {"model": model, "steps": snap["steps"], "weights": weights, "val_acc": snap["val_acc"],
@@ -156,8 +156,10 @@ def feature_maps(model, image, kernel_size):
 
 # --------------------------------------------------------------------------- the study
 
-def check_options(starts=STARTS, seeds=(0,), width=8, kernel_size=5, model="two_conv"):
-    """Validate the study's choices; clear errors (unknown start or initializer, sizes, ...)."""
+def check_options(starts=STARTS, seeds=(0,), width=8, kernel_size=5, model="two_conv", *, steps=600, every=25,
+                  eval_every=5, batch_size=64, lr=0.02, momentum=0.9, weight_decay=0.0, n_images=3000, n_null=2000):
+    """Validate the study's choices before anything runs -> (starts, seeds, width, kernel_size);
+    clear errors (unknown start or initializer, sizes, counts below 1, a learning rate <= 0, ...)."""
     if model not in MODELS:
         raise unknown_name("filters model", model, MODELS)
     starts = (starts,) if isinstance(starts, str) else tuple(starts)
@@ -180,6 +182,13 @@ def check_options(starts=STARTS, seeds=(0,), width=8, kernel_size=5, model="two_
         raise InvalidValueError(f"filters: kernel_size must be odd (templates have a centre), got {kernel_size}")
     if any(s in HAND_STARTS for s in starts):
         hand_bank(width, kernel_size)
+    for value, name in ((steps, "steps"), (every, "every"), (eval_every, "eval_every"), (batch_size, "batch_size")):
+        positive_int(value, f"filters: {name}")
+    positive_int(n_images, "filters: n_images", minimum=80)
+    positive_int(n_null, "filters: n_null", minimum=20)
+    real_number(lr, "filters: lr", low=0, low_open=True)
+    real_number(momentum, "filters: momentum", low=0, high=1)
+    real_number(weight_decay, "filters: weight_decay", low=0)
     return starts, seeds, width, kernel_size
 
 
@@ -199,14 +208,11 @@ def run(starts=STARTS, seeds=(0, 1, 2), *, model="two_conv", width=8, kernel_siz
     "answer" (per template: runs above chance), flat numbers, "claims", "settings", "seconds"}.
     `n_images` shapes images are split 70/10/20 (train/val/test).
     """
-    starts, seeds, width, kernel_size = check_options(starts, seeds, width, kernel_size, model)
-    steps = positive_int(steps, "filters: steps")
-    every = positive_int(every, "filters: every")
-    eval_every = positive_int(eval_every, "filters: eval_every")
-    n_null = positive_int(n_null, "filters: n_null", minimum=20)
-    real_number(lr, "filters: lr", low=0, low_open=True)
+    starts, seeds, width, kernel_size = check_options(
+        starts, seeds, width, kernel_size, model, steps=steps, every=every, eval_every=eval_every,
+        batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay, n_images=n_images, n_null=n_null)
     began = time.perf_counter()
-    ds = D.load("shapes", n=positive_int(n_images, "filters: n_images", minimum=80))
+    ds = D.load("shapes", n=n_images)
     random_starts = [s for s in starts if s not in HAND_STARTS]
     total, done = len(starts) * len(seeds), 0
     runs, first_random, names = {}, None, None

@@ -26,11 +26,11 @@ from .. import filters, patchinit
 from ..diagnostics import template_scores
 from ..errors import InvalidValueError, unknown_name
 from ..layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
-from ..losses import SoftmaxCrossEntropy
 from ..model import Sequential
 from ..optim import SGD
 from ..validate import positive_int, real_number
 from . import claim
+from .training import accuracy, batches_per_pass, train_steps
 
 STARTS = ("he", "hand", "kmeans", "pca")
 # "he_unit" (He's random directions, scaled like the others to output variance 1) is a control:
@@ -95,32 +95,19 @@ def build_model(first_weight, num_classes, image_size, rng):
 
 # --------------------------------------------------------------------------- one training run
 
-def _accuracy(model, x, y):
-    return float((model.predict(x).argmax(axis=1) == y).mean())
-
-
 def train_curve(model, train, val, *, epochs, batch_size, lr, momentum, eval_every, rng):
-    """SGD over `epochs`; validation accuracy at step 0 and every `eval_every` steps (and at the end).
+    """`epochs` passes of SGD with momentum; validation accuracy at step 0, every `eval_every`
+    steps and after the last -> (steps, val_acc) lists. A non-finite loss is a DivergenceError."""
+    steps = epochs * batches_per_pass(len(train[0]), batch_size, where="prefilters")
+    curve_steps, accs = [], []
 
-    Returns (steps, val_acc) lists."""
-    loss_fn = SoftmaxCrossEntropy()
-    opt = SGD(model, lr=lr, momentum=momentum)
-    steps, accs, step = [0], [_accuracy(model, *val)], 0
-    for _ in range(epochs):
-        for xb, yb in D.batches(*train, batch_size, rng=rng):
-            loss = loss_fn.forward(model.forward(xb), yb)
-            if not np.isfinite(loss):
-                raise FloatingPointError(f"prefilters: the loss became {loss} at step {step}")
-            model.backward(loss_fn.backward())
-            opt.step()
-            step += 1
-            if step % eval_every == 0:
-                steps.append(step)
-                accs.append(_accuracy(model, *val))
-    if steps[-1] != step:
-        steps.append(step)
-        accs.append(_accuracy(model, *val))
-    return steps, accs
+    def evaluate(step):
+        curve_steps.append(step)
+        accs.append(accuracy(model, *val))
+
+    train_steps(model, train, SGD(model, lr=lr, momentum=momentum), steps=steps, batch_size=batch_size, rng=rng,
+                every=eval_every, on_snapshot=evaluate, nonfinite="raise", where="prefilters")
+    return curve_steps, accs
 
 
 def steps_to(steps, accs, threshold):
@@ -142,8 +129,10 @@ def movement(w0, w1):
 
 # --------------------------------------------------------------------------- the study
 
-def check_options(datasets=DATASETS, starts=STARTS, seeds=(0,), thresholds=None):
-    """Validate the study's choices -> (datasets, starts, seeds, thresholds); clear errors otherwise."""
+def check_options(datasets=DATASETS, starts=STARTS, seeds=(0,), thresholds=None, *, n_train=1400, epochs=4,
+                  batch_size=32, lr=0.02, momentum=0.9, width=8, kernel_size=3, eval_every=5, n_patches=10_000):
+    """Validate the study's choices before anything runs -> (datasets, starts, seeds, thresholds);
+    clear errors naming the option otherwise (unknown names, counts below 1, a learning rate <= 0, ...)."""
     datasets = (datasets,) if isinstance(datasets, str) else tuple(datasets)
     starts = (starts,) if isinstance(starts, str) else tuple(starts)
     if not datasets:
@@ -162,6 +151,11 @@ def check_options(datasets=DATASETS, starts=STARTS, seeds=(0,), thresholds=None)
     thresholds = {**THRESHOLDS, **(thresholds or {})}
     for name in datasets:
         real_number(thresholds[name], f"prefilters: threshold for {name}", low=0, high=1)
+    for value, name in ((n_train, "n_train"), (epochs, "epochs"), (batch_size, "batch_size"), (width, "width"),
+                        (kernel_size, "kernel_size"), (eval_every, "eval_every"), (n_patches, "n_patches")):
+        positive_int(value, f"prefilters: {name}")
+    real_number(lr, "prefilters: lr", low=0, low_open=True)
+    real_number(momentum, "prefilters: momentum", low=0, high=1)
     return datasets, starts, seeds, thresholds
 
 
@@ -193,10 +187,9 @@ def run(datasets=DATASETS, starts=STARTS, seeds=(0, 1, 2, 3, 4), *, n_train=1400
     "filters_before"/"filters_after" (the first seed's weights).
     `n_train` caps the training examples (validation: the dataset's own split).
     """
-    datasets, starts, seeds, thresholds = check_options(datasets, starts, seeds, thresholds)
-    width = positive_int(width, "prefilters: width", minimum=1)
-    kernel_size = positive_int(kernel_size, "prefilters: kernel_size", minimum=1)
-    eval_every = positive_int(eval_every, "prefilters: eval_every")
+    datasets, starts, seeds, thresholds = check_options(
+        datasets, starts, seeds, thresholds, n_train=n_train, epochs=epochs, batch_size=batch_size, lr=lr,
+        momentum=momentum, width=width, kernel_size=kernel_size, eval_every=eval_every, n_patches=n_patches)
     began = time.perf_counter()
     total, done = len(datasets) * len(seeds) * len(starts), 0
     out = {"study": "prefilters", "starts": list(starts), "labels": {s: LABELS[s] for s in starts},

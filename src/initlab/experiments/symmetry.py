@@ -36,11 +36,11 @@ from .. import init as I
 from ..diagnostics import filter_similarity, offdiagonal
 from ..errors import InvalidValueError
 from ..layers import Conv2D, Dense
-from ..losses import SoftmaxCrossEntropy
 from ..models import small_cnn
 from ..optim import SGD
 from ..validate import positive_int, real_number
 from . import claim
+from .training import accuracy, train_steps
 
 INITS = ("zeros", "constant", "he_normal")
 LABELS = {"zeros": "zeros", "constant": "constant 1/fan_in", "he_normal": "random (He normal)"}
@@ -69,37 +69,6 @@ def resolve_init(name):
 
 def label(name):
     return LABELS.get(name, name)
-
-
-# --------------------------------------------------------------------------- training loop
-
-def train_steps(model, train, optimizer, *, steps, batch_size, rng, every, on_snapshot=None):
-    """Run `steps` optimizer steps of softmax cross-entropy over train = (x, y), reshuffling
-    from `rng` at every pass; `on_snapshot(step)` is called at step 0, every `every` steps
-    and after the last. Returns the per-step batch losses (float64, NaN/inf kept as they are)."""
-    loss_fn = SoftmaxCrossEntropy()
-    losses = np.empty(steps)
-    step = 0
-    if on_snapshot:
-        on_snapshot(0)
-    while step < steps:
-        for xb, yb in D.batches(*train, batch_size, rng=rng):
-            with np.errstate(all="ignore"):   # a failing init's overflow is a result, not a crash
-                losses[step] = loss_fn.forward(model.forward(xb), yb)
-                model.backward(loss_fn.backward())
-                optimizer.step()
-            step += 1
-            if on_snapshot and (step % every == 0 or step == steps):
-                on_snapshot(step)
-            if step == steps:
-                break
-    return losses
-
-
-def accuracy(model, x, y):
-    """The fraction of examples whose largest logit is the true class (eval mode)."""
-    with np.errstate(all="ignore"):
-        return float((model.predict(x).argmax(axis=1) == y).mean())
 
 
 # --------------------------------------------------------------------------- one run
@@ -138,7 +107,7 @@ def train_one(init_name, seed, dataset, *, steps, every, batch_size, lr, momentu
     optimizer = SGD(model, lr=lr, momentum=momentum)
     losses = train_steps(model, (x_train.astype(dtype), y_train), optimizer, steps=steps,
                          batch_size=batch_size, rng=np.random.default_rng(order_ss), every=every,
-                         on_snapshot=on_snapshot)
+                         on_snapshot=on_snapshot, where="symmetry")
     moved = {key: float(np.abs(layer.params[name] - start[key]).max())
              for key, layer, name in model.named_parameters()}
     return {"layers": [name for name, _ in layers], "snapshots": snap, "loss": losses, "moved": moved,
@@ -149,8 +118,10 @@ def train_one(init_name, seed, dataset, *, steps, every, batch_size, lr, momentu
 
 # --------------------------------------------------------------------------- the study
 
-def check_options(inits=INITS, seeds=(0,), dtype="float64"):
-    """Validate the study's choices; clear errors (unknown initializer with a suggestion, ...)."""
+def check_options(inits=INITS, seeds=(0,), dtype="float64", *, steps=400, every=25, batch_size=64, lr=0.05,
+                  momentum=0.9, n_train=None, n_test=None):
+    """Validate the study's choices before anything runs -> (inits, seeds); clear errors (unknown
+    initializer with a suggestion, counts below 1, a learning rate <= 0, ...)."""
     inits = (inits,) if isinstance(inits, str) else tuple(inits)
     if not inits:
         raise InvalidValueError("symmetry: inits: expected at least one initializer, got none")
@@ -161,6 +132,13 @@ def check_options(inits=INITS, seeds=(0,), dtype="float64"):
         raise InvalidValueError("symmetry: seeds: expected at least one seed")
     if dtype not in DTYPES:
         raise InvalidValueError(f"symmetry: dtype: expected one of {', '.join(DTYPES)}, got {dtype!r}")
+    for value, name in ((steps, "steps"), (every, "every"), (batch_size, "batch_size")):
+        positive_int(value, f"symmetry: {name}")
+    for value, name in ((n_train, "n_train"), (n_test, "n_test")):
+        if value is not None:
+            positive_int(value, f"symmetry: {name}")
+    real_number(lr, "symmetry: lr", low=0, low_open=True)
+    real_number(momentum, "symmetry: momentum", low=0, high=1)
     return inits, seeds
 
 
@@ -177,11 +155,9 @@ def run(inits=INITS, seeds=(0, 1), *, steps=400, every=25, batch_size=64, lr=0.0
     `float32_control` (with dtype float64): train the symmetric starts that are not all zero again
     in float32 -> "float32_control": {init: {"similarity_min", "test_acc", ...}} (same layout).
     """
-    inits, seeds = check_options(inits, seeds, dtype)
+    inits, seeds = check_options(inits, seeds, dtype, steps=steps, every=every, batch_size=batch_size, lr=lr,
+                                 momentum=momentum, n_train=n_train, n_test=n_test)
     controls = [n for n in inits if float32_control and dtype == "float64" and _symmetric_nonzero(n)]
-    steps = positive_int(steps, "symmetry: steps")
-    every = positive_int(every, "symmetry: every")
-    real_number(lr, "symmetry: lr", low=0, low_open=True)
     began = time.perf_counter()
     dataset = _digits(n_train, n_test)
     total, done = (len(inits) + len(controls)) * len(seeds), 0
@@ -223,8 +199,8 @@ def _digits(n_train, n_test):
     ds = D.load("digits")
     if n_train is None and n_test is None:
         return ds
-    n_train = len(ds.train[0]) if n_train is None else positive_int(n_train, "symmetry: n_train")
-    n_test = len(ds.test[0]) if n_test is None else positive_int(n_test, "symmetry: n_test")
+    n_train = len(ds.train[0]) if n_train is None else n_train
+    n_test = len(ds.test[0]) if n_test is None else n_test
     return D.Dataset(**{**ds.__dict__, "train": tuple(a[:n_train] for a in ds.train),
                         "test": tuple(a[:n_test] for a in ds.test)})
 

@@ -38,7 +38,7 @@ from ..models import plain_cnn
 from ..optim import SGD
 from ..validate import positive_int, real_number
 from . import claim
-from .symmetry import accuracy, train_steps
+from .training import accuracy, train_steps
 
 INITS = ("centred", "shifted")
 
@@ -115,7 +115,10 @@ def predicted_factor(width, kernel=3, shift=1.0):
 
 # --------------------------------------------------------------------------- the study
 
-def check_options(inits=INITS, seeds=(0,), depth=10, train_depth=3):
+def check_options(inits=INITS, seeds=(0,), depth=10, train_depth=3, *, width=16, steps=300, every=20,
+                  batch_size=64, lr=0.05, momentum=0.9, shift=1.0, n_probe=256, n_train=None, n_test=None):
+    """Validate the study's choices before anything runs -> (inits, seeds); clear errors naming
+    the option (unknown init with a suggestion, counts below 1, a learning rate <= 0, ...)."""
     inits = (inits,) if isinstance(inits, str) else tuple(inits)
     if not inits:
         raise InvalidValueError(f"zero-mean: inits: expected at least one of {', '.join(INITS)}")
@@ -125,8 +128,15 @@ def check_options(inits=INITS, seeds=(0,), depth=10, train_depth=3):
     seeds = tuple(positive_int(s, "zero-mean: seed", minimum=0) for s in seeds)
     if not seeds:
         raise InvalidValueError("zero-mean: seeds: expected at least one seed")
-    positive_int(depth, "zero-mean: depth")
-    positive_int(train_depth, "zero-mean: train_depth")
+    for value, name in ((depth, "depth"), (train_depth, "train_depth"), (width, "width"), (steps, "steps"),
+                        (every, "every"), (batch_size, "batch_size"), (n_probe, "n_probe")):
+        positive_int(value, f"zero-mean: {name}")
+    for value, name in ((n_train, "n_train"), (n_test, "n_test")):
+        if value is not None:           # None: the whole split; a negative count would slice from the end
+            positive_int(value, f"zero-mean: {name}")
+    real_number(lr, "zero-mean: lr", low=0, low_open=True)
+    real_number(momentum, "zero-mean: momentum", low=0, high=1)
+    real_number(shift, "zero-mean: shift")
     return inits, seeds
 
 
@@ -145,13 +155,10 @@ def run(inits=INITS, seeds=(0, 1, 2), *, depth=10, width=16, train_depth=3, step
     "summary", flat
     numbers, "claims", "settings", "seconds"}.
     """
-    inits, seeds = check_options(inits, seeds, depth, train_depth)
-    width = positive_int(width, "zero-mean: width")
-    steps = positive_int(steps, "zero-mean: steps")
-    every = positive_int(every, "zero-mean: every")
-    n_probe = positive_int(n_probe, "zero-mean: n_probe")
-    real_number(lr, "zero-mean: lr", low=0, low_open=True)
-    shift = real_number(shift, "zero-mean: shift")
+    inits, seeds = check_options(inits, seeds, depth, train_depth, width=width, steps=steps, every=every,
+                                 batch_size=batch_size, lr=lr, momentum=momentum, shift=shift, n_probe=n_probe,
+                                 n_train=n_train, n_test=n_test)
+    shift = float(shift)
     began = time.perf_counter()
     ds = D.load("digits")
     x_train, y_train = ds.train[0][:n_train], ds.train[1][:n_train]
@@ -217,7 +224,7 @@ def _train(fn, ds, train, test, probe, depth, width, weight_rng, order_rng, *, s
 
     active_before = propagation(model, probe)["active"]
     losses = train_steps(model, train, SGD(model, lr=lr, momentum=momentum), steps=steps, batch_size=batch_size,
-                         rng=order_rng, every=every, on_snapshot=on_snapshot)
+                         rng=order_rng, every=every, on_snapshot=on_snapshot, where="zero-mean")
     return {"loss": losses, "active_before": active_before, "active_after": propagation(model, probe)["active"],
             **snap}
 

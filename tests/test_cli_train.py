@@ -237,8 +237,12 @@ def test_a_fresh_run_refuses_a_folder_with_checkpoints_unless_force(capsys, tmp_
     assert sorted(p.name for p in folder.iterdir()) == ["best.safetensors", "step-00000002.safetensors"]
     _, _, state = checkpoint.load(checkpoint.CheckpointDir(folder).latest())
     assert state["args"]["seed"] == 4                                        # the new run
-    # --resume continues the folder's own run, and may write it to another (fresh) folder
-    assert run(capsys, "train", "--resume", str(folder), "--epochs", "2")[0] == 0
+    # --resume continues the folder's own run (--force deletes nothing there), and may write
+    # it to another (fresh) folder
+    status, out, _ = run(capsys, "train", "--resume", str(folder), "--epochs", "2",
+                         "--checkpoint-dir", str(folder), "--force")
+    assert status == 0 and "deleted" not in out
+    assert [p.name for _, p in checkpoint.CheckpointDir(folder).steps()] == ["step-00000004.safetensors"]  # --keep 1
     status, _, err = run(capsys, "train", "--resume", str(folder), "--epochs", "3",
                          "--checkpoint-dir", str(tmp_path / "stale"))
     assert status == 0, err

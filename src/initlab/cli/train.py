@@ -169,10 +169,15 @@ def _same_folder(a, b) -> bool:
     return Path(a).resolve() == Path(b).resolve()
 
 
+def _continues(args, folder) -> bool:
+    """Whether this run writes into the folder it resumes from (so its checkpoints are its own)."""
+    return bool(args.resume) and _same_folder(args.resume, folder.folder)
+
+
 def _check_fresh_folder(args, folder):
     """A run that does not continue the checkpoints in `folder` must not write among them: their
     steps would outrank its own (pruning would delete the new ones, --resume would pick the old run)."""
-    if folder is None or (args.resume and _same_folder(args.resume, folder.folder)):
+    if folder is None or _continues(args, folder):
         return
     found = folder.checkpoints()
     if found and not args.force:
@@ -418,7 +423,7 @@ def run(args) -> int:
         _print_data(dataset)
         _print_model(model, dataset)
 
-    if args.force and folder is not None:
+    if args.force and folder is not None and not _continues(args, folder):
         deleted = folder.clear()
         if deleted:
             say(f"--force: deleted {len(deleted)} old checkpoint(s) in {folder.folder}")

@@ -6,6 +6,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from initlab import filters as hand
+from initlab import init
 from initlab.cli import main
 from initlab.diagnostics import template_scores
 from initlab.errors import InvalidValueError, UnknownNameError
@@ -155,6 +156,21 @@ def test_cli_refuses_bad_options_before_writing(tmp_path, capsys, bad, message):
     assert main(["filters", "--tiny", "--out", str(out), *bad]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_chance_level_draws_whole_layers_of_the_real_shape():
+    layers = study.null_layers("orthogonal", 6, 5, 4, np.random.default_rng(7))
+    assert layers.shape == (4, 6, 1, 5, 5)
+    for w in layers:                                   # each draw: orthonormal rows, as the real (6, 1, 5, 5) layer
+        rows = w.reshape(6, -1)
+        np.testing.assert_allclose(rows @ rows.T, np.eye(6), atol=1e-10)
+    rng = np.random.default_rng(7)                     # the draws are successive layers from the one rng
+    for w in layers:
+        np.testing.assert_array_equal(w, init.initialize("orthogonal", (6, 1, 5, 5), rng, dtype=np.float64))
+    best, single = study.null_distribution("orthogonal", 6, 5, 4, np.random.default_rng(7))
+    scores, _ = template_scores(layers.reshape(24, 1, 5, 5))
+    np.testing.assert_array_equal(best, scores.reshape(4, 6, -1).max(axis=1))
+    assert single.shape == (24,)
 
 
 @pytest.mark.parametrize("options, name", [({"batch_size": 0}, "batch_size"), ({"momentum": 2}, "momentum"),

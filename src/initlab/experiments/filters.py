@@ -46,6 +46,7 @@ from ..errors import InvalidValueError, UnknownNameError, unknown_name
 from ..layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from ..model import Sequential
 from ..optim import SGD
+from ..rng import as_generator
 from ..validate import positive_int, real_number
 from . import claim
 from .training import accuracy, train_steps
@@ -57,6 +58,7 @@ HAND_FILTERS = ("edge_x", "edge_y", "x_shape", "plus_shape", "diagonal", "antidi
 LABELS = {"he_normal": "random (He normal)", "glorot_uniform": "random (Glorot uniform)",
           "hand": "hand-made, trained", "hand_frozen": "hand-made, frozen"}
 CHANCE_PERCENTILE = 95
+NULL_SEED = 12345      # the chance level is drawn from its own fixed stream, the same for every run
 
 TINY = dict(starts=("he_normal", "hand"), seeds=(0,), steps=12, every=4, eval_every=2, n_images=400, n_null=200)
 DEMO = dict(seeds=(0, 1), steps=400, every=25, n_null=1000)
@@ -98,13 +100,22 @@ def build_model(start, width, kernel_size, num_classes, image_size, first_rng, r
 
 # --------------------------------------------------------------------------- chance level
 
+def null_layers(start, width, kernel_size, n_null, rng):
+    """n_null first layers drawn one after another from `start`, each of the real layer's shape
+    (width, 1, k, k), so its fans and any coupling between its rows (orthogonal rows, ...) are
+    the real layer's -> (n_null, width, 1, k, k)."""
+    rng = as_generator(rng)
+    shape = (width, 1, kernel_size, kernel_size)
+    return np.stack([I.initialize(start, shape, rng, dtype=np.float64) for _ in range(n_null)])
+
+
 def null_distribution(start, width, kernel_size, n_null, rng):
     """What random kernels score with no training: n_null first layers drawn from `start`.
 
     Returns (best_of_width (n_null, templates): for each draw and template, the best score over
     the width kernels; single (n_null * width,): each kernel's best score over the templates)."""
-    weight = I.initialize(start, (n_null * width, 1, kernel_size, kernel_size), rng, dtype=np.float64)
-    scores, _ = template_scores(weight)
+    weights = null_layers(start, width, kernel_size, n_null, rng)
+    scores, _ = template_scores(weights.reshape(n_null * width, 1, kernel_size, kernel_size))
     return scores.reshape(n_null, width, -1).max(axis=1), scores.max(axis=1)
 
 
@@ -235,7 +246,7 @@ def run(starts=STARTS, seeds=(0, 1, 2), *, model="two_conv", width=8, kernel_siz
         runs[start] = per_seed
     if progress:
         progress(total, total, "chance level")
-    null = {s: null_distribution(s, width, kernel_size, n_null, np.random.default_rng(12345)) for s in random_starts}
+    null = {s: null_distribution(s, width, kernel_size, n_null, np.random.default_rng(NULL_SEED)) for s in random_starts}
     out = {"study": "filters", "starts": list(starts), "random_starts": random_starts,
            "labels": {s: LABELS.get(s, f"random ({s})") for s in starts}, "template_names": names,
            "steps": runs[starts[0]][0]["steps"],

@@ -148,17 +148,34 @@ def hist_layer_choice(depth):
 # --------------------------------------------------------------------------- the study
 
 def _load(name, batch, seed):
-    ds = D.load(name, seed=seed, n=max(600, 4 * batch) if name == "shapes" else None)
+    ds = D.load(name, seed=seed, n=_images(name, batch))
     x, y = ds.train
-    if len(x) < 2 * batch:
-        raise InvalidValueError(f"batch: {batch} is too large for the {name} training split ({len(x)} images)")
+    _check_batch(name, batch, len(x))
     x = x.astype(np.float64)
     return (x[:batch], y[:batch]), x[batch:2 * batch], ds
 
 
+def _images(name, batch):
+    """How many images to load: shapes are drawn, enough for two batches; digits: all of them."""
+    return max(600, 4 * batch) if name == "shapes" else None
+
+
+def _check_batch(name, batch, n_train):
+    """The measured batch and the LSUV calibration batch both come from the training split."""
+    if n_train < 2 * batch:
+        raise InvalidValueError(f"batch: {batch} is too large for the {name} training split ({n_train} images)")
+
+
 def check_options(depth=30, width=16, inits=INITS, activations=ACTIVATIONS, data="shapes",
-                  theory_width=64, theory_depth=5):
+                  theory_width=64, theory_depth=5, *, seeds=(0,), batch=32, theory_seeds=8, lr=0.01, bins=40):
     """Validate the study's options before anything runs; returns (depth, width, theory_width, theory_depth)."""
+    seeds = tuple(positive_int(s, "seed", minimum=0) for s in seeds)
+    if not seeds:
+        raise InvalidValueError("seeds: expected at least one seed")
+    batch = positive_int(batch, "batch", minimum=2)
+    positive_int(theory_seeds, "theory_seeds", minimum=0)
+    positive_int(bins, "bins")
+    real_number(lr, "lr", low=0, low_open=True)
     depth = positive_int(depth, "depth")
     width = positive_int(width, "width")
     theory_width = positive_int(theory_width, "theory_width")
@@ -176,6 +193,8 @@ def check_options(depth=30, width=16, inits=INITS, activations=ACTIVATIONS, data
     for name in inits:
         for act in activations:
             resolve(name, act)
+    if data == "digits":           # shapes are drawn as many as needed
+        _check_batch(data, batch, len(D.load(data, n=_images(data, batch)).train[0]))
     return depth, width, theory_width, theory_depth
 
 
@@ -212,15 +231,12 @@ def run(depth=30, width=16, inits=INITS, activations=ACTIVATIONS, batch=32, data
     """
     start = time.perf_counter()
     inits, activations, seeds = tuple(inits), tuple(activations), tuple(seeds)
-    if not seeds:
-        raise InvalidValueError("seeds: expected at least one seed")
     depth, width, theory_width, theory_depth = check_options(depth, width, inits, activations, data,
-                                                             theory_width, theory_depth)
-    batch = positive_int(batch, "batch", minimum=2)
-    lr = real_number(lr, "lr", low=0, low_open=True)
+                                                             theory_width, theory_depth, seeds=seeds, batch=batch,
+                                                             theory_seeds=theory_seeds, lr=lr, bins=bins)
+    batch, lr, theory_seeds = int(batch), float(lr), int(theory_seeds)
     (x, y), calibration, ds = _load(data, batch, seeds[0])
     hist_layers = hist_layer_choice(depth)
-    theory_seeds = positive_int(theory_seeds, "theory_seeds", minimum=0)
     total = len(activations) * len(inits) * len(seeds) + 2 * theory_seeds
     done = 0
 

@@ -1,8 +1,6 @@
 """What the lab commands share (cli/_common.py): --seeds, comma lists, atomic writes, early checks."""
 import argparse
 import json
-import os
-import stat
 
 import numpy as np
 import pytest
@@ -65,41 +63,11 @@ def test_propagate_takes_an_initializer_spec_with_commas(tmp_path):
     assert list(data["configs"]["relu"]) == ["he", spec]
 
 
-def test_atomic_write_text_replaces_the_file_and_leaves_nothing_else(tmp_path):
-    path = tmp_path / "result.json"
-    common.atomic_write_text(path, "first")
-    common.atomic_write_text(path, "second")
-    assert path.read_text() == "second"
-    assert os.listdir(tmp_path) == ["result.json"]
-    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~common._UMASK   # not mkstemp's 0600
-
-
-def test_atomic_write_text_does_not_use_a_fixed_temp_name(tmp_path):
+def test_write_json_does_not_use_a_fixed_temp_name(tmp_path):
     path = tmp_path / "result.json"
     (tmp_path / "result.json.tmp").mkdir()             # in the way of a fixed "<name>.tmp"
     common.write_json(path, {"a": np.float32(1.5)})
     assert json.loads(path.read_text()) == {"a": 1.5}
-
-
-def test_a_failed_write_keeps_the_old_file_and_removes_the_temp_file(tmp_path):
-    path = tmp_path / "result.json"
-    common.atomic_write_text(path, "good")
-    with pytest.raises(UnicodeEncodeError):
-        common.atomic_write_text(path, "bad \ud800")      # a lone surrogate cannot be written as UTF-8
-    assert path.read_text() == "good" and os.listdir(tmp_path) == ["result.json"]
-
-
-def test_the_rename_is_made_durable_by_syncing_the_folder(tmp_path, monkeypatch):
-    synced = []
-    real_fsync = os.fsync
-
-    def fsync(fd):
-        synced.append(stat.S_ISDIR(os.fstat(fd).st_mode))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    common.atomic_write_text(tmp_path / "a.txt", "text")
-    assert synced == [False, True]                      # the file, then its folder
 
 
 def test_check_study_options_passes_only_what_check_options_takes():

@@ -21,17 +21,15 @@ name, shape and dtype before anything is built or changed, and never runs code f
 from __future__ import annotations
 
 import json
-import os
 import re
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 import safetensors.numpy
 
-from . import __version__
+from . import __version__, atomic
 from .errors import CheckpointError, InitlabError, InvalidValueError
 from .model import Sequential
 from .optim import build_optimizer
@@ -63,33 +61,7 @@ def atomic_write(path, data: bytes) -> Path:
     if path.is_dir():
         raise CheckpointError(f"checkpoint path {str(path)!r} is a folder, expected a file path "
                               f"such as {str(path / 'model.safetensors')!r}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_folder(folder)
-    return path
-
-
-def _fsync_folder(folder: Path):
-    """Make the rename durable; some platforms cannot open a folder, which is fine there."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    return atomic.write_bytes(path, data)
 
 
 def _json(value, what: str) -> str:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
-import os
 from pathlib import Path
 
-from . import __version__
+from . import __version__, atomic
 from .errors import UnknownNameError
 
 LANGS = ("en", "ja")
@@ -233,11 +232,4 @@ def render(sections: list[dict], lang: str = "en", seconds: float = 0.0) -> str:
 
 def write_report(path, sections: list[dict], lang: str = "en", seconds: float = 0.0) -> Path:
     """Write the self-contained HTML page atomically; returns its path."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(render(sections, lang, seconds))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
+    return atomic.write_text(path, render(sections, lang, seconds))

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import inspect
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from .. import atomic
 from ..errors import InvalidValueError
 from ..experiments import to_jsonable
 from . import ui
@@ -98,65 +96,9 @@ def prepare_out(out: Path, force: bool) -> Path:
     return out
 
 
-def atomic_write_text(path, text: str) -> Path:
-    """Write text (UTF-8) to path atomically: a uniquely named temp file in the same folder,
-    flushed and fsynced, renamed over path (os.replace), then the folder fsynced so the rename
-    itself survives a crash. On any failure the temp file is removed and path is untouched."""
-    path = Path(path)
-    folder = path.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            _chmod_like(fh.fileno(), path)
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_folder(folder)
-    return path
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()   # read once, at import: os.umask can only be read by setting it
-
-
-def _chmod_like(fd: int, path: Path):
-    """Give the temp file the mode path has, or a new file's usual mode (0666 less the umask):
-    mkstemp makes it 0600, which would leave every result readable by its owner only."""
-    try:
-        mode = path.stat().st_mode & 0o7777
-    except OSError:
-        mode = 0o666 & ~_UMASK
-    with contextlib.suppress(OSError, AttributeError):    # no fchmod on Windows
-        os.fchmod(fd, mode)
-
-
-def _fsync_folder(folder: Path):
-    """fsync a folder, so that a rename in it is on disk (a no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:           # e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:           # some file systems refuse fsync on a folder
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_json(path: Path, data) -> Path:
     """Write data as indented JSON (NumPy values made plain first), atomically."""
-    return atomic_write_text(path, json.dumps(to_jsonable(data), indent=2))
+    return atomic.write_text(path, json.dumps(to_jsonable(data), indent=2))
 
 
 def save_study_files(module_name: str, result: dict, out: Path) -> list[Path]:

@@ -8,7 +8,8 @@ from threadpoolctl import threadpool_limits
 
 from initlab.cli import main
 from initlab.cli import cv as cli_cv
-from initlab.cli.cv import parse_params, parse_value, split_values
+from initlab.cli._common import split_list
+from initlab.cli.cv import parse_params, parse_value
 from initlab.errors import InvalidValueError, UnknownNameError
 from initlab.experiments import cv
 from initlab.plots import cv as cv_plots
@@ -36,13 +37,13 @@ def tiny():
     ("he_normal*0.1", ["he_normal*0.1"]),
 ])
 def test_split_values_keeps_commas_inside_brackets(text, values):
-    assert split_values(text) == values
+    assert split_list(text, "--param") == values
 
 
 @pytest.mark.parametrize("text", ["normal(std=1", "normal)std=1(", "a,,b", "'open", ""])
 def test_split_values_refuses_malformed_lists(text):
     with pytest.raises(InvalidValueError, match="--param"):
-        split_values(text)
+        split_list(text, "--param")
 
 
 def test_parse_values_and_params():

@@ -17,39 +17,10 @@ from pathlib import Path
 from ..errors import DataError, InvalidValueError, unknown_name
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import prepare_out, report_written, run_study, write_json
+from ._common import prepare_out, report_written, run_study, split_list, write_json
 
 ORDER = 25
 BACKENDS = ("local", "dask")   # as experiments.cv.BACKENDS; the study (and sklearn) load only when run
-_OPEN, _CLOSE = "([{", ")]}"
-
-
-def split_values(text: str) -> list[str]:
-    """Split on the commas that are not inside (), [], {} or quotes:
-    "he_normal,normal(std=0.01),truncated_normal(std=1, a=-2, b=2)" -> three values."""
-    values, depth, quote, current = [], 0, None, []
-    for char in text:
-        if quote:
-            quote = None if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char in _OPEN:
-            depth += 1
-        elif char in _CLOSE:
-            depth -= 1
-            if depth < 0:
-                raise InvalidValueError(f"--param: unbalanced {char!r} in {text!r}")
-        elif char == "," and depth == 0:
-            values.append("".join(current).strip())
-            current = []
-            continue
-        current.append(char)
-    if depth or quote:
-        raise InvalidValueError(f"--param: unclosed bracket or quote in {text!r}")
-    values.append("".join(current).strip())
-    if any(not v for v in values):
-        raise InvalidValueError(f"--param: empty value in {text!r}")
-    return values
 
 
 def parse_value(text: str):
@@ -78,7 +49,7 @@ def parse_params(items) -> dict:
             raise InvalidValueError(f"--param: expected NAME=V1,V2,..., got {item!r}")
         if name in grid:
             raise InvalidValueError(f"--param: {name!r} given twice; list all its values in one --param")
-        grid[name] = [parse_value(v) for v in split_values(rest)]
+        grid[name] = [parse_value(v) for v in split_list(rest, "--param")]
     return grid
 
 

@@ -127,7 +127,7 @@ def conv2d_naive_backward(grad_y, x, weight, stride=1, padding=0):
 class ConvCache(NamedTuple):
     """What the fast backward needs from the forward pass."""
     x_shape: tuple
-    cols: np.ndarray        # (C*KH*KW, N*OH*OW): one column per output position
+    cols: np.ndarray        # (C*KH*KW, OH*OW*N): one column per output position
     weight: np.ndarray
     stride: tuple
     padding: tuple
@@ -155,53 +155,59 @@ def _owned(view):
     return view.copy(order="C")
 
 
-def _channels_first_padded(x, padding, workspace):
-    """x (N, C, H, W) -> (C, N, H + 2ph, W + 2pw) with a zero border: the layout im2col reads."""
+# The fast path works in a "batch-last" layout, (C, H, W, N): the batch index is innermost, so
+# every copy in im2col and every addition in col2im moves runs of N contiguous numbers instead
+# of runs of one image row (often 8-28 numbers). Measured against a (C, N, H, W) layout it is
+# 1.3-2.5x faster on small layers (LeNet's, 8x8 digits) and within 3% on a 64-channel 32x32 one.
+
+def _batch_last_padded(x, padding, workspace):
+    """x (N, C, H, W) -> (C, H + 2ph, W + 2pw, N) with a zero border."""
     n, c, h, w = x.shape
     ph, pw = padding
     # keyed by padding: the zero border a reused buffer keeps is only right for the same padding
-    xt = _buffer(workspace, f"x_cnhw_pad{ph}x{pw}", (c, n, h + 2 * ph, w + 2 * pw), x.dtype, zeros=True)
-    xt[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
-    return xt
+    xl = _buffer(workspace, f"x_chwn_pad{ph}x{pw}", (c, h + 2 * ph, w + 2 * pw, n), x.dtype, zeros=True)
+    xl[:, ph:ph + h, pw:pw + w, :] = x.transpose(1, 2, 3, 0)
+    return xl
 
 
-def _im2col_cnhw(xt, kernel, stride, out_hw, workspace=None):
-    """Padded (C, N, Hp, Wp) -> cols (C*KH*KW, N*OH*OW), through `sliding_window_view`."""
+def _im2col_batch_last(xl, kernel, stride, out_hw, workspace=None):
+    """Padded (C, Hp, Wp, N) -> cols (C*KH*KW, OH*OW*N), through `sliding_window_view`:
+    cols[(c, u, v), (i, j, n)] = xpad[n, c, i*sh + u, j*sw + v]."""
     (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_hw
-    c, n = xt.shape[:2]
-    windows = sliding_window_view(xt, (kh, kw), axis=(2, 3))[:, :, :sh * oh:sh, :sw * ow:sw]
-    cols = _buffer(workspace, "cols", (c, kh, kw, n, oh, ow), xt.dtype)
-    cols[...] = windows.transpose(0, 4, 5, 1, 2, 3)      # (C, KH, KW, N, OH, OW)
-    return cols.reshape(c * kh * kw, n * oh * ow)
+    c, n = xl.shape[0], xl.shape[3]
+    windows = sliding_window_view(xl, (kh, kw), axis=(1, 2))[:, :sh * oh:sh, :sw * ow:sw]
+    cols = _buffer(workspace, "cols", (c, kh, kw, oh, ow, n), xl.dtype)
+    cols[...] = windows.transpose(0, 4, 5, 1, 2, 3)      # (C, KH, KW, OH, OW, N)
+    return cols.reshape(c * kh * kw, oh * ow * n)
 
 
-def _col2im_cnhw(cols, x_shape, kernel, stride, padding, workspace=None):
-    """The adjoint of `_im2col_cnhw`, back to NCHW: a loop over the KH*KW kernel offsets, each
-    adding one strided slice into the padded (C, N, Hp, Wp) gradient (never `np.add.at`)."""
+def _col2im_batch_last(cols, x_shape, kernel, stride, padding, workspace=None):
+    """The adjoint of `_im2col_batch_last`, back to NCHW: a loop over the KH*KW kernel offsets,
+    each adding one strided slice into the padded (C, Hp, Wp, N) gradient (never `np.add.at`)."""
     n, c, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     oh, ow = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
-    cols = cols.reshape(c, kh, kw, n, oh, ow)
-    grad_t = _buffer(workspace, "grad_x_cnhw", (c, n, h + 2 * ph, w + 2 * pw), cols.dtype)
-    grad_t[...] = 0
+    cols = cols.reshape(c, kh, kw, oh, ow, n)
+    grad = _buffer(workspace, "grad_x_chwn", (c, h + 2 * ph, w + 2 * pw, n), cols.dtype)
+    grad[...] = 0
     for u in range(kh):
         for v in range(kw):
-            grad_t[:, :, u:u + sh * oh:sh, v:v + sw * ow:sw] += cols[:, u, v]
-    return _owned(grad_t[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3))
+            grad[:, u:u + sh * oh:sh, v:v + sw * ow:sw, :] += cols[:, u, v]
+    return _owned(grad[:, ph:ph + h, pw:pw + w, :].transpose(3, 0, 1, 2))
 
 
 def im2col(x, kernel_size, stride=1, padding=0):
     """Copy every KHxKW patch of the padded input into a column.
 
-    x (N, C, H, W) -> cols (C*KH*KW, N*OH*OW); row index (c, u, v), column index (n, i, j).
-    This layout (output positions innermost) keeps the matrix product and the copies
-    contiguous; it was measured 2-4x faster than the transposed layout.
+    x (N, C, H, W) -> cols (C*KH*KW, OH*OW*N); row index (c, u, v), column index (i, j, n).
+    With the patch entries as rows, one matrix product W (O, C*KH*KW) @ cols applies every
+    filter to every patch.
     """
     x = as_images(x, "im2col input")
     kernel = pair(kernel_size, "kernel_size", minimum=1)
     stride, padding = pair(stride, "stride", minimum=1), pair(padding, "padding")
     out_hw = _output_hw(x.shape, kernel, stride, padding, "im2col")
-    return _im2col_cnhw(_channels_first_padded(x, padding, None), kernel, stride, out_hw)
+    return _im2col_batch_last(_batch_last_padded(x, padding, None), kernel, stride, out_hw)
 
 
 def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
@@ -213,10 +219,10 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
         raise ShapeError(f"col2im: expected x_shape (N, C, H, W), got {tuple(x_shape)}")
     n, c, h, w = x_shape
     oh, ow = _output_hw(tuple(x_shape), kernel, stride, padding, "col2im")
-    expected = (c * kernel[0] * kernel[1], n * oh * ow)
+    expected = (c * kernel[0] * kernel[1], oh * ow * n)
     if cols.shape != expected:
         raise ShapeError(f"col2im: expected cols of shape {expected} for x_shape {tuple(x_shape)}, got {cols.shape}")
-    return _col2im_cnhw(cols, tuple(x_shape), kernel, stride, padding)
+    return _col2im_batch_last(cols, tuple(x_shape), kernel, stride, padding)
 
 
 def conv2d_forward(x, weight, bias=None, stride=1, padding=0, *, where="conv2d", workspace=None):
@@ -230,12 +236,12 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, *, where="conv2d",
     x, weight, bias = _check_conv_args(x, weight, bias, where)
     out_channels, _, kh, kw = weight.shape
     oh, ow = _output_hw(x.shape, (kh, kw), stride, padding, where)
-    cols = _im2col_cnhw(_channels_first_padded(x, padding, workspace), (kh, kw), stride, (oh, ow), workspace)
-    y = _buffer(workspace, "y_onhw", (out_channels, cols.shape[1]), cols.dtype)
-    np.matmul(weight.reshape(out_channels, -1), cols, out=y)          # (O, N*OH*OW)
+    cols = _im2col_batch_last(_batch_last_padded(x, padding, workspace), (kh, kw), stride, (oh, ow), workspace)
+    y = _buffer(workspace, "y_ohwn", (out_channels, cols.shape[1]), cols.dtype)
+    np.matmul(weight.reshape(out_channels, -1), cols, out=y)          # (O, OH*OW*N)
     if bias is not None:
         y += bias[:, None]
-    y = y.reshape(out_channels, x.shape[0], oh, ow).transpose(1, 0, 2, 3)
+    y = y.reshape(out_channels, oh, ow, x.shape[0]).transpose(3, 0, 1, 2)
     return _owned(y), ConvCache(x.shape, cols, weight, stride, padding, workspace)
 
 
@@ -250,55 +256,23 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
 def conv2d_backward(grad_y, cache: ConvCache, *, need_input_grad=True):
     """Gradients of the fast convolution: (grad_x, grad_weight, grad_bias).
 
-    With G = grad_y as (O, N*OH*OW): grad_W = G @ cols^T, grad_b = sum of G over positions,
+    With G = grad_y as (O, OH*OW*N): grad_W = G @ cols^T, grad_b = sum of G over positions,
     grad_cols = W_mat^T @ G, and grad_x = col2im(grad_cols). grad_x is None when not needed
     (the first layer of a network).
     """
     x_shape, cols, weight, stride, padding, workspace = cache
     out_channels, _, kh, kw = weight.shape
-    g = _buffer(workspace, "grad_y_onhw", (out_channels, *grad_y.shape[:1], *grad_y.shape[2:]), grad_y.dtype)
-    g[...] = grad_y.transpose(1, 0, 2, 3)
-    g = g.reshape(out_channels, -1)                                   # (O, N*OH*OW)
+    g = _buffer(workspace, "grad_y_ohwn", (out_channels, *grad_y.shape[2:], grad_y.shape[0]), grad_y.dtype)
+    g[...] = grad_y.transpose(1, 2, 3, 0)
+    g = g.reshape(out_channels, -1)                                   # (O, OH*OW*N)
     grad_w = (g @ cols.T).reshape(weight.shape)
     grad_b = g.sum(axis=1)
     grad_x = None
-    if need_input_grad and _input_grad_as_conv(weight.shape, stride, padding):
-        grad_x = _input_grad_by_conv(g, grad_y.shape, weight, x_shape, padding, workspace)
-    elif need_input_grad:
+    if need_input_grad:
         grad_cols = _buffer(workspace, "grad_cols", cols.shape, cols.dtype)
         np.matmul(weight.reshape(out_channels, -1).T, g, out=grad_cols)
-        grad_x = _col2im_cnhw(grad_cols, x_shape, (kh, kw), stride, padding, workspace)
+        grad_x = _col2im_batch_last(grad_cols, x_shape, (kh, kw), stride, padding, workspace)
     return grad_x, grad_w, grad_b
-
-
-def _input_grad_as_conv(weight_shape, stride, padding):
-    """Whether grad_x is cheaper as a convolution than as col2im: stride 1 and a padding of at
-    least KH-1-ph (the "same" convolutions, e.g. 3x3 pad 1; measured 15-30% faster there,
-    but 2-5x slower for 5x5 without padding, where the gradient would need a wide border)."""
-    kh, kw = weight_shape[2:]
-    q = (kh - 1 - padding[0], kw - 1 - padding[1])
-    return stride == (1, 1) and 0 <= q[0] <= padding[0] and 0 <= q[1] <= padding[1]
-
-
-def _input_grad_by_conv(g, grad_y_shape, weight, x_shape, padding, workspace):
-    """grad_x = grad_y (padded by K-1-P) correlated with the flipped, transposed kernel:
-    grad_x[n, c] = sum_o corr(pad(grad_y[n, o]), weight[o, c, ::-1, ::-1]), for stride 1."""
-    out_channels, channels, kh, kw = weight.shape
-    n, _, h, w = x_shape
-    oh, ow = grad_y_shape[2:]
-    qh, qw = kh - 1 - padding[0], kw - 1 - padding[1]
-    g_pad = _buffer(workspace, f"grad_y_pad{qh}x{qw}", (out_channels, n, oh + 2 * qh, ow + 2 * qw), g.dtype, zeros=True)
-    g_pad[:, :, qh:qh + oh, qw:qw + ow] = g.reshape(out_channels, n, oh, ow)
-    cols = _im2col_cnhw(g_pad, (kh, kw), (1, 1), (h, w), _sub(workspace, "grad_x"))
-    flipped = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(channels, -1)
-    grad_t = _buffer(workspace, "grad_x_cn", (channels, n * h * w), g.dtype)
-    np.matmul(flipped, cols, out=grad_t)
-    return _owned(grad_t.reshape(channels, n, h, w).transpose(1, 0, 2, 3))
-
-
-def _sub(workspace, name):
-    """A nested workspace, so that two im2col calls in one step keep separate buffers."""
-    return None if workspace is None else workspace.setdefault(name, {})
 
 
 # --------------------------------------------------------------------------- pooling

@@ -15,6 +15,8 @@ from initlab.experiments import to_jsonable
 from initlab.plots import close
 from initlab.plots import filters as figures
 
+from figcheck import assert_labelled
+
 
 @pytest.fixture(autouse=True)
 def one_blas_thread():
@@ -97,24 +99,10 @@ def test_bad_options():
         study.check_options(seeds=())
 
 
-def figure_is_labelled(fig):
-    """Every visible axes has a title; axes that draw curves or points also have x/y labels;
-    a figure that draws curves has a legend; image grids count with titles and a suptitle."""
-    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
-    assert axes and fig._suptitle is not None
-    plotted = [ax for ax in axes if not ax.images]
-    for ax in axes:
-        assert ax.get_title()
-    for ax in plotted:
-        assert ax.get_xlabel() and ax.get_ylabel()
-    if plotted:
-        assert any(ax.get_legend() is not None for ax in plotted)
-
-
 @pytest.mark.parametrize("name", list(figures.FIGURES))
 def test_figures_are_labelled(result, name):
     fig = figures.FIGURES[name](result)
-    figure_is_labelled(fig)
+    assert_labelled(fig, suptitle=True)
     close(fig)
 
 

@@ -11,6 +11,8 @@ from initlab.experiments import to_jsonable
 from initlab.plots import close
 from initlab.plots import prefilters as figures
 
+from figcheck import assert_labelled
+
 
 @pytest.fixture(scope="module")
 def result():
@@ -81,19 +83,10 @@ def test_bad_options():
         study.check_options(seeds=())
 
 
-def figure_is_labelled(fig):
-    axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
-    assert axes
-    for ax in axes:
-        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
-    assert any(ax.get_legend() is not None for ax in axes)
-    assert fig.texts or fig._suptitle is not None
-
-
 @pytest.mark.parametrize("name", list(figures.FIGURES))
 def test_figures_are_labelled(result, name):
     fig = figures.FIGURES[name](result)
-    figure_is_labelled(fig)
+    assert_labelled(fig, suptitle=True)
     close(fig)
 
 

@@ -8,6 +8,8 @@ from initlab.errors import UnknownNameError
 from initlab.experiments import conv
 from initlab.plots import conv as conv_plots, save
 
+from figcheck import assert_labelled
+
 
 def test_conv_study_claims_hold():
     result = conv.run(**conv.TINY)
@@ -15,16 +17,8 @@ def test_conv_study_claims_hold():
     assert all(c["holds"] for c in result["claims"][::2]), result["claims"]   # timing claim not asserted
 
 
-def figure_is_labelled(fig):
-    axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
-    assert axes
-    for ax in axes:
-        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
-    assert any(ax.get_legend() is not None for ax in axes)
-
-
 def test_conv_figure_is_labelled():
-    figure_is_labelled(conv_plots.feature_map(conv.run(**conv.TINY)))
+    assert_labelled(conv_plots.feature_map(conv.run(**conv.TINY)))
 
 
 class Collector(HTMLParser):

@@ -357,3 +357,15 @@ def test_load_unknown_name_suggests():
         data.load("digit")
     assert "mnist:PATH" in str(info.value)
     assert data.DATASETS == ("shapes", "digits", "mnist:PATH")
+
+
+def test_check_name_validates_without_loading(tmp_path):
+    from initlab.data import check_name
+    assert check_name("shapes") == "shapes" and check_name("digits") == "digits"
+    assert check_name(f"mnist:{tmp_path}") == "mnist"
+    with pytest.raises(UnknownNameError, match="did you mean 'digits'"):
+        check_name("digit")
+    with pytest.raises(InvalidValueError, match="mnist:PATH"):
+        check_name("mnist")
+    with pytest.raises(DataError, match="does not exist"):
+        check_name(f"mnist:{tmp_path / 'missing'}")

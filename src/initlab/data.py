@@ -417,6 +417,22 @@ def _cap(x, y, n, gen):
     return x[keep], y[keep]
 
 
+def check_name(name) -> str:
+    """The kind of a dataset name, "shapes", "digits" or "mnist" (for "mnist:PATH", whose PATH
+    must be an existing folder), checked without loading anything."""
+    if name in ("shapes", "digits"):
+        return name
+    if not isinstance(name, str) or not name.lower().startswith("mnist"):
+        raise errors.unknown_name("dataset", name, DATASETS)
+    folder = name[len("mnist"):]
+    if not folder.startswith(":") or not folder[1:].strip():
+        raise InvalidValueError(f"dataset {name!r}: MNIST needs the folder holding its files, as 'mnist:PATH'")
+    if not Path(folder[1:]).is_dir():
+        raise DataError(f"dataset {name!r}: MNIST folder {folder[1:]!r} does not exist or is not a "
+                               "folder (initlab never downloads: put the four IDX files in one folder)")
+    return "mnist"
+
+
 def _load_parts(name: str, n, seeds):
     """(kind, class_names, (train, val, test)) for a dataset name, before standardizing."""
     split_rng, data_rng = (np.random.default_rng(s) for s in seeds)
@@ -428,19 +444,14 @@ def _load_parts(name: str, n, seeds):
         x, y = _cap(*digits(), n, data_rng)
         s = split(x, y, rng=split_rng)
         return "digits", tuple(str(d) for d in range(10)), (s.train, s.val, s.test)
-    if name.lower().startswith("mnist"):
-        folder = name[len("mnist"):]
-        if not folder.startswith(":") or not folder[1:].strip():
-            raise InvalidValueError(
-                f"dataset {name!r}: MNIST needs the folder holding its files, as 'mnist:PATH'"
-            )
-        train, test = mnist(folder[1:])
+    if check_name(name) == "mnist":
+        train, test = mnist(name.split(":", 1)[1])
         num_classes = int(max(train[1].max(initial=0), test[1].max(initial=0))) + 1
         train, test = _cap(*train, n, data_rng), _cap(*test, n, data_rng)
         s = split(*train, val_fraction=0.1, test_fraction=0.0, rng=split_rng)
         names = tuple(str(d) for d in range(num_classes))
         return "mnist", names, (s.train, s.val, test)
-    raise errors.unknown_name("dataset", name, DATASETS)
+    raise errors.unknown_name("dataset", name, DATASETS)   # (check_name refused it already)
 
 
 def load(name, *, seed=0, n=None, standardize=True) -> Dataset:

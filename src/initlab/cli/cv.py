@@ -14,7 +14,7 @@ import csv
 import re
 from pathlib import Path
 
-from ..errors import DataError, InvalidValueError, unknown_name
+from ..errors import InitlabError, InvalidValueError
 from ..validate import positive_int, real_number
 from . import ui
 from ._common import prepare_out, report_written, run_study, split_list, write_json
@@ -92,19 +92,12 @@ def write_csv(path: Path, cv_results: dict) -> Path:
 
 
 def check_dataset(name) -> str:
-    """A dataset name data.load knows ("shapes", "digits", "mnist:PATH" with PATH a folder),
-    checked without loading it."""
-    from ..data import DATASETS
-    if isinstance(name, str) and name in ("shapes", "digits"):
-        return name
-    if not isinstance(name, str) or not name.lower().startswith("mnist"):
-        raise unknown_name("dataset", name, DATASETS)
-    folder = name[len("mnist"):]
-    if not folder.startswith(":") or not folder[1:].strip():
-        raise InvalidValueError(f"--dataset {name!r}: MNIST needs the folder holding its files, as 'mnist:PATH'")
-    if not Path(folder[1:]).is_dir():
-        raise DataError(f"--dataset {name!r}: MNIST folder {folder[1:]!r} does not exist or is not a "
-                        "folder (initlab never downloads: put the four IDX files in one folder)")
+    """A dataset name data.load knows, checked without loading it (see data.check_name)."""
+    from ..data import check_name
+    try:
+        check_name(name)
+    except InitlabError as exc:
+        raise type(exc)(f"--dataset: {exc}") from None
     return name
 
 

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from threadpoolctl import threadpool_limits
 
 from initlab import checkpoint, data, functional as F, init, layers, losses, models, optim, train
 from initlab.cli import main
@@ -18,12 +17,6 @@ from initlab.model import Sequential
 from initlab.rng import as_generator
 
 CE = losses.SoftmaxCrossEntropy
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    with threadpool_limits(1, user_api="blas"):
-        yield
 
 
 def net():

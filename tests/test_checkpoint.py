@@ -8,19 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import safetensors.numpy
-from threadpoolctl import threadpool_limits
 
 from initlab import checkpoint, data, layers, losses, models, optim, train
 from initlab.errors import CheckpointError, InvalidValueError
 from initlab.model import Sequential
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "initlab"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    with threadpool_limits(1, user_api="blas"):
-        yield
 
 
 def bn_net(seed=0, dtype=np.float32):

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from initlab import checkpoint, optim
 from initlab.cli import main
@@ -21,12 +20,6 @@ FINAL = re.compile(r"^test accuracy: (\d\.\d{4})$")
 ROW = re.compile(r"^\s+\d+\s+\d+\.\d{4}\s+\d\.\d{4}\s+(\d+\.\d{4}|-)\s+(\d\.\d{4}|-)\s+\d+\.\d{2}$")
 TINY = ["train", "--n", "300", "--epochs", "2", "--batch-size", "16"]
 LAUNCH = "import sys; from initlab.cli import main; sys.exit(main(sys.argv[1:]))"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    with threadpool_limits(1, user_api="blas"):
-        yield
 
 
 def run(capsys, *argv):

@@ -8,18 +8,10 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
-from threadpoolctl import threadpool_limits
 
 from initlab import data
 from initlab.errors import DivergenceError, InvalidValueError, ShapeError, UnknownNameError
 from initlab.estimator import AUTO_SMALL_MODEL, CNNClassifier
-
-
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    # The suite shares 2 cores: a multi-threaded BLAS on these tiny matrices only oversubscribes.
-    with threadpool_limits(1):
-        yield
 
 
 # --------------------------------------------------------------------------- sklearn's suite

@@ -15,12 +15,6 @@ from initlab.experiments import cv
 from initlab.plots import cv as cv_plots
 
 
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    with threadpool_limits(1):
-        yield
-
-
 @pytest.fixture(scope="module")
 def tiny():
     with threadpool_limits(1):

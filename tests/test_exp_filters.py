@@ -18,12 +18,6 @@ from initlab.plots import filters as figures
 from figcheck import assert_labelled
 
 
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    with threadpool_limits(1):
-        yield
-
-
 @pytest.fixture(scope="module")
 def result():
     with threadpool_limits(1):

@@ -15,13 +15,6 @@ from initlab.plots import symmetry as figures
 from figcheck import assert_labelled
 
 
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    # the suite shares 2 cores: a second BLAS thread on these tiny matrices only contends
-    with threadpool_limits(1):
-        yield
-
-
 @pytest.fixture(scope="module")
 def result():
     with threadpool_limits(1):

@@ -4,19 +4,12 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from initlab import data as D
 from initlab.errors import DivergenceError, InvalidValueError
 from initlab.experiments import depth, filters, prefilters, symmetry, training, zero_mean
 from initlab.models import small_cnn
 from initlab.optim import SGD
-
-
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    with threadpool_limits(1):
-        yield
 
 
 @contextmanager

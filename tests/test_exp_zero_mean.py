@@ -15,12 +15,6 @@ from initlab.plots import zero_mean as figures
 from test_exp_training import no_hang
 
 
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    with threadpool_limits(1):
-        yield
-
-
 @pytest.fixture(scope="module")
 def result():
     with threadpool_limits(1):

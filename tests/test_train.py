@@ -5,20 +5,12 @@ import math
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from initlab import data, layers, losses, models, optim, train
 from initlab.errors import DivergenceError, InvalidValueError
 from initlab.model import Sequential
 
 CE = losses.SoftmaxCrossEntropy
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """Two BLAS threads on a shared 2-core machine spin-wait each other (10x slower here)."""
-    with threadpool_limits(1, user_api="blas"):
-        yield
 
 
 @pytest.fixture(scope="module")

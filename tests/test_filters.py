@@ -187,3 +187,9 @@ def test_templates():
     flat = np.stack([v.ravel() / np.linalg.norm(v) for v in t7.values()])
     cosine = np.abs(flat @ flat.T) - np.eye(len(flat))
     assert cosine.max() < 0.99
+
+
+def test_bank_returns_a_writable_array_of_its_own():
+    a = filters.bank(["sobel_x", "x_shape"], in_channels=1)
+    a *= 2                                   # a user scales their kernels in place
+    assert np.array_equal(filters.bank(["sobel_x"])[0, 0], filters.sobel_x())

@@ -189,9 +189,9 @@ def bank(names: str | Iterable[str], in_channels: int = 1, size: int | None = No
     in_channels = positive_int(in_channels, "bank: in_channels")
     size = 3 if size is None else positive_int(size, "bank: size")
     kernels = np.stack([_named(n, size) for n in names])
-    return np.ascontiguousarray(
-        np.broadcast_to(kernels[:, None], (len(names), in_channels, size, size)), dtype=np.float32
-    )
+    # np.array copies: a broadcast view is read-only and would alias for in_channels=1
+    return np.array(np.broadcast_to(kernels[:, None], (len(names), in_channels, size, size)),
+                    dtype=np.float32, order="C")
 
 
 def templates(size: int = 3) -> dict[str, np.ndarray]:

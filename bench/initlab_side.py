@@ -4,12 +4,17 @@ import numpy as np
 
 
 def conv_step(x, weight, bias, grad_y, stride, padding):
-    """A callable running initlab's fast conv forward and its backward (input, weight, bias)."""
-    from initlab.functional import conv2d_backward, conv2d_forward
+    """A callable running a Conv2D layer's forward and backward (input, weight and bias
+    gradients), as a training step does: the layer keeps its scratch buffers between calls."""
+    from initlab.layers import Conv2D
+    out_channels, in_channels, kh, kw = weight.shape
+    layer = Conv2D(in_channels, out_channels, (kh, kw), stride, padding,
+                   weight_init=weight, bias_init=bias, dtype=weight.dtype)
 
     def step():
-        y, cache = conv2d_forward(x, weight, bias, stride, padding)
-        return y, conv2d_backward(grad_y, cache)
+        y = layer.forward(x)
+        grad_x = layer.backward(grad_y)
+        return y, (grad_x, layer.grads["weight"], layer.grads["bias"])
 
     return step
 

@@ -66,6 +66,71 @@ def test_fast_conv_backward_equals_naive_backward(p):
         assert rel(a, n) < 1e-10
 
 
+# Layers with >= 16 channels on both sides and stride 1 take the channels-last path.
+wide_conv_cases = st.fixed_dictionaries({
+    "n": st.integers(1, 2), "c": st.integers(16, 19), "o": st.integers(16, 19),
+    "kh": st.integers(1, 4), "kw": st.integers(1, 4), "sh": st.just(1), "sw": st.just(1),
+    "ph": st.integers(0, 3), "pw": st.integers(0, 3),
+    "extra_h": st.integers(0, 4), "extra_w": st.integers(0, 4),
+    "seed": st.integers(0, 2**31),
+}).filter(lambda p: p["ph"] < p["kh"] and p["pw"] < p["kw"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(wide_conv_cases)
+def test_channels_last_conv_equals_naive_and_scipy_forward_and_backward(p):
+    x, w, b, stride, padding, rng = _case(p)
+    y, cache = F.conv2d_forward(x, w, b, stride, padding)
+    assert cache.channels_last
+    assert rel(y, F.conv2d_naive(x, w, b, stride, padding)) < 1e-10
+    assert rel(y, scipy_conv2d(x, w, b, stride, padding)) < 1e-10
+    g = rng.normal(size=y.shape)
+    for a, n in zip(F.conv2d_backward(g, cache), F.conv2d_naive_backward(g, x, w, stride, padding)):
+        assert rel(a, n) < 1e-10
+
+
+@pytest.mark.parametrize("c, o, stride, padding, expected", [
+    (16, 16, 1, 1, True), (16, 32, 1, 0, True), (15, 16, 1, 1, False), (16, 8, 1, 1, False),
+    (16, 16, 2, 1, False), (16, 16, 1, 3, False)])
+def test_the_layout_is_chosen_by_channels_stride_and_padding(c, o, stride, padding, expected):
+    x, w = np.ones((1, c, 6, 6)), np.ones((o, c, 3, 3))
+    assert F.conv2d_forward(x, w, None, stride, padding)[1].channels_last is expected
+
+
+def test_channels_last_conv_backward_matches_finite_differences():
+    rng = np.random.default_rng(3)
+    x, w, b = rng.normal(size=(2, 16, 5, 4)), rng.normal(size=(17, 16, 3, 2)), rng.normal(size=17)
+    y, cache = F.conv2d_forward(x, w, b, 1, (1, 0))
+    assert cache.channels_last
+    up = rng.normal(size=y.shape)
+    gx, gw, gb = F.conv2d_backward(up, cache)
+    f = lambda: float(np.sum(F.conv2d(x, w, b, 1, (1, 0)) * up))
+    for array, grad in ((x, gx), (w, gw), (b, gb)):
+        idx = sample_indices(array.shape, rng, 15)
+        assert relative_error(np.array([grad[i] for i in idx]), numeric_grad(f, array, idx)).max() < 1e-6
+
+
+@pytest.mark.parametrize("c, o", [(2, 6), (16, 16)])   # batch-last, channels-last
+def test_outputs_in_their_computing_layout_chain_like_contiguous_ones(c, o):
+    """Conv results are NCHW views of the layout they were computed in; a second conv, a ReLU,
+    a pooling layer and their backward passes give the same numbers as on contiguous copies."""
+    rng = np.random.default_rng(4)
+    x, w1, w2 = rng.normal(size=(3, c, 8, 8)), rng.normal(size=(o, c, 3, 3)), rng.normal(size=(o, o, 3, 3))
+    y1, c1 = F.conv2d_forward(x, w1, None, 1, 1, workspace={})
+    assert not y1.flags.c_contiguous or 1 in y1.shape
+    pooled, pool_cache = F.max_pool2d_forward(F.relu(y1), 2)
+    y2, c2 = F.conv2d_forward(pooled, w2, None, 1, 1, workspace={})
+    reference = F.conv2d_naive(F.max_pool2d(F.relu(F.conv2d_naive(x, w1, None, 1, 1)), 2), w2, None, 1, 1)
+    assert rel(y2, reference) < 1e-10
+    up = rng.normal(size=y2.shape)
+    g_pooled = F.conv2d_backward(up, c2)[0]
+    g_layout = F.max_pool2d_backward(g_pooled, pool_cache)
+    g_contiguous = F.max_pool2d_backward(np.ascontiguousarray(g_pooled), pool_cache)
+    np.testing.assert_array_equal(g_layout, g_contiguous)
+    assert rel(F.conv2d_backward(g_layout * (y1 > 0), c1)[0],
+               F.conv2d_naive_backward(g_contiguous * (y1 > 0), x, w1, 1, 1)[0]) < 1e-10
+
+
 def test_conv_backward_matches_finite_differences():
     rng = np.random.default_rng(0)
     x, w, b = rng.normal(size=(2, 3, 7, 6)), rng.normal(size=(4, 3, 3, 2)), rng.normal(size=4)
@@ -165,7 +230,7 @@ def test_max_pool_ties_route_the_gradient_to_the_first_maximum_like_pytorch():
     np.testing.assert_array_equal(y[0, 0], [[0, 0], [0, 5]])
 
 
-@pytest.mark.parametrize("n, c, o", [(1, 3, 4), (4, 1, 4), (4, 3, 1), (1, 1, 1)])
+@pytest.mark.parametrize("n, c, o", [(1, 3, 4), (4, 1, 4), (4, 3, 1), (1, 1, 1), (1, 16, 16), (2, 16, 17)])
 def test_results_never_alias_reused_scratch_buffers(n, c, o):
     """With a workspace (as Conv2D uses while training), an earlier output or input gradient
     must survive the next call: N=1 or one channel once made them views into the buffers."""

@@ -66,9 +66,9 @@ def test_fast_conv_backward_equals_naive_backward(p):
         assert rel(a, n) < 1e-10
 
 
-# Layers with >= 16 channels on both sides and stride 1 take the channels-last path.
+# Stride 1, >= 16 input channels and no more output channels: the channels-last path.
 wide_conv_cases = st.fixed_dictionaries({
-    "n": st.integers(1, 2), "c": st.integers(16, 19), "o": st.integers(16, 19),
+    "n": st.integers(1, 2), "c": st.integers(16, 19), "o": st.integers(1, 16),
     "kh": st.integers(1, 4), "kw": st.integers(1, 4), "sh": st.just(1), "sw": st.just(1),
     "ph": st.integers(0, 3), "pw": st.integers(0, 3),
     "extra_h": st.integers(0, 4), "extra_w": st.integers(0, 4),
@@ -90,16 +90,33 @@ def test_channels_last_conv_equals_naive_and_scipy_forward_and_backward(p):
 
 
 @pytest.mark.parametrize("c, o, stride, padding, expected", [
-    (16, 16, 1, 1, True), (16, 32, 1, 0, True), (15, 16, 1, 1, False), (16, 8, 1, 1, False),
+    (16, 16, 1, 1, True), (32, 10, 1, 0, True), (15, 15, 1, 1, False), (16, 32, 1, 1, False),
     (16, 16, 2, 1, False), (16, 16, 1, 3, False)])
 def test_the_layout_is_chosen_by_channels_stride_and_padding(c, o, stride, padding, expected):
     x, w = np.ones((1, c, 6, 6)), np.ones((o, c, 3, 3))
     assert F.conv2d_forward(x, w, None, stride, padding)[1].channels_last is expected
 
 
+def test_a_layout_can_be_forced_and_bad_requests_are_named():
+    from initlab.errors import InvalidValueError, UnknownNameError
+    rng = np.random.default_rng(5)
+    x, w = rng.normal(size=(2, 3, 6, 6)), rng.normal(size=(4, 3, 3, 3))
+    results = {}
+    for layout in F.LAYOUTS:
+        y, cache = F.conv2d_forward(x, w, None, 1, 1, layout=layout)
+        assert cache.channels_last is (layout == "channels-last")
+        results[layout] = (y, *F.conv2d_backward(np.ones_like(y), cache))
+    for a, b in zip(*results.values()):
+        assert rel(a, b) < 1e-12
+    with pytest.raises(UnknownNameError, match="unknown layout 'nhwc'"):
+        F.conv2d_forward(x, w, layout="nhwc")
+    with pytest.raises(InvalidValueError, match="needs stride 1.*stride \\(2, 2\\)"):
+        F.conv2d_forward(x, w, stride=2, layout="channels-last")
+
+
 def test_channels_last_conv_backward_matches_finite_differences():
     rng = np.random.default_rng(3)
-    x, w, b = rng.normal(size=(2, 16, 5, 4)), rng.normal(size=(17, 16, 3, 2)), rng.normal(size=17)
+    x, w, b = rng.normal(size=(2, 17, 5, 4)), rng.normal(size=(16, 17, 3, 2)), rng.normal(size=16)
     y, cache = F.conv2d_forward(x, w, b, 1, (1, 0))
     assert cache.channels_last
     up = rng.normal(size=y.shape)
@@ -230,7 +247,7 @@ def test_max_pool_ties_route_the_gradient_to_the_first_maximum_like_pytorch():
     np.testing.assert_array_equal(y[0, 0], [[0, 0], [0, 5]])
 
 
-@pytest.mark.parametrize("n, c, o", [(1, 3, 4), (4, 1, 4), (4, 3, 1), (1, 1, 1), (1, 16, 16), (2, 16, 17)])
+@pytest.mark.parametrize("n, c, o", [(1, 3, 4), (4, 1, 4), (4, 3, 1), (1, 1, 1), (1, 16, 16), (2, 17, 1)])
 def test_results_never_alias_reused_scratch_buffers(n, c, o):
     """With a workspace (as Conv2D uses while training), an earlier output or input gradient
     must survive the next call: N=1 or one channel once made them views into the buffers."""

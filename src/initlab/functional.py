@@ -7,7 +7,9 @@ Two convolutions compute the same thing:
 * `conv2d_naive` is the textbook picture: the kernel steps over the padded image, and each
   output pixel is the sum of the elementwise products of the kernel and the patch under it.
 * `conv2d` is the fast one: every patch is copied once into a column matrix ("im2col", through
-  `sliding_window_view`), and one matrix product applies every filter to every patch.
+  `sliding_window_view`), and one matrix product applies every filter to every patch. It works
+  in one of two memory layouts, batch-last (C, H, W, N) for narrow layers and channels-last
+  (N, H, W, C) for wide ones, and hands results on as NCHW views of the layout it used.
 
 The tests hold the fast convolution to the naive one and to `scipy.signal.correlate`.
 """
@@ -19,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .errors import ShapeError
+from .errors import InvalidValueError, ShapeError, UnknownNameError
 from .validate import as_float_array, as_images, pair
 
 
@@ -160,6 +162,11 @@ def _nchw(array, layout):
     return array.transpose(*(layout.index(axis) for axis in "NCHW"))
 
 
+def _layout_of(x):
+    """The memory order of an (N, C, H, W) array's axes, outermost first, e.g. "NCHW"."""
+    return "".join(sorted("NCHW", key=lambda axis: -x.strides["NCHW".index(axis)]))
+
+
 def _in_layout(x, layout, workspace, name):
     """x (N, C, H, W) as a C-contiguous array with axes in `layout` order: a view when x is
     already laid out that way (the previous layer's output usually is), else a scratch copy."""
@@ -217,18 +224,37 @@ def _col2im_batch_last(cols, x_shape, kernel, stride, padding, workspace=None):
 # numbers; every matrix product has the long N*OH*OW axis first, the orientation in which
 # OpenBLAS's AVX-512 kernels ran 1.5-2x faster here (and no slower with its AVX2 ones); and the
 # input gradient is a convolution of the padded output gradient with the flipped kernel, which
-# needs no col2im scatter. With fewer than 16 channels on either side the products get too
-# narrow (LeNet's layers ran 1.5-3x slower this way), so those stay batch-last.
+# needs no col2im scatter. It pays off (0.5-0.95x the batch-last time, bench/ and 20 layer
+# shapes measured) when the input has at least 16 channels, so that the copied runs are long,
+# and no more output channels than input ones, since the input gradient's im2col copies
+# KH*KW*O numbers per pixel. LeNet's layers ran 1.9-2.7x slower this way; they stay batch-last.
 
 CHANNELS_LAST_MIN_CHANNELS = 16
 _TRANSPOSE_BLOCK = 16   # channels per NCHW -> NHWC copy: 2x faster than one whole-array copy
 
 
-def _uses_channels_last(in_channels, out_channels, kernel, stride, padding):
-    """Whether the fast convolution takes the channels-last path for this geometry."""
+LAYOUTS = ("batch-last", "channels-last")
+
+
+def _channels_last_fits(kernel, stride, padding):
+    """The channels-last path handles stride 1 with padding below the kernel size."""
     (kh, kw), (ph, pw) = kernel, padding
-    return (min(in_channels, out_channels) >= CHANNELS_LAST_MIN_CHANNELS
-            and stride == (1, 1) and ph <= kh - 1 and pw <= kw - 1)
+    return stride == (1, 1) and ph <= kh - 1 and pw <= kw - 1
+
+
+def _uses_channels_last(in_channels, out_channels, kernel, stride, padding, layout=None):
+    """Whether the fast convolution takes the channels-last path: `layout` if given (one of
+    LAYOUTS), else chosen by the geometry."""
+    if layout is None:
+        return (CHANNELS_LAST_MIN_CHANNELS <= in_channels and out_channels <= in_channels
+                and _channels_last_fits(kernel, stride, padding))
+    if layout not in LAYOUTS:
+        raise UnknownNameError(f"conv2d: unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)} or None")
+    if layout == "channels-last" and not _channels_last_fits(kernel, stride, padding):
+        raise InvalidValueError(
+            f"conv2d: the channels-last layout needs stride 1 and padding below the kernel size, "
+            f"got kernel {kernel}, stride {stride}, padding {padding}")
+    return layout == "channels-last"
 
 
 def _channels_last_padded(x, padding, workspace, name):
@@ -276,7 +302,9 @@ def _conv_backward_channels_last(grad_y, cache, need_input_grad):
     channels swapped: grad_x[n, c, h, w] = sum_{o,u,v} Gpad[n, o, h+u, w+v] W[o, c, K-1-u, K-1-v]."""
     (n, c, h, w), cols, weight, _, (ph, pw), workspace, _ = cache
     out_channels, _, kh, kw = weight.shape
-    g = _in_layout(grad_y, "NHWC", workspace, "grad_y_nhwc")
+    g = grad_y.transpose(0, 2, 3, 1)
+    if not g.flags.c_contiguous:
+        g = _channels_last_padded(grad_y, (0, 0), workspace, "grad_y_nhwc")
     g_rows = g.reshape(-1, out_channels)
     grad_w = np.ascontiguousarray((g_rows.T @ cols).reshape(out_channels, kh, kw, c).transpose(0, 3, 1, 2))
     ones = _buffer(workspace, "ones", (g_rows.shape[0],), g.dtype)
@@ -325,12 +353,14 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     return _col2im_batch_last(cols, tuple(x_shape), kernel, stride, padding)
 
 
-def conv2d_forward(x, weight, bias=None, stride=1, padding=0, *, where="conv2d", workspace=None):
+def conv2d_forward(x, weight, bias=None, stride=1, padding=0, *, where="conv2d", workspace=None,
+                   layout=None):
     """Fast convolution that also returns the cache its backward needs: (y, cache).
 
     y = W_mat @ cols + b, with W_mat = weight.reshape(O, C*KH*KW); y is (N, O, OH, OW).
-    Layers with at least 16 channels on both sides and stride 1 run channels-last (above);
-    the others batch-last. Either way x, y and the gradients are NCHW.
+    Layers with stride 1, at least 16 input channels and no more output channels than input
+    ones run channels-last (above); the others batch-last; `layout` (one of LAYOUTS) forces
+    one. Either way x, y and the gradients are NCHW.
     `workspace`: a dict in which scratch buffers are kept between calls (a layer passes its own
     while training); the cache then points into it, so backward must follow this forward.
     """
@@ -338,7 +368,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, *, where="conv2d",
     x, weight, bias = _check_conv_args(x, weight, bias, where)
     out_channels, in_channels, kh, kw = weight.shape
     oh, ow = _output_hw(x.shape, (kh, kw), stride, padding, where)
-    if _uses_channels_last(in_channels, out_channels, (kh, kw), stride, padding):
+    if _uses_channels_last(in_channels, out_channels, (kh, kw), stride, padding, layout):
         y, cols = _conv_forward_channels_last(x, weight, bias, padding, workspace)
         return y, ConvCache(x.shape, cols, weight, stride, padding, workspace, channels_last=True)
     cols = _im2col_batch_last(_batch_last_padded(x, padding, workspace), (kh, kw), stride, (oh, ow), workspace)
@@ -460,7 +490,7 @@ def _scatter_to_windows(cache: PoolCache, grad_y, contribution):
     # windows that tile the input exactly (2x2 stride 2 on an even size): each pixel gets one
     # contribution, so it is assigned into uninitialized memory instead of added onto zeros
     tiles = (sh, sw) == (kh, kw) and (ph, pw) == (0, 0) and (h, w) == (oh * kh, ow * kw)
-    layout = "".join(sorted("NCHW", key=lambda axis: -grad_y.strides["NCHW".index(axis)]))
+    layout = _layout_of(grad_y)
     sizes = dict(zip("NCHW", (n, c, h + 2 * ph, w + 2 * pw)))
     grad_xp = _nchw((np.empty if tiles else np.zeros)([sizes[a] for a in layout], grad_y.dtype), layout)
     for u in range(kh):

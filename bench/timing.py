@@ -39,7 +39,7 @@ def _timed_calls(fn, calls: int) -> float:
 
 
 def interleave(sides, *, rounds, warmup=2, min_rounds=3, budget_s=10.0, sample_s=0.05,
-               max_calls=50):
+               max_calls=50, settle_s=0.0):
     """Time every side of `sides` ({name: zero-argument callable}) in alternating rounds.
 
     Each side first runs `warmup` times (alternating too). A side that raises during warm-up is
@@ -47,6 +47,9 @@ def interleave(sides, *, rounds, warmup=2, min_rounds=3, budget_s=10.0, sample_s
     of `calls` back-to-back calls, with `calls` chosen from the warm-up so a sample lasts about
     `sample_s` (short calls are too close to the timer's and the scheduler's resolution).
     Rounds stop at `rounds`, or once `budget_s` is spent and `min_rounds` are done.
+    `settle_s`: a pause before every sample, so that the worker threads the previous side left
+    spinning (OpenBLAS's spin ~0.1 s after its last product, OpenMP's ~10 ms, measured here)
+    have gone to sleep and do not compete with this side's threads for the cores.
 
     Returns (samples {name: [seconds per call, one per round]}, calls {name: int},
              errors {name: message}).
@@ -67,8 +70,10 @@ def interleave(sides, *, rounds, warmup=2, min_rounds=3, budget_s=10.0, sample_s
     started = time.perf_counter()
     for done in range(1, rounds + 1):
         for name, fn in live.items():
+            if settle_s:
+                time.sleep(settle_s)
             samples[name].append(_timed_calls(fn, calls[name]))
-        if done >= min_rounds and time.perf_counter() - started > budget_s:
+        if done >= min_rounds and time.perf_counter() - started - settle_s * len(live) * done > budget_s:
             break
     return samples, calls, errors
 

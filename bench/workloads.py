@@ -23,11 +23,12 @@ class Settings:
     peer_rounds: int = 7
     peer_min_rounds: int = 3
     memory_steps: int = 200
+    settle_s: float = 0.2      # pause before each sample when more than one thread runs
 
     @classmethod
     def quick(cls):
         return cls(rounds=3, warmup=1, min_rounds=2, budget_s=1.0, peer_rounds=2,
-                   peer_min_rounds=1, memory_steps=20)
+                   peer_min_rounds=1, memory_steps=20, settle_s=0.2)
 
 
 # (N, C, H, W, out_channels, kernel, stride, padding) -- the four layers issue 5 names.
@@ -78,12 +79,13 @@ def _build(builders: dict):
     return sides, errors
 
 
-def _time(sides, errors, settings, *, peer_like=False):
+def _time(sides, errors, settings, threads, *, peer_like=False):
     rounds = settings.peer_rounds if peer_like else settings.rounds
     min_rounds = settings.peer_min_rounds if peer_like else settings.min_rounds
     samples, calls, timing_errors = interleave(
         sides, rounds=rounds, warmup=1 if peer_like else settings.warmup,
-        min_rounds=min_rounds, budget_s=settings.budget_s)
+        min_rounds=min_rounds, budget_s=settings.budget_s,
+        settle_s=settings.settle_s if threads > 1 else 0.0)
     errors = {**errors, **timing_errors}
     stats = {name: summary(times) | {"calls_per_sample": calls[name]} for name, times in samples.items()}
     stats |= {name: {"error": message} for name, message in errors.items()}
@@ -115,7 +117,7 @@ def run_conv(case, threads, settings, torch_side, peak_gflops):
         "torch": lambda: torch_side.conv_step(x, weight, bias, grad_y, stride, padding),
     })
     check = _check(lambda: _agreement(_flatten_conv(sides["initlab"]()), _flatten_conv(sides["torch"]())))
-    samples, stats = _time(sides, errors, settings)
+    samples, stats = _time(sides, errors, settings, threads)
     gflop = conv_gflop(case)
     rate = {name: {"gflops": gflop / (s["median_ms"] / 1e3),
                    "peak_fraction": gflop / (s["median_ms"] / 1e3) / peak_gflops}
@@ -148,7 +150,7 @@ def run_peer(case, threads, settings):
         return _agreement([y, gx, gw, gb], sides["peer"]())
 
     check = _check(compare)
-    samples, stats = _time(sides, errors, settings, peer_like=True)
+    samples, stats = _time(sides, errors, settings, threads, peer_like=True)
     speedup = paired_ratio(samples["peer"], samples["initlab"]) if len(samples) == 2 else None
     target = PEER_SPEEDUP_TARGET.get(case)
     met = None if speedup is None or target is None else speedup["median"] >= target
@@ -204,7 +206,7 @@ def run_training(kind, threads, settings, torch_side):
     steps, step_errors = _build({name: (lambda name=name: _step_on_batch(name, models[name], x, y,
                                                                       torch_side))
                                  for name in models})
-    samples, stats = _time(steps, {**errors, **step_errors}, settings)
+    samples, stats = _time(steps, {**errors, **step_errors}, settings, threads)
     for name, step in steps.items():
         if "median_ms" in stats[name]:
             stats[name]["final_loss"] = _final_loss(step)

@@ -148,6 +148,44 @@ def test_outputs_in_their_computing_layout_chain_like_contiguous_ones(c, o):
                F.conv2d_naive_backward(g_contiguous * (y1 > 0), x, w1, 1, 1)[0]) < 1e-10
 
 
+@pytest.mark.parametrize("c", [3, 16])     # batch-last, channels-last
+def test_shared_scratch_buffers_keep_their_zero_borders_across_paddings(c):
+    """Call-local buffers are shared by all convolutions in a thread, one per name and shape:
+    a 6x6 input padded by 1 and a 4x4 one padded by 2 have the same padded shape, and neither
+    may see the other's interior in its border."""
+    rng = np.random.default_rng(6)
+    w1, w2 = rng.normal(size=(c, c, 3, 3)), rng.normal(size=(c, c, 5, 5))
+    for _ in range(2):
+        for size, w, padding in ((6, w1, 1), (4, w2, 2)):
+            x = rng.normal(size=(2, c, size, size))
+            y, cache = F.conv2d_forward(x, w, None, 1, padding, workspace={})
+            g = rng.normal(size=y.shape)
+            assert rel(y, F.conv2d_naive(x, w, None, 1, padding)) < 1e-10
+            for a, n in zip(F.conv2d_backward(g, cache), F.conv2d_naive_backward(g, x, w, 1, padding)):
+                assert rel(a, n) < 1e-10
+
+
+def test_convolutions_in_two_threads_do_not_share_scratch_buffers():
+    from concurrent.futures import ThreadPoolExecutor
+    rng = np.random.default_rng(7)
+    w = rng.normal(size=(16, 16, 3, 3))
+    inputs = [rng.normal(size=(4, 16, 8, 8)) for _ in range(2)]
+
+    def run(x):
+        results = []
+        for _ in range(30):
+            y, cache = F.conv2d_forward(x, w, None, 1, 1, workspace={})
+            results.append((y, *F.conv2d_backward(y, cache)))
+        return results
+
+    expected = [run(x)[0] for x in inputs]
+    with ThreadPoolExecutor(2) as pool:
+        for x_results, want in zip(pool.map(run, inputs), expected):
+            for got in x_results:
+                for a, b in zip(got, want):
+                    np.testing.assert_array_equal(a, b)
+
+
 def test_conv_backward_matches_finite_differences():
     rng = np.random.default_rng(0)
     x, w, b = rng.normal(size=(2, 3, 7, 6)), rng.normal(size=(4, 3, 3, 2)), rng.normal(size=4)

@@ -16,6 +16,7 @@ The tests hold the fast convolution to the naive one and to `scipy.signal.correl
 from __future__ import annotations
 
 import math
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -133,18 +134,28 @@ class ConvCache(NamedTuple):
     weight: np.ndarray
     stride: tuple
     padding: tuple
-    workspace: dict | None  # reusable buffers (owned by a layer), or None
     channels_last: bool = False
 
 
-def _buffer(workspace, name, shape, dtype, zeros=False):
-    """A scratch array from `workspace` (reused while shape and dtype match), or a fresh one.
+SCRATCH = "scratch"     # the `workspace` of data used only within one call (see _buffer)
+_thread = threading.local()
 
-    Reusing buffers between steps avoids mapping tens of MB of fresh pages per call; a zeroed
-    buffer keeps its zero border as long as only its interior is written.
+
+def _buffer(workspace, name, shape, dtype, zeros=False):
+    """A work array, from `workspace` (reused while shape and dtype match), or a fresh one.
+
+    `workspace` is a layer's dict, for what its backward needs from its forward (kept until the
+    layer's next step, then overwritten); None, for a fresh array; or SCRATCH, for data used
+    only within one call (a padded copy, a column matrix between its im2col and its product):
+    shared by every convolution in the thread, so the layers of a deep net all write into the
+    same cache-warm memory. Reusing buffers also avoids mapping fresh pages every step. A
+    zeroed buffer keeps its zero border as long as only its interior is written.
     """
     if workspace is None:
         return np.zeros(shape, dtype) if zeros else np.empty(shape, dtype)
+    if workspace is SCRATCH:
+        workspace = _thread.__dict__.setdefault("scratch", {})
+        name = (name, tuple(shape), np.dtype(dtype))    # one buffer per geometry: layers alternate
     buf = workspace.get(name)
     if buf is None or buf.shape != tuple(shape) or buf.dtype != dtype:
         buf = workspace[name] = np.zeros(shape, dtype) if zeros else np.empty(shape, dtype)
@@ -167,13 +178,13 @@ def _layout_of(x):
     return "".join(sorted("NCHW", key=lambda axis: -x.strides["NCHW".index(axis)]))
 
 
-def _in_layout(x, layout, workspace, name):
+def _in_layout(x, layout, name):
     """x (N, C, H, W) as a C-contiguous array with axes in `layout` order: a view when x is
     already laid out that way (the previous layer's output usually is), else a scratch copy."""
     view = x.transpose(*("NCHW".index(axis) for axis in layout))
     if view.flags.c_contiguous:
         return view
-    buf = _buffer(workspace, name, view.shape, x.dtype)
+    buf = _buffer(SCRATCH, name, view.shape, x.dtype)
     buf[...] = view
     return buf
 
@@ -183,12 +194,12 @@ def _in_layout(x, layout, workspace, name):
 # of runs of one image row (often 8-28 numbers). Measured against a (C, N, H, W) layout it is
 # 1.3-2.5x faster on small layers (LeNet's, 8x8 digits) and within 3% on a 64-channel 32x32 one.
 
-def _batch_last_padded(x, padding, workspace):
+def _batch_last_padded(x, padding):
     """x (N, C, H, W) -> (C, H + 2ph, W + 2pw, N) with a zero border."""
     n, c, h, w = x.shape
     ph, pw = padding
     # keyed by padding: the zero border a reused buffer keeps is only right for the same padding
-    xl = _buffer(workspace, f"x_chwn_pad{ph}x{pw}", (c, h + 2 * ph, w + 2 * pw, n), x.dtype, zeros=True)
+    xl = _buffer(SCRATCH, f"x_chwn_pad{ph}x{pw}", (c, h + 2 * ph, w + 2 * pw, n), x.dtype, zeros=True)
     xl[:, ph:ph + h, pw:pw + w, :] = x.transpose(1, 2, 3, 0)
     return xl
 
@@ -204,7 +215,7 @@ def _im2col_batch_last(xl, kernel, stride, out_hw, workspace=None):
     return cols.reshape(c * kh * kw, oh * ow * n)
 
 
-def _col2im_batch_last(cols, x_shape, kernel, stride, padding, workspace=None):
+def _col2im_batch_last(cols, x_shape, kernel, stride, padding):
     """The adjoint of `_im2col_batch_last`, back to NCHW: a loop over the KH*KW kernel offsets,
     each adding one strided slice into the padded (C, Hp, Wp, N) gradient (never `np.add.at`)."""
     n, c, h, w = x_shape
@@ -257,11 +268,11 @@ def _uses_channels_last(in_channels, out_channels, kernel, stride, padding, layo
     return layout == "channels-last"
 
 
-def _channels_last_padded(x, padding, workspace, name):
+def _channels_last_padded(x, padding, name):
     """x (N, C, H, W) -> (N, H + 2ph, W + 2pw, C) with a zero border."""
     n, c, h, w = x.shape
     ph, pw = padding
-    xl = _buffer(workspace, f"{name}_pad{ph}x{pw}", (n, h + 2 * ph, w + 2 * pw, c), x.dtype, zeros=True)
+    xl = _buffer(SCRATCH, f"{name}_pad{ph}x{pw}", (n, h + 2 * ph, w + 2 * pw, c), x.dtype, zeros=True)
     block = c if x.transpose(0, 2, 3, 1).flags.c_contiguous else _TRANSPOSE_BLOCK
     for c0 in range(0, c, block):
         xl[:, ph:ph + h, pw:pw + w, c0:c0 + block] = x[:, c0:c0 + block].transpose(0, 2, 3, 1)
@@ -287,7 +298,7 @@ def _rows_to_nchw(rows, n, h, w):
 def _conv_forward_channels_last(x, weight, bias, padding, workspace):
     """y = cols @ W_rows + b with W_rows = weight as (KH*KW*C, O); returns (y NCHW, cols)."""
     out_channels, _, kh, kw = weight.shape
-    xl = _channels_last_padded(x, padding, workspace, "x_nhwc")
+    xl = _channels_last_padded(x, padding, "x_nhwc")
     cols = _im2col_channels_last(xl, (kh, kw), workspace, "cols_nhwc")
     y = np.empty((cols.shape[0], out_channels), cols.dtype)
     np.matmul(cols, weight.transpose(2, 3, 1, 0).reshape(-1, out_channels), out=y)
@@ -300,23 +311,23 @@ def _conv_backward_channels_last(grad_y, cache, need_input_grad):
     """With G = grad_y as (N*OH*OW, O): grad_W = G^T @ cols, grad_b = 1^T G, and grad_x is the
     convolution of G, zero-padded by K-1-p, with the kernel flipped in space and its in/out
     channels swapped: grad_x[n, c, h, w] = sum_{o,u,v} Gpad[n, o, h+u, w+v] W[o, c, K-1-u, K-1-v]."""
-    (n, c, h, w), cols, weight, _, (ph, pw), workspace, _ = cache
+    (n, c, h, w), cols, weight, _, (ph, pw), _ = cache
     out_channels, _, kh, kw = weight.shape
     g = grad_y.transpose(0, 2, 3, 1)
     if not g.flags.c_contiguous:
-        g = _channels_last_padded(grad_y, (0, 0), workspace, "grad_y_nhwc")
+        g = _channels_last_padded(grad_y, (0, 0), "grad_y_nhwc")
     g_rows = g.reshape(-1, out_channels)
     grad_w = np.ascontiguousarray((g_rows.T @ cols).reshape(out_channels, kh, kw, c).transpose(0, 3, 1, 2))
-    ones = _buffer(workspace, "ones", (g_rows.shape[0],), g.dtype)
+    ones = _buffer(SCRATCH, "ones", (g_rows.shape[0],), g.dtype)
     ones[...] = 1
     grad_b = ones @ g_rows          # a matrix-vector product: 10x faster than g_rows.sum(axis=0)
     grad_x = None
     if need_input_grad:
         qh, qw = kh - 1 - ph, kw - 1 - pw
-        g_pad = _buffer(workspace, f"grad_y_nhwc_full{qh}x{qw}",
+        g_pad = _buffer(SCRATCH, f"grad_y_nhwc_full{qh}x{qw}",
                         (n, g.shape[1] + 2 * qh, g.shape[2] + 2 * qw, out_channels), g.dtype, zeros=True)
         g_pad[:, qh:qh + g.shape[1], qw:qw + g.shape[2], :] = g
-        grad_cols = _im2col_channels_last(g_pad, (kh, kw), workspace, "grad_cols_nhwc")
+        grad_cols = _im2col_channels_last(g_pad, (kh, kw), SCRATCH, "grad_cols_nhwc")
         flipped = weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(-1, c)   # (KH*KW*O, C)
         grad_rows = np.empty((grad_cols.shape[0], c), g.dtype)
         np.matmul(grad_cols, flipped, out=grad_rows)
@@ -335,7 +346,7 @@ def im2col(x, kernel_size, stride=1, padding=0):
     kernel = pair(kernel_size, "kernel_size", minimum=1)
     stride, padding = pair(stride, "stride", minimum=1), pair(padding, "padding")
     out_hw = _output_hw(x.shape, kernel, stride, padding, "im2col")
-    return _im2col_batch_last(_batch_last_padded(x, padding, None), kernel, stride, out_hw)
+    return _im2col_batch_last(_batch_last_padded(x, padding), kernel, stride, out_hw)
 
 
 def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
@@ -361,8 +372,9 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, *, where="conv2d",
     Layers with stride 1, at least 16 input channels and no more output channels than input
     ones run channels-last (above); the others batch-last; `layout` (one of LAYOUTS) forces
     one. Either way x, y and the gradients are NCHW.
-    `workspace`: a dict in which scratch buffers are kept between calls (a layer passes its own
+    `workspace`: a dict in which the columns are kept between calls (a layer passes its own
     while training); the cache then points into it, so backward must follow this forward.
+    Data used only within a call lives in the thread's shared scratch buffers (`_buffer`).
     """
     stride, padding = pair(stride, "stride", minimum=1), pair(padding, "padding")
     x, weight, bias = _check_conv_args(x, weight, bias, where)
@@ -370,14 +382,14 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, *, where="conv2d",
     oh, ow = _output_hw(x.shape, (kh, kw), stride, padding, where)
     if _uses_channels_last(in_channels, out_channels, (kh, kw), stride, padding, layout):
         y, cols = _conv_forward_channels_last(x, weight, bias, padding, workspace)
-        return y, ConvCache(x.shape, cols, weight, stride, padding, workspace, channels_last=True)
-    cols = _im2col_batch_last(_batch_last_padded(x, padding, workspace), (kh, kw), stride, (oh, ow), workspace)
+        return y, ConvCache(x.shape, cols, weight, stride, padding, channels_last=True)
+    cols = _im2col_batch_last(_batch_last_padded(x, padding), (kh, kw), stride, (oh, ow), workspace)
     y = np.empty((out_channels, cols.shape[1]), cols.dtype)
     np.matmul(weight.reshape(out_channels, -1), cols, out=y)          # (O, OH*OW*N)
     if bias is not None:
         y += bias[:, None]
     y = _nchw(y.reshape(out_channels, oh, ow, x.shape[0]), "CHWN")
-    return y, ConvCache(x.shape, cols, weight, stride, padding, workspace)
+    return y, ConvCache(x.shape, cols, weight, stride, padding)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0):
@@ -398,18 +410,18 @@ def conv2d_backward(grad_y, cache: ConvCache, *, need_input_grad=True):
     """
     if cache.channels_last:
         return _conv_backward_channels_last(grad_y, cache, need_input_grad)
-    x_shape, cols, weight, stride, padding, workspace, _ = cache
+    x_shape, cols, weight, stride, padding, _ = cache
     out_channels, _, kh, kw = weight.shape
-    g = _in_layout(grad_y, "CHWN", workspace, "grad_y_chwn").reshape(out_channels, -1)  # (O, OH*OW*N)
+    g = _in_layout(grad_y, "CHWN", "grad_y_chwn").reshape(out_channels, -1)  # (O, OH*OW*N)
     # cols @ G^T with G^T copied contiguous first: the product OpenBLAS runs fastest (2.5x with
     # its AVX-512 kernels on LeNet's second layer), for a copy of only O*OH*OW*N numbers
     grad_w = np.ascontiguousarray((cols @ np.ascontiguousarray(g.T)).T).reshape(weight.shape)
     grad_b = g.sum(axis=1)
     grad_x = None
     if need_input_grad:
-        grad_cols = _buffer(workspace, "grad_cols", cols.shape, cols.dtype)
+        grad_cols = _buffer(SCRATCH, "grad_cols", cols.shape, cols.dtype)
         np.matmul(weight.reshape(out_channels, -1).T, g, out=grad_cols)
-        grad_x = _col2im_batch_last(grad_cols, x_shape, (kh, kw), stride, padding, workspace)
+        grad_x = _col2im_batch_last(grad_cols, x_shape, (kh, kw), stride, padding)
     return grad_x, grad_w, grad_b
 
 

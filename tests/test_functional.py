@@ -165,6 +165,18 @@ def test_shared_scratch_buffers_keep_their_zero_borders_across_paddings(c):
                 assert rel(a, n) < 1e-10
 
 
+def test_scratch_buffers_stay_within_their_budget_over_many_shapes(monkeypatch):
+    monkeypatch.setattr(F, "SCRATCH_BYTES", 2**20)
+    rng = np.random.default_rng(8)
+    for size in range(6, 20):                       # 14 geometries, each with its own buffers
+        x, w = rng.normal(size=(4, 16, size, size)), rng.normal(size=(16, 16, 3, 3))
+        y, cache = F.conv2d_forward(x, w, None, 1, 1)
+        assert rel(F.conv2d_backward(y, cache)[0], F.conv2d_naive_backward(y, x, w, 1, 1)[0]) < 1e-10
+        kept = list(F._thread.scratch.values())
+        assert sum(b.nbytes for b in kept) == F._thread.scratch_bytes
+        assert F._thread.scratch_bytes <= 2**20 or len(kept) == 1
+
+
 def test_convolutions_in_two_threads_do_not_share_scratch_buffers():
     from concurrent.futures import ThreadPoolExecutor
     rng = np.random.default_rng(7)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import OrderedDict
 from typing import NamedTuple
 
 import numpy as np
@@ -138,6 +139,8 @@ class ConvCache(NamedTuple):
 
 
 SCRATCH = "scratch"     # the `workspace` of data used only within one call (see _buffer)
+SCRATCH_BYTES = 256 * 2**20   # what one thread's shared scratch buffers may hold before the
+                              # least recently used go (a sweep over many layer shapes)
 _thread = threading.local()
 
 
@@ -154,11 +157,27 @@ def _buffer(workspace, name, shape, dtype, zeros=False):
     if workspace is None:
         return np.zeros(shape, dtype) if zeros else np.empty(shape, dtype)
     if workspace is SCRATCH:
-        workspace = _thread.__dict__.setdefault("scratch", {})
-        name = (name, tuple(shape), np.dtype(dtype))    # one buffer per geometry: layers alternate
+        return _scratch(name, shape, dtype, zeros)
     buf = workspace.get(name)
     if buf is None or buf.shape != tuple(shape) or buf.dtype != dtype:
         buf = workspace[name] = np.zeros(shape, dtype) if zeros else np.empty(shape, dtype)
+    return buf
+
+
+def _scratch(name, shape, dtype, zeros):
+    """This thread's buffer for (name, shape, dtype): one per geometry, since the layers of a
+    net alternate between a few; least recently used first out beyond SCRATCH_BYTES. (An
+    evicted buffer a caller still holds stays valid: it is just not handed out again.)"""
+    if not hasattr(_thread, "scratch"):
+        _thread.scratch, _thread.scratch_bytes = OrderedDict(), 0
+    key = (name, tuple(shape), np.dtype(dtype))
+    buf = _thread.scratch.pop(key, None)
+    if buf is None:
+        buf = np.zeros(shape, dtype) if zeros else np.empty(shape, dtype)
+        _thread.scratch_bytes += buf.nbytes
+    _thread.scratch[key] = buf          # the most recently used last
+    while _thread.scratch_bytes > SCRATCH_BYTES and len(_thread.scratch) > 1:
+        _thread.scratch_bytes -= _thread.scratch.popitem(last=False)[1].nbytes
     return buf
 
 

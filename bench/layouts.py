@@ -3,7 +3,7 @@
 For each layer shape, the fast convolution's forward+backward (`conv2d_forward(layout=...)`)
 runs on the batch-last path and on the channels-last one, alternating; the table shows both
 medians, their ratio and which path initlab picks by itself. It is the evidence behind that
-choice (`functional._uses_channels_last`): rerun it after changing either path. Inputs and
+choice (`functional.conv_layout`): rerun it after changing either path. Inputs and
 gradients are plain NCHW arrays, so both sides pay their layout copies, as in bench's conv rows.
 """
 import argparse
@@ -48,12 +48,12 @@ def compare(shape, rounds, rng):
     samples, _, errors = interleave(sides, rounds=rounds, budget_s=3.0)
     if errors:
         raise SystemExit(f"bench.layouts: {shape} failed: {errors}")
-    chosen = functional._uses_channels_last(c, o, (k, k), (1, 1), (p, p))
+    chosen = functional.conv_layout(c, o, k, 1, p)
     return {"shape": shape,
             "batch_last_ms": 1e3 * statistics.median(samples["batch-last"]),
             "channels_last_ms": 1e3 * statistics.median(samples["channels-last"]),
             "ratio": paired_ratio(samples["channels-last"], samples["batch-last"])["median"],
-            "chosen": "channels-last" if chosen else "batch-last"}
+            "chosen": chosen}
 
 
 def main(argv=None):

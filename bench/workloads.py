@@ -28,7 +28,7 @@ class Settings:
     @classmethod
     def quick(cls):
         return cls(rounds=3, warmup=1, min_rounds=2, budget_s=1.0, peer_rounds=2,
-                   peer_min_rounds=1, memory_steps=20, settle_s=0.2)
+                   peer_min_rounds=1, memory_steps=20)
 
 
 # (N, C, H, W, out_channels, kernel, stride, padding) -- the four layers issue 5 names.

@@ -138,9 +138,8 @@ class ConvCache(NamedTuple):
     channels_last: bool = False
 
 
-SCRATCH = "scratch"     # the `workspace` of data used only within one call (see _buffer)
-SCRATCH_BYTES = 256 * 2**20   # what one thread's shared scratch buffers may hold before the
-                              # least recently used go (a sweep over many layer shapes)
+_SCRATCH = object()     # the `workspace` of data used only within one call (see _buffer)
+SCRATCH_BYTES = 256 * 2**20   # what one thread's shared scratch buffers may keep between calls
 _thread = threading.local()
 
 
@@ -148,7 +147,7 @@ def _buffer(workspace, name, shape, dtype, zeros=False):
     """A work array, from `workspace` (reused while shape and dtype match), or a fresh one.
 
     `workspace` is a layer's dict, for what its backward needs from its forward (kept until the
-    layer's next step, then overwritten); None, for a fresh array; or SCRATCH, for data used
+    layer's next step, then overwritten); None, for a fresh array; or _SCRATCH, for data used
     only within one call (a padded copy, a column matrix between its im2col and its product):
     shared by every convolution in the thread, so the layers of a deep net all write into the
     same cache-warm memory. Reusing buffers also avoids mapping fresh pages every step. A
@@ -156,7 +155,7 @@ def _buffer(workspace, name, shape, dtype, zeros=False):
     """
     if workspace is None:
         return np.zeros(shape, dtype) if zeros else np.empty(shape, dtype)
-    if workspace is SCRATCH:
+    if workspace is _SCRATCH:
         return _scratch(name, shape, dtype, zeros)
     buf = workspace.get(name)
     if buf is None or buf.shape != tuple(shape) or buf.dtype != dtype:
@@ -166,26 +165,36 @@ def _buffer(workspace, name, shape, dtype, zeros=False):
 
 def _scratch(name, shape, dtype, zeros):
     """This thread's buffer for (name, shape, dtype): one per geometry, since the layers of a
-    net alternate between a few; least recently used first out beyond SCRATCH_BYTES. (An
-    evicted buffer a caller still holds stays valid: it is just not handed out again.)"""
+    net alternate between a few. At most SCRATCH_BYTES are kept, least recently used out first,
+    and a larger array is never kept. (An evicted buffer a caller still holds stays valid: it is
+    just not handed out again.)"""
     if not hasattr(_thread, "scratch"):
         _thread.scratch, _thread.scratch_bytes = OrderedDict(), 0
     key = (name, tuple(shape), np.dtype(dtype))
     buf = _thread.scratch.pop(key, None)
     if buf is None:
         buf = np.zeros(shape, dtype) if zeros else np.empty(shape, dtype)
+        if buf.nbytes > SCRATCH_BYTES:
+            return buf
         _thread.scratch_bytes += buf.nbytes
     _thread.scratch[key] = buf          # the most recently used last
-    while _thread.scratch_bytes > SCRATCH_BYTES and len(_thread.scratch) > 1:
+    while _thread.scratch_bytes > SCRATCH_BYTES:
         _thread.scratch_bytes -= _thread.scratch.popitem(last=False)[1].nbytes
     return buf
+
+
+def release_scratch():
+    """Free the fast convolution's shared scratch buffers of the calling thread (up to
+    SCRATCH_BYTES, kept between calls so that every step reuses them)."""
+    _thread.scratch, _thread.scratch_bytes = OrderedDict(), 0
 
 
 # Results (y, grad_x) are fresh arrays, never views of the scratch buffers (the next call would
 # overwrite a result the caller still holds). They stay in the layout their path computed them
 # in and are returned as (N, C, H, W) views of it: numbers are NCHW to every caller, but the next
-# layer's copy into its own layout is then often a straight contiguous copy (ReLU and pooling
-# keep their input's memory order), which spares two transposing copies per convolution.
+# layer's copy into its own layout is then often a straight contiguous copy (ReLU, BatchNorm
+# and pooling without padding keep their input's memory order), which spares two transposing
+# copies per convolution.
 
 def _nchw(array, layout):
     """A view of `array`, whose axes are in `layout` order (e.g. "CHWN"), as (N, C, H, W)."""
@@ -203,9 +212,26 @@ def _in_layout(x, layout, name):
     view = x.transpose(*("NCHW".index(axis) for axis in layout))
     if view.flags.c_contiguous:
         return view
-    buf = _buffer(SCRATCH, name, view.shape, x.dtype)
-    buf[...] = view
+    buf = _buffer(_SCRATCH, name, view.shape, x.dtype)
+    if layout.endswith("C"):
+        _copy_to_channels_last(buf, view)
+    else:
+        buf[...] = view
     return buf
+
+
+_TRANSPOSE_BLOCK = 16   # channels per NCHW -> NHWC copy: 2x faster than one whole-array copy
+
+
+def _copy_to_channels_last(dst, src):
+    """dst[...] = src for a destination whose innermost axis is the channels: in blocks of
+    channels when they are not src's innermost axis too (a whole NCHW image read 4 KiB apart,
+    channel by channel, aliases in the cache)."""
+    if src.strides[-1] == src.itemsize:
+        dst[...] = src
+        return
+    for c0 in range(0, dst.shape[-1], _TRANSPOSE_BLOCK):
+        dst[..., c0:c0 + _TRANSPOSE_BLOCK] = src[..., c0:c0 + _TRANSPOSE_BLOCK]
 
 
 # The fast path works in a "batch-last" layout, (C, H, W, N): the batch index is innermost, so
@@ -218,7 +244,7 @@ def _batch_last_padded(x, padding):
     n, c, h, w = x.shape
     ph, pw = padding
     # keyed by padding: the zero border a reused buffer keeps is only right for the same padding
-    xl = _buffer(SCRATCH, f"x_chwn_pad{ph}x{pw}", (c, h + 2 * ph, w + 2 * pw, n), x.dtype, zeros=True)
+    xl = _buffer(_SCRATCH, f"x_chwn_pad{ph}x{pw}", (c, h + 2 * ph, w + 2 * pw, n), x.dtype, zeros=True)
     xl[:, ph:ph + h, pw:pw + w, :] = x.transpose(1, 2, 3, 0)
     return xl
 
@@ -252,17 +278,15 @@ def _col2im_batch_last(cols, x_shape, kernel, stride, padding):
 # columns are (N*OH*OW, KH*KW*C), one patch per row, and for a fixed kernel row the (KW, C)
 # part of a patch is one contiguous run of the padded image, so im2col copies runs of KW*C
 # numbers; every matrix product has the long N*OH*OW axis first, the orientation in which
-# OpenBLAS's AVX-512 kernels ran 1.5-2x faster here (and no slower with its AVX2 ones); and the
-# input gradient is a convolution of the padded output gradient with the flipped kernel, which
-# needs no col2im scatter. It pays off (0.5-0.95x the batch-last time, bench/ and 20 layer
-# shapes measured) when the input has at least 16 channels, so that the copied runs are long,
-# and no more output channels than input ones, since the input gradient's im2col copies
-# KH*KW*O numbers per pixel. LeNet's layers ran 1.9-2.7x slower this way; they stay batch-last.
+# OpenBLAS's AVX-512 kernels ran 1.5-2x faster here; and the input gradient is a convolution of
+# the padded output gradient with the flipped kernel, which needs no col2im scatter. With those
+# kernels it pays off (0.5-1.0x the batch-last time, `python -m bench.layouts`) when the input
+# has at least 16 channels, so that the copied runs are long, and no more output channels than
+# input ones, since the input gradient's im2col copies KH*KW*O numbers per pixel; LeNet's
+# layers ran 1.9-2.7x slower this way and stay batch-last. With OpenBLAS's AVX2 kernels the two
+# paths were within 6% of each other on wide layers, and channels-last still won on 8x8 ones.
 
 CHANNELS_LAST_MIN_CHANNELS = 16
-_TRANSPOSE_BLOCK = 16   # channels per NCHW -> NHWC copy: 2x faster than one whole-array copy
-
-
 LAYOUTS = ("batch-last", "channels-last")
 
 
@@ -272,18 +296,28 @@ def _channels_last_fits(kernel, stride, padding):
     return stride == (1, 1) and ph <= kh - 1 and pw <= kw - 1
 
 
-def _uses_channels_last(in_channels, out_channels, kernel, stride, padding, layout=None):
+def conv_layout(in_channels, out_channels, kernel_size, stride=1, padding=0):
+    """The memory layout the fast convolution picks for a layer: "channels-last" for stride 1,
+    padding below the kernel size, at least CHANNELS_LAST_MIN_CHANNELS input channels and no
+    more output channels than input ones; else "batch-last"."""
+    kernel = pair(kernel_size, "kernel_size", minimum=1)
+    stride, padding = pair(stride, "stride", minimum=1), pair(padding, "padding")
+    wide = CHANNELS_LAST_MIN_CHANNELS <= in_channels and out_channels <= in_channels
+    return "channels-last" if wide and _channels_last_fits(kernel, stride, padding) else "batch-last"
+
+
+def _uses_channels_last(in_channels, out_channels, kernel, stride, padding, layout, where):
     """Whether the fast convolution takes the channels-last path: `layout` if given (one of
-    LAYOUTS), else chosen by the geometry."""
+    LAYOUTS), else `conv_layout`'s choice."""
     if layout is None:
-        return (CHANNELS_LAST_MIN_CHANNELS <= in_channels and out_channels <= in_channels
-                and _channels_last_fits(kernel, stride, padding))
+        return conv_layout(in_channels, out_channels, kernel, stride, padding) == "channels-last"
     if layout not in LAYOUTS:
-        raise UnknownNameError(f"conv2d: unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)} or None")
+        raise UnknownNameError(
+            f"{where}: unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)} or None")
     if layout == "channels-last" and not _channels_last_fits(kernel, stride, padding):
         raise InvalidValueError(
-            f"conv2d: the channels-last layout needs stride 1 and padding below the kernel size, "
-            f"got kernel {kernel}, stride {stride}, padding {padding}")
+            f"{where}: the channels-last layout needs stride 1 and padding below the kernel "
+            f"size, got kernel {kernel}, stride {stride}, padding {padding}")
     return layout == "channels-last"
 
 
@@ -291,10 +325,8 @@ def _channels_last_padded(x, padding, name):
     """x (N, C, H, W) -> (N, H + 2ph, W + 2pw, C) with a zero border."""
     n, c, h, w = x.shape
     ph, pw = padding
-    xl = _buffer(SCRATCH, f"{name}_pad{ph}x{pw}", (n, h + 2 * ph, w + 2 * pw, c), x.dtype, zeros=True)
-    block = c if x.transpose(0, 2, 3, 1).flags.c_contiguous else _TRANSPOSE_BLOCK
-    for c0 in range(0, c, block):
-        xl[:, ph:ph + h, pw:pw + w, c0:c0 + block] = x[:, c0:c0 + block].transpose(0, 2, 3, 1)
+    xl = _buffer(_SCRATCH, f"{name}_pad{ph}x{pw}", (n, h + 2 * ph, w + 2 * pw, c), x.dtype, zeros=True)
+    _copy_to_channels_last(xl[:, ph:ph + h, pw:pw + w, :], x.transpose(0, 2, 3, 1))
     return xl
 
 
@@ -311,7 +343,7 @@ def _im2col_channels_last(xl, kernel, workspace, name):
 
 def _rows_to_nchw(rows, n, h, w):
     """(N*H*W, C) rows -> an (N, C, H, W) view of them."""
-    return _nchw(rows.reshape(n, h, w, -1), "NHWC")
+    return _nchw(rows.reshape(n, h, w, rows.shape[1]), "NHWC")
 
 
 def _conv_forward_channels_last(x, weight, bias, padding, workspace):
@@ -332,21 +364,21 @@ def _conv_backward_channels_last(grad_y, cache, need_input_grad):
     channels swapped: grad_x[n, c, h, w] = sum_{o,u,v} Gpad[n, o, h+u, w+v] W[o, c, K-1-u, K-1-v]."""
     (n, c, h, w), cols, weight, _, (ph, pw), _ = cache
     out_channels, _, kh, kw = weight.shape
-    g = grad_y.transpose(0, 2, 3, 1)
-    if not g.flags.c_contiguous:
-        g = _channels_last_padded(grad_y, (0, 0), "grad_y_nhwc")
+    g = _in_layout(grad_y, "NHWC", "grad_y_nhwc")
     g_rows = g.reshape(-1, out_channels)
     grad_w = np.ascontiguousarray((g_rows.T @ cols).reshape(out_channels, kh, kw, c).transpose(0, 3, 1, 2))
-    ones = _buffer(SCRATCH, "ones", (g_rows.shape[0],), g.dtype)
+    ones = _buffer(_SCRATCH, "ones", (g_rows.shape[0],), g.dtype)
     ones[...] = 1
-    grad_b = ones @ g_rows          # a matrix-vector product: 10x faster than g_rows.sum(axis=0)
+    # a matrix-vector product, 10x faster than g_rows.sum(axis=0); it sums sequentially, so in
+    # float32 its relative error grows to ~1e-6 at 10^5 positions, as grad_W's product does
+    grad_b = ones @ g_rows
     grad_x = None
     if need_input_grad:
         qh, qw = kh - 1 - ph, kw - 1 - pw
-        g_pad = _buffer(SCRATCH, f"grad_y_nhwc_full{qh}x{qw}",
+        g_pad = _buffer(_SCRATCH, f"grad_y_nhwc_full{qh}x{qw}",
                         (n, g.shape[1] + 2 * qh, g.shape[2] + 2 * qw, out_channels), g.dtype, zeros=True)
         g_pad[:, qh:qh + g.shape[1], qw:qw + g.shape[2], :] = g
-        grad_cols = _im2col_channels_last(g_pad, (kh, kw), SCRATCH, "grad_cols_nhwc")
+        grad_cols = _im2col_channels_last(g_pad, (kh, kw), _SCRATCH, "grad_cols_nhwc")
         flipped = weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(-1, c)   # (KH*KW*O, C)
         grad_rows = np.empty((grad_cols.shape[0], c), g.dtype)
         np.matmul(grad_cols, flipped, out=grad_rows)
@@ -369,7 +401,8 @@ def im2col(x, kernel_size, stride=1, padding=0):
 
 
 def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
-    """The adjoint of `im2col`: add each column's entries back onto the pixels they came from."""
+    """The adjoint of `im2col`: add each column's entries back onto the pixels they came from.
+    Returns an (N, C, H, W) view of a fresh batch-last array."""
     kernel = pair(kernel_size, "kernel_size", minimum=1)
     stride, padding = pair(stride, "stride", minimum=1), pair(padding, "padding")
     cols = as_float_array(cols, "col2im cols", finite=False)
@@ -388,18 +421,20 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, *, where="conv2d",
     """Fast convolution that also returns the cache its backward needs: (y, cache).
 
     y = W_mat @ cols + b, with W_mat = weight.reshape(O, C*KH*KW); y is (N, O, OH, OW).
-    Layers with stride 1, at least 16 input channels and no more output channels than input
-    ones run channels-last (above); the others batch-last; `layout` (one of LAYOUTS) forces
-    one. Either way x, y and the gradients are NCHW.
+    Which memory layout runs is `conv_layout`'s choice, or `layout` (one of LAYOUTS) when
+    given. Either way x, y and the gradients are NCHW; y and grad_x are fresh arrays, returned
+    as views of the layout they were computed in (contiguous only if that was NCHW).
     `workspace`: a dict in which the columns are kept between calls (a layer passes its own
     while training); the cache then points into it, so backward must follow this forward.
     Data used only within a call lives in the thread's shared scratch buffers (`_buffer`).
     """
     stride, padding = pair(stride, "stride", minimum=1), pair(padding, "padding")
     x, weight, bias = _check_conv_args(x, weight, bias, where)
+    if workspace is not None and not isinstance(workspace, dict):
+        raise InvalidValueError(f"{where}: workspace must be a dict or None, got {type(workspace).__name__}")
     out_channels, in_channels, kh, kw = weight.shape
     oh, ow = _output_hw(x.shape, (kh, kw), stride, padding, where)
-    if _uses_channels_last(in_channels, out_channels, (kh, kw), stride, padding, layout):
+    if _uses_channels_last(in_channels, out_channels, (kh, kw), stride, padding, layout, where):
         y, cols = _conv_forward_channels_last(x, weight, bias, padding, workspace)
         return y, ConvCache(x.shape, cols, weight, stride, padding, channels_last=True)
     cols = _im2col_batch_last(_batch_last_padded(x, padding), (kh, kw), stride, (oh, ow), workspace)
@@ -427,6 +462,13 @@ def conv2d_backward(grad_y, cache: ConvCache, *, need_input_grad=True):
     path convolves G with the flipped kernel instead). grad_x is None when not needed (the
     first layer of a network).
     """
+    n, o, kernel = cache.x_shape[0], cache.weight.shape[0], cache.weight.shape[2:]
+    expected = (n, o, *_output_hw(cache.x_shape, kernel, cache.stride, cache.padding, "conv2d_backward"))
+    grad_y = as_float_array(grad_y, "conv2d_backward grad_y", finite=False)
+    if grad_y.shape != expected:
+        raise ShapeError(f"conv2d_backward: expected grad_y of shape {expected} (the forward's "
+                         f"output), got {grad_y.shape}")
+    grad_y = grad_y.astype(cache.cols.dtype, copy=False)   # gradients in the layer's dtype
     if cache.channels_last:
         return _conv_backward_channels_last(grad_y, cache, need_input_grad)
     x_shape, cols, weight, stride, padding, _ = cache
@@ -438,7 +480,7 @@ def conv2d_backward(grad_y, cache: ConvCache, *, need_input_grad=True):
     grad_b = g.sum(axis=1)
     grad_x = None
     if need_input_grad:
-        grad_cols = _buffer(SCRATCH, "grad_cols", cols.shape, cols.dtype)
+        grad_cols = _buffer(_SCRATCH, "grad_cols", cols.shape, cols.dtype)
         np.matmul(weight.reshape(out_channels, -1).T, g, out=grad_cols)
         grad_x = _col2im_batch_last(grad_cols, x_shape, (kh, kw), stride, padding)
     return grad_x, grad_w, grad_b
@@ -543,7 +585,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, *, where="avg_poo
     """y[n, c, i, j] = mean of the window (zero padding counts, as PyTorch's default)."""
     kernel, stride, padding = _pool_args(kernel_size, stride, padding)
     views = _pool_offsets(x, kernel, stride, padding, 0.0, where)
-    y = views[0].copy()
+    y = views[0].copy(order="K")     # keeps the input's memory order
     for view in views[1:]:
         y += view
     y *= y.dtype.type(1.0 / len(views))

@@ -119,7 +119,7 @@ class Conv2D(Layer):
         y, self._cache = F.conv2d_forward(
             x, self.params["weight"], self.params.get("bias"), self.stride, self.padding,
             where=self.label,
-            # scratch buffers reused across training steps (created on first use, see functional)
+            # the columns backward needs, in buffers reused every training step (see functional)
             workspace=self._workspace if training else None,
         )
         return y

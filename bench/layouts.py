@@ -3,7 +3,7 @@
 For each layer shape, the fast convolution's forward+backward (`conv2d_forward(layout=...)`)
 runs on the batch-last path and on the channels-last one, alternating; the table shows both
 medians, their ratio and which path initlab picks by itself. It is the evidence behind that
-choice (`functional.conv_layout`): rerun it after changing either path. Inputs and
+choice (`convolution.conv_layout`): rerun it after changing either path. Inputs and
 gradients are plain NCHW arrays, so both sides pay their layout copies, as in bench's conv rows.
 """
 import argparse
@@ -27,7 +27,7 @@ SHAPES = [
 def _step(x, weight, bias, grad_y, padding, layout):
     """Forward and backward (input, weight, bias gradients) on one path, reusing a workspace
     as a Conv2D layer does while training."""
-    from initlab.functional import conv2d_backward, conv2d_forward
+    from initlab.convolution import conv2d_backward, conv2d_forward
     workspace = {}
 
     def step():
@@ -38,17 +38,17 @@ def _step(x, weight, bias, grad_y, padding, layout):
 
 
 def compare(shape, rounds, rng):
-    from initlab import functional
+    from initlab import convolution
     n, c, o, h, k, p = shape
     x = rng.standard_normal((n, c, h, h), dtype=np.float32)
     weight = rng.standard_normal((o, c, k, k), dtype=np.float32) * np.float32((c * k * k) ** -0.5)
     bias = np.zeros(o, np.float32)
     grad_y = rng.standard_normal((n, o, h + 2 * p - k + 1, h + 2 * p - k + 1), dtype=np.float32)
-    sides = {layout: _step(x, weight, bias, grad_y, p, layout) for layout in functional.LAYOUTS}
+    sides = {layout: _step(x, weight, bias, grad_y, p, layout) for layout in convolution.LAYOUTS}
     samples, _, errors = interleave(sides, rounds=rounds, budget_s=3.0)
     if errors:
         raise SystemExit(f"bench.layouts: {shape} failed: {errors}")
-    chosen = functional.conv_layout(c, o, k, 1, p)
+    chosen = convolution.conv_layout(c, o, k, 1, p)
     return {"shape": shape,
             "batch_last_ms": 1e3 * statistics.median(samples["batch-last"]),
             "channels_last_ms": 1e3 * statistics.median(samples["channels-last"]),

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from initlab import checkpoint, data, functional as F, init, layers, losses, models, optim, train
+from initlab import checkpoint, convolution, data, init, layers, losses, models, optim, train
 from initlab.cli import main
 from initlab.errors import (CheckpointError, DataError, DTypeError, InitlabError, InvalidValueError,
                             ShapeError, UnknownNameError)
@@ -89,7 +89,7 @@ def library_cases():
         ("dense-features", lambda f: layers.Dense(5, 2).forward(np.zeros((2, 4))), ShapeError, ["Dense", "5 input features", "(2, 4)"]),
         ("dense-needs-flatten", lambda f: layers.Dense(5, 2).forward(x8()), ShapeError, ["2-D input", "Flatten"]),
         ("lenet5-image-too-small", lambda f: models.lenet5(1, 10, 8), ShapeError, ["image_size 8", "12x12"]),
-        ("conv2d-weight-rank", lambda f: F.conv2d(x8(), np.zeros((2, 1, 3))), ShapeError, ["weight", "(out, in, kh, kw)", "(2, 1, 3)"]),
+        ("conv2d-weight-rank", lambda f: convolution.conv2d(x8(), np.zeros((2, 1, 3))), ShapeError, ["weight", "(out, in, kh, kw)", "(2, 1, 3)"]),
         ("logits-rank", lambda f: CE().forward(np.zeros(3), [0]), ShapeError, ["logits", "(N, classes)", "(3,)"]),
         ("mse-shapes", lambda f: losses.MSE().forward(np.zeros((2, 3)), np.zeros((3, 2))), ShapeError, ["(2, 3)", "(3, 2)"]),
         # dtypes (integer images are converted to float32: not an error, see validate.py)

@@ -8,7 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # bench/ lives beside src/
 
 from bench import peer  # noqa: E402
-from initlab.functional import conv2d_naive, conv2d_naive_backward  # noqa: E402
+from initlab.convolution import conv2d_naive, conv2d_naive_backward  # noqa: E402
 
 CASES = [
     # (n, c, h, w, out_channels, k, stride, pad)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from initlab import functional as F
+from initlab import convolution as C
 from initlab import init, patchinit as P
 from initlab.data import shapes
 from initlab.errors import DataError, InvalidValueError, ShapeError, UnknownNameError
@@ -131,10 +131,10 @@ def test_pca_filters_orthonormal_and_ordered_by_variance(images):
 def test_scaled_layer_output_variance_is_one(images, method, padding):
     weight = P.METHODS[method](images, 5, 3, rng=0, n_patches=2000, padding=padding)
     assert weight.dtype == np.float32 and weight.shape == (5, 1, 3, 3)
-    y = F.conv2d(images, weight, padding=padding)             # 120 images: all used to scale
+    y = C.conv2d(images, weight, padding=padding)             # 120 images: all used to scale
     assert abs(y.var() - 1) < 1e-3
     held_out = shapes(200, size=12, rng=9)[0]
-    assert abs(F.conv2d(held_out, weight, padding=padding).var() - 1) < 0.15
+    assert abs(C.conv2d(held_out, weight, padding=padding).var() - 1) < 0.15
 
 
 def test_kmeans_filters_fold_the_whitening(images):
@@ -153,7 +153,7 @@ def test_unit_variance_scale_returns_the_factor(images):
     w = np.random.default_rng(0).normal(size=(3, 1, 3, 3))
     scaled, s = P.unit_variance_scale(w, images)
     np.testing.assert_allclose(scaled, s * w)
-    assert abs(F.conv2d(images, scaled).var() - 1) < 1e-9
+    assert abs(C.conv2d(images, scaled).var() - 1) < 1e-9
 
 
 # ----------------------------------------------------------------------------- from_data

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from . import functional as F
+from . import convolution, functional as F
 from . import init
 from .errors import CallOrderError, InvalidValueError, ShapeError, unknown_name
 from .rng import as_generator
@@ -116,16 +116,17 @@ class Conv2D(Layer):
 
     def forward(self, x, training=True):
         x = as_images(self._input(x), f"{self.label} input", channels=self.in_channels)
-        y, self._cache = F.conv2d_forward(
+        y, self._cache = convolution.conv2d_forward(
             x, self.params["weight"], self.params.get("bias"), self.stride, self.padding,
             where=self.label,
-            # the columns backward needs, in buffers reused every training step (see functional)
+            # the columns backward needs, in buffers reused every training step (see convolution)
             workspace=self._workspace if training else None,
         )
         return y
 
     def backward(self, grad_y, need_input_grad=True):
-        grad_x, grad_w, grad_b = F.conv2d_backward(grad_y, self._cache, need_input_grad=need_input_grad)
+        grad_x, grad_w, grad_b = convolution.conv2d_backward(grad_y, self._cache,
+                                                             need_input_grad=need_input_grad)
         self.grads["weight"] = grad_w
         if "bias" in self.params:
             self.grads["bias"] = grad_b

@@ -10,7 +10,7 @@ import re
 import numpy as np
 
 from .errors import ShapeError, unknown_name
-from .functional import conv_output_size
+from .convolution import conv_output_size
 from .layers import (DEFAULT_WEIGHT_INIT, Conv2D, Dense, Flatten, GlobalAvgPool2D, MaxPool2D,
                      activation_layer)
 from .model import Sequential

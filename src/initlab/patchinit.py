@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import functional as F
+from .convolution import conv2d
 from .errors import DataError, InvalidValueError, ShapeError, UnknownNameError, unknown_name
 from .rng import as_generator
 from .validate import as_float_array, as_images, pair, positive_int, real_number
@@ -280,7 +280,7 @@ def unit_variance_scale(weight, x, *, padding=0, stride=1, n_images=DEFAULT_SCAL
     n_images = positive_int(n_images, "unit_variance_scale: n_images")
     if len(x) > n_images:
         x = x[np.sort(as_generator(rng).choice(len(x), size=n_images, replace=False))]
-    y = F.conv2d(x.astype(np.float64), weight.astype(np.float64), None, stride, padding)
+    y = conv2d(x.astype(np.float64), weight.astype(np.float64), None, stride, padding)
     var = float(y.var())
     if not var > 0:
         raise DataError("unit_variance_scale: the layer's output is constant on the data (variance 0); cannot scale it to 1")

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import filters
 from ..data import shapes
-from ..functional import conv2d, conv2d_naive
+from ..convolution import conv2d, conv2d_naive
 from . import claim
 
 TINY = dict(size=12, batch=2, out_channels=2, repeats=1)

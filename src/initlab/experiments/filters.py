@@ -161,7 +161,7 @@ def feature_maps(model, image, kernel_size):
     and the plain (unscaled) x_shape kernel's response to it -> (H, W)."""
     maps = model[1].forward(model[0].forward(image, training=False), training=False)[0]
     x_kernel = hand.bank(["x_shape"], image.shape[1], size=kernel_size)
-    from ..functional import conv2d
+    from ..convolution import conv2d
     return maps, conv2d(image, x_kernel, padding=kernel_size // 2)[0, 0]
 
 

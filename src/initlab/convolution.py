@@ -206,17 +206,25 @@ def _layout_of(x):
     return "".join(sorted("NCHW", key=lambda axis: -x.strides["NCHW".index(axis)]))
 
 
-def _in_layout(x, layout, name):
-    """x (N, C, H, W) as a C-contiguous array with axes in `layout` order: a view when x is
-    already laid out that way (the previous layer's output usually is), else a scratch copy."""
+def _in_layout(x, layout, name, padding=(0, 0)):
+    """x (N, C, H, W) as a C-contiguous array with axes in `layout` order (e.g. "CHWN") and a
+    zero border of `padding` around H and W: a view when x is already laid out that way and no
+    border is asked for (the previous layer's output usually is), else a scratch copy."""
     view = x.transpose(*("NCHW".index(axis) for axis in layout))
-    if view.flags.c_contiguous:
+    ph, pw = padding
+    if (ph, pw) == (0, 0) and view.flags.c_contiguous:
         return view
-    buf = _buffer(_SCRATCH, name, view.shape, x.dtype)
+    n, c, h, w = x.shape
+    sizes = {"N": n, "C": c, "H": h + 2 * ph, "W": w + 2 * pw}
+    # keyed by padding: the zero border a reused buffer keeps is only right for the same padding
+    shape = [sizes[axis] for axis in layout]
+    buf = _buffer(_SCRATCH, f"{name}_{layout}_pad{ph}x{pw}", shape, x.dtype, zeros=(ph, pw) != (0, 0))
+    interior = {"H": slice(ph, ph + h), "W": slice(pw, pw + w)}
+    inside = buf[tuple(interior.get(axis, slice(None)) for axis in layout)]
     if layout.endswith("C"):
-        _copy_to_channels_last(buf, view)
+        _copy_to_channels_last(inside, view)
     else:
-        buf[...] = view
+        inside[...] = view
     return buf
 
 
@@ -238,16 +246,6 @@ def _copy_to_channels_last(dst, src):
 # every copy in im2col and every addition in col2im moves runs of N contiguous numbers instead
 # of runs of one image row (often 8-28 numbers). Measured against a (C, N, H, W) layout it is
 # 1.3-2.5x faster on small layers (LeNet's, 8x8 digits) and within 3% on a 64-channel 32x32 one.
-
-def _batch_last_padded(x, padding):
-    """x (N, C, H, W) -> (C, H + 2ph, W + 2pw, N) with a zero border."""
-    n, c, h, w = x.shape
-    ph, pw = padding
-    # keyed by padding: the zero border a reused buffer keeps is only right for the same padding
-    xl = _buffer(_SCRATCH, f"x_chwn_pad{ph}x{pw}", (c, h + 2 * ph, w + 2 * pw, n), x.dtype, zeros=True)
-    xl[:, ph:ph + h, pw:pw + w, :] = x.transpose(1, 2, 3, 0)
-    return xl
-
 
 def _im2col_batch_last(xl, kernel, stride, out_hw, workspace=None):
     """Padded (C, Hp, Wp, N) -> cols (C*KH*KW, OH*OW*N), through `sliding_window_view`:
@@ -321,15 +319,6 @@ def _uses_channels_last(in_channels, out_channels, kernel, stride, padding, layo
     return layout == "channels-last"
 
 
-def _channels_last_padded(x, padding, name):
-    """x (N, C, H, W) -> (N, H + 2ph, W + 2pw, C) with a zero border."""
-    n, c, h, w = x.shape
-    ph, pw = padding
-    xl = _buffer(_SCRATCH, f"{name}_pad{ph}x{pw}", (n, h + 2 * ph, w + 2 * pw, c), x.dtype, zeros=True)
-    _copy_to_channels_last(xl[:, ph:ph + h, pw:pw + w, :], x.transpose(0, 2, 3, 1))
-    return xl
-
-
 def _im2col_channels_last(xl, kernel, workspace, name):
     """Padded (N, Hp, Wp, C) -> cols (N*OH*OW, KH*KW*C), stride 1:
     cols[(n, i, j), (u, v, c)] = xpad[n, c, i + u, j + v]."""
@@ -349,7 +338,7 @@ def _rows_to_nchw(rows, n, h, w):
 def _conv_forward_channels_last(x, weight, bias, padding, workspace):
     """y = cols @ W_rows + b with W_rows = weight as (KH*KW*C, O); returns (y NCHW, cols)."""
     out_channels, _, kh, kw = weight.shape
-    xl = _channels_last_padded(x, padding, "x_nhwc")
+    xl = _in_layout(x, "NHWC", "x", padding)
     cols = _im2col_channels_last(xl, (kh, kw), workspace, "cols_nhwc")
     y = np.empty((cols.shape[0], out_channels), cols.dtype)
     np.matmul(cols, weight.transpose(2, 3, 1, 0).reshape(-1, out_channels), out=y)
@@ -364,7 +353,7 @@ def _conv_backward_channels_last(grad_y, cache, need_input_grad):
     channels swapped: grad_x[n, c, h, w] = sum_{o,u,v} Gpad[n, o, h+u, w+v] W[o, c, K-1-u, K-1-v]."""
     (n, c, h, w), cols, weight, _, (ph, pw), _ = cache
     out_channels, _, kh, kw = weight.shape
-    g = _in_layout(grad_y, "NHWC", "grad_y_nhwc")
+    g = _in_layout(grad_y, "NHWC", "grad_y")
     g_rows = g.reshape(-1, out_channels)
     grad_w = np.ascontiguousarray((g_rows.T @ cols).reshape(out_channels, kh, kw, c).transpose(0, 3, 1, 2))
     ones = _buffer(_SCRATCH, "ones", (g_rows.shape[0],), g.dtype)
@@ -397,7 +386,7 @@ def im2col(x, kernel_size, stride=1, padding=0):
     kernel = pair(kernel_size, "kernel_size", minimum=1)
     stride, padding = pair(stride, "stride", minimum=1), pair(padding, "padding")
     out_hw = _output_hw(x.shape, kernel, stride, padding, "im2col")
-    return _im2col_batch_last(_batch_last_padded(x, padding), kernel, stride, out_hw)
+    return _im2col_batch_last(_in_layout(x, "CHWN", "x", padding), kernel, stride, out_hw)
 
 
 def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
@@ -437,7 +426,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, *, where="conv2d",
     if _uses_channels_last(in_channels, out_channels, (kh, kw), stride, padding, layout, where):
         y, cols = _conv_forward_channels_last(x, weight, bias, padding, workspace)
         return y, ConvCache(x.shape, cols, weight, stride, padding, channels_last=True)
-    cols = _im2col_batch_last(_batch_last_padded(x, padding), (kh, kw), stride, (oh, ow), workspace)
+    cols = _im2col_batch_last(_in_layout(x, "CHWN", "x", padding), (kh, kw), stride, (oh, ow), workspace)
     y = np.empty((out_channels, cols.shape[1]), cols.dtype)
     np.matmul(weight.reshape(out_channels, -1), cols, out=y)          # (O, OH*OW*N)
     if bias is not None:
@@ -473,7 +462,7 @@ def conv2d_backward(grad_y, cache: ConvCache, *, need_input_grad=True):
         return _conv_backward_channels_last(grad_y, cache, need_input_grad)
     x_shape, cols, weight, stride, padding, _ = cache
     out_channels, _, kh, kw = weight.shape
-    g = _in_layout(grad_y, "CHWN", "grad_y_chwn").reshape(out_channels, -1)  # (O, OH*OW*N)
+    g = _in_layout(grad_y, "CHWN", "grad_y").reshape(out_channels, -1)  # (O, OH*OW*N)
     # cols @ G^T with G^T copied contiguous first: the product OpenBLAS runs fastest (2.5x with
     # its AVX-512 kernels on LeNet's second layer), for a copy of only O*OH*OW*N numbers
     grad_w = np.ascontiguousarray((cols @ np.ascontiguousarray(g.T)).T).reshape(weight.shape)

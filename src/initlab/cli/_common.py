@@ -128,6 +128,16 @@ def run_study(label: str, module_name: str, kwargs: dict, out: Path, print_table
     return result, paths
 
 
+def study_command(args, label: str, module_name: str, kwargs: dict, print_tables) -> int:
+    """A study subcommand's whole run: check the options (before --out is created), prepare
+    --out, run the study and write its files, say what was written; returns the exit status."""
+    check_study_options(importlib.import_module(f"initlab.experiments.{module_name}"), kwargs)
+    out = prepare_out(args.out, args.force)
+    result, paths = run_study(label, module_name, kwargs, out, print_tables)
+    report_written(paths, out, result["seconds"])
+    return 0
+
+
 def report_written(paths, out, seconds):
     ui.console.print(f"wrote {len(paths)} files to {out} ({seconds:.0f} s)")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..experiments import depth as study
 from . import ui
-from ._common import add_common, check_study_options, prepare_out, report_written, run_study, split_ints, split_list
+from ._common import add_common, split_ints, split_list, study_command
 
 ORDER = 23
 
@@ -60,11 +60,7 @@ def depth(args) -> int:
         value = getattr(args, key)
         if value is not None:
             kwargs[key] = value
-    check_study_options(study, kwargs)
-    out = prepare_out(args.out, args.force)   # only once the options are known to be good
-    result, paths = run_study("depth", "depth", kwargs, out, _print_tables)
-    report_written(paths, out, result["seconds"])
-    return 0
+    return study_command(args, "depth", "depth", kwargs, _print_tables)
 
 
 def register(sub):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..experiments import filters as study
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import add_common, check_study_options, prepare_out, report_written, run_study, split_list
+from ._common import add_common, split_list, study_command
 
 ORDER = 24
 
@@ -50,11 +50,7 @@ def filters_command(args) -> int:
             kwargs[key] = positive_int(getattr(args, key), f"--{key.replace('_', '-')}")
     if args.lr is not None:
         kwargs["lr"] = real_number(args.lr, "--lr", low=0, low_open=True)
-    check_study_options(study, kwargs)
-    out = prepare_out(args.out, args.force)   # only once the options are known to be good
-    result, paths = run_study("filters", "filters", kwargs, out, _print_tables)
-    report_written(paths, out, result["seconds"])
-    return 0
+    return study_command(args, "filters", "filters", kwargs, _print_tables)
 
 
 def register(sub):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..experiments import prefilters as study
 from . import ui
-from ._common import add_common, check_study_options, prepare_out, report_written, run_study, split_list
+from ._common import add_common, split_list, study_command
 
 ORDER = 26
 
@@ -47,11 +47,7 @@ def prefilters(args) -> int:
             kwargs[key] = value
     if args.threshold is not None:
         kwargs["thresholds"] = {name: args.threshold for name in kwargs["datasets"]}
-    check_study_options(study, kwargs)
-    out = prepare_out(args.out, args.force)   # after the options are known to be good
-    result, paths = run_study("prefilters", "prefilters", kwargs, out, _print_tables)
-    report_written(paths, out, result["seconds"])
-    return 0
+    return study_command(args, "prefilters", "prefilters", kwargs, _print_tables)
 
 
 def register(sub):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..experiments import propagate as study
 from . import ui
-from ._common import add_common, check_study_options, prepare_out, report_written, run_study, split_list
+from ._common import add_common, split_list, study_command
 
 ORDER = 20
 
@@ -54,11 +54,7 @@ def propagate(args) -> int:
         value = getattr(args, key)
         if value is not None:
             kwargs[key] = value
-    check_study_options(study, kwargs)
-    out = prepare_out(args.out, args.force)   # only once the options are known to be good
-    result, paths = run_study("propagate", "propagate", kwargs, out, _print_tables)
-    report_written(paths, out, result["seconds"])
-    return 0
+    return study_command(args, "propagate", "propagate", kwargs, _print_tables)
 
 
 def register(sub):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..experiments import symmetry as study
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import add_common, check_study_options, prepare_out, report_written, run_study, split_list
+from ._common import add_common, split_list, study_command
 
 ORDER = 21
 
@@ -44,11 +44,7 @@ def symmetry(args) -> int:
         kwargs["lr"] = real_number(args.lr, "--lr", low=0, low_open=True)
     if args.no_float32_control:
         kwargs["float32_control"] = False
-    check_study_options(study, kwargs)
-    out = prepare_out(args.out, args.force)   # only once the options are known to be good
-    result, paths = run_study("symmetry", "symmetry", kwargs, out, _print_tables)
-    report_written(paths, out, result["seconds"])
-    return 0
+    return study_command(args, "symmetry", "symmetry", kwargs, _print_tables)
 
 
 def register(sub):

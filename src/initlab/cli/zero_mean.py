@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..experiments import zero_mean as study
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import add_common, check_study_options, prepare_out, report_written, run_study, split_list
+from ._common import add_common, split_list, study_command
 
 ORDER = 22
 
@@ -52,11 +52,7 @@ def zero_mean(args) -> int:
         kwargs["lr"] = real_number(args.lr, "--lr", low=0, low_open=True)
     if args.shift is not None:
         kwargs["shift"] = real_number(args.shift, "--shift")
-    check_study_options(study, kwargs)
-    out = prepare_out(args.out, args.force)   # only once the options are known to be good
-    result, paths = run_study("zero-mean", "zero_mean", kwargs, out, _print_tables)
-    report_written(paths, out, result["seconds"])
-    return 0
+    return study_command(args, "zero-mean", "zero_mean", kwargs, _print_tables)
 
 
 def register(sub):

@@ -363,10 +363,7 @@ def _conv_backward_channels_last(grad_y, cache, need_input_grad):
     grad_b = ones @ g_rows
     grad_x = None
     if need_input_grad:
-        qh, qw = kh - 1 - ph, kw - 1 - pw
-        g_pad = _buffer(_SCRATCH, f"grad_y_nhwc_full{qh}x{qw}",
-                        (n, g.shape[1] + 2 * qh, g.shape[2] + 2 * qw, out_channels), g.dtype, zeros=True)
-        g_pad[:, qh:qh + g.shape[1], qw:qw + g.shape[2], :] = g
+        g_pad = _in_layout(_nchw(g, "NHWC"), "NHWC", "grad_y", (kh - 1 - ph, kw - 1 - pw))
         grad_cols = _im2col_channels_last(g_pad, (kh, kw), _SCRATCH, "grad_cols_nhwc")
         flipped = weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(-1, c)   # (KH*KW*O, C)
         grad_rows = np.empty((grad_cols.shape[0], c), g.dtype)

@@ -105,6 +105,9 @@ def test_conv_geometry_errors_name_the_layer_and_shapes():
         conv.forward(np.zeros((1, 3, 4, 4), np.float32))
     with pytest.raises(ShapeError, match=r"4-D"):
         conv.forward(np.zeros((3, 8, 8), np.float32))
+    conv.forward(np.zeros((2, 3, 8, 8), np.float32))
+    with pytest.raises(ShapeError, match=r"^Conv2D backward: expected grad_y of shape \(2, 4, 4, 4\)"):
+        conv.backward(np.zeros((2, 4, 8, 8), np.float32))
 
 
 def test_dense_errors():

@@ -440,19 +440,19 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     return np.ascontiguousarray(conv2d_forward(x, weight, bias, stride, padding)[0])
 
 
-def conv2d_backward(grad_y, cache: ConvCache, *, need_input_grad=True):
+def conv2d_backward(grad_y, cache: ConvCache, *, need_input_grad=True, where="conv2d_backward"):
     """Gradients of the fast convolution: (grad_x, grad_weight, grad_bias).
 
     With G = grad_y as (O, OH*OW*N): grad_W = G @ cols^T, grad_b = sum of G over positions,
     grad_cols = W_mat^T @ G, and grad_x = col2im(grad_cols) (batch-last; the channels-last
     path convolves G with the flipped kernel instead). grad_x is None when not needed (the
-    first layer of a network).
+    first layer of a network). `where` names the caller in error messages.
     """
     n, o, kernel = cache.x_shape[0], cache.weight.shape[0], cache.weight.shape[2:]
-    expected = (n, o, *_output_hw(cache.x_shape, kernel, cache.stride, cache.padding, "conv2d_backward"))
-    grad_y = as_float_array(grad_y, "conv2d_backward grad_y", finite=False)
+    expected = (n, o, *_output_hw(cache.x_shape, kernel, cache.stride, cache.padding, where))
+    grad_y = as_float_array(grad_y, f"{where} grad_y", finite=False)
     if grad_y.shape != expected:
-        raise ShapeError(f"conv2d_backward: expected grad_y of shape {expected} (the forward's "
+        raise ShapeError(f"{where}: expected grad_y of shape {expected} (the forward's "
                          f"output), got {grad_y.shape}")
     grad_y = grad_y.astype(cache.cols.dtype, copy=False)   # gradients in the layer's dtype
     if cache.channels_last:

@@ -125,8 +125,8 @@ class Conv2D(Layer):
         return y
 
     def backward(self, grad_y, need_input_grad=True):
-        grad_x, grad_w, grad_b = convolution.conv2d_backward(grad_y, self._cache,
-                                                             need_input_grad=need_input_grad)
+        grad_x, grad_w, grad_b = convolution.conv2d_backward(
+            grad_y, self._cache, need_input_grad=need_input_grad, where=f"{self.label} backward")
         self.grads["weight"] = grad_w
         if "bias" in self.params:
             self.grads["bias"] = grad_b

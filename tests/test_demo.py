@@ -1,5 +1,6 @@
 """`initlab demo` end to end at test size: every study, the report, the PNGs, results.json."""
 import json
+from html import escape
 from html.parser import HTMLParser
 
 import pytest
@@ -38,6 +39,10 @@ def test_tiny_demo_writes_a_complete_report(tmp_path, capsys, lang):
     assert {sid for sid, _ in STUDIES} <= set(results)
     assert all("claims" in results[sid] for sid, _ in STUDIES)
     assert report.PROSE["propagate"][lang][0] in html
+    claims = [c for sid, _ in STUDIES for c in results[sid]["claims"]]
+    assert claims and all(c["claim_ja"].strip() and c["claim_ja"] != c["claim"] for c in claims)
+    if lang == "ja":       # every study's claims are in Japanese in the Japanese report
+        assert all(escape(c["claim_ja"]) in html and escape(c["claim"]) not in html for c in claims)
     if lang == "en":   # refuses to overwrite without --force
         assert main(["demo", "--tiny", "--out", str(out), "--only", "conv"]) == 2
         assert "--force" in capsys.readouterr().err

@@ -1,4 +1,5 @@
 """The convolution study, and the HTML report: self-contained, every section, valid."""
+from html import escape
 from html.parser import HTMLParser
 
 import pytest
@@ -57,6 +58,9 @@ def test_report_is_self_contained_and_valid(tmp_path, lang):
     assert parser.srcs and all(s.startswith("data:image/png;base64,") for s in parser.srcs)
     assert all(link.startswith("#") for link in parser.links)
     assert report.PROSE["conv"][lang][0] in text
+    key, other = ("claim", "claim_ja") if lang == "en" else ("claim_ja", "claim")
+    for c in result["claims"]:           # the claims in the report's language, not the other's
+        assert escape(c[key]) in text and escape(c[other]) not in text
 
 
 def test_report_rejects_unknown_language_and_section(tmp_path):

@@ -3,7 +3,8 @@
 `write_report(path, sections, lang="en")` takes the sections in reading order; each is a dict
 with "id", "figures" (PNG paths), "claims" (the studies' claim records) and "numbers" (a flat
 dict of measured values). The prose (question, explanation) comes from `PROSE` by section id,
-in English or Japanese.
+in English or Japanese; so do the claims (their "claim" or "claim_ja"). Figures and the
+measured numbers' names stay in English in both.
 """
 from __future__ import annotations
 
@@ -197,7 +198,8 @@ def _section(section: dict, lang: str) -> str:
         for c in claims:
             ok = "yes" if c.get("holds") else "no"
             measured = "; ".join(f"{k} = {_fmt(v)}" for k, v in c.get("measured", {}).items())
-            parts.append(f'<tr><td class="{ok}">{_esc(words[ok])}</td><td>{_esc(c.get("claim", ""))}</td>'
+            text = c.get("claim_ja", c.get("claim", "")) if lang == "ja" else c.get("claim", "")
+            parts.append(f'<tr><td class="{ok}">{_esc(words[ok])}</td><td>{_esc(text)}</td>'
                          f"<td>{_esc(measured)}</td></tr>")
         parts.append("</table>")
     numbers = section.get("numbers", {})

@@ -80,7 +80,7 @@ def register(sub):
                        description=__doc__)
     p.add_argument("--out", type=Path, default=Path("initlab-report"), help="output folder (default initlab-report)")
     p.add_argument("--force", action="store_true", help="write into an existing output folder")
-    p.add_argument("--lang", default="en", help="language of the report's prose: en or ja")
+    p.add_argument("--lang", default="en", help="language of the report's prose and claims (figures stay in English): en or ja")
     p.add_argument("--only", default="", help="comma-separated studies to run (default: all)")
     p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds, not minutes)")
     p.set_defaults(func=demo)

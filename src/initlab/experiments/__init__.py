@@ -7,17 +7,19 @@ Conventions every study module keeps:
   `progress(done, total, status)` so the CLI can draw a bar.
 * `TINY` and `DEMO`: keyword arguments for `run` at test scale and at demo scale (the demo runs
   every study in a few minutes on 2 cores).
-* `result["claims"]`: a list of `claim(...)` records, each a sentence, the measured number(s)
-  and whether the claim held in this run; the report and the CLI print them.
+* `result["claims"]`: a list of `claim(...)` records, each a sentence (in English, and in
+  Japanese for the Japanese report), the measured number(s) and whether the claim held in this
+  run; the report and the CLI print them.
 """
 from __future__ import annotations
 
 import numpy as np
 
 
-def claim(text: str, holds: bool, **measured) -> dict:
-    """One checked statement: {"claim": text, "holds": bool, "measured": {name: value}}."""
-    return {"claim": text, "holds": bool(holds), "measured": to_jsonable(measured)}
+def claim(text: str, holds: bool, *, ja: str, **measured) -> dict:
+    """One checked statement, `text` in English and `ja` the same in Japanese:
+    {"claim": text, "claim_ja": ja, "holds": bool, "measured": {name: value}}."""
+    return {"claim": text, "claim_ja": ja, "holds": bool(holds), "measured": to_jsonable(measured)}
 
 
 def to_jsonable(value):

@@ -315,11 +315,13 @@ def _claims(out, base_init) -> list[dict]:
     ranked, chance = out["candidates"], out["chance"]
     if out["best"] is None:
         return [claim("at least one candidate trains without diverging", False,
-                      failed=out["failed_candidates"])]
+                      ja="少なくとも 1 つの候補は発散せずに学習できる", failed=out["failed_candidates"])]
     best = out["best"]["mean"]
     claims = [claim(
         f"the best init beats the worst by a clear margin (>= {CLEAR_MARGIN:.0%} validation accuracy)",
-        out["margin"] >= CLEAR_MARGIN, best=best, worst=out["worst_score"], margin=out["margin"],
+        out["margin"] >= CLEAR_MARGIN,
+        ja=f"最良の初期化は最悪のものをはっきりした差で上回る(検証精度で {CLEAR_MARGIN:.0%} 以上)",
+        best=best, worst=out["worst_score"], margin=out["margin"],
         best_init=out["best_init"], best_scale=out["best_init_scale"], chance=chance)]
     curve = sorted((r for r in ranked if r["label"] == label({"weight_init": base_init})),
                    key=lambda r: r["init_scale"])
@@ -329,13 +331,18 @@ def _claims(out, base_init) -> list[dict]:
             f"too small a std ({small['init_std']:.0e}) trains no better than near chance and clearly "
             "below the best (the signal and its gradient vanish through the layers)",
             best - _score(small) >= CLEAR_MARGIN and _score(small) <= chance + 0.1,
+            ja=f"小さすぎる標準偏差({small['init_std']:.0e})ではチャンスレベル程度にしか学習できず、最良のものを"
+               "はっきり下回る(信号とその勾配が層を通るうちに消える)",
             std=small["init_std"], accuracy=small["mean"], best=best, chance=chance))
     if curve and curve[-1]["init_scale"] >= 0.3:
         large = curve[-1]
         claims.append(claim(
             f"too large a std ({large['init_std']:.2g}) does worse than the best (exploding signal; "
             "diverged folds count as 0)",
-            best - _score(large) >= NEAR_BEST, std=large["init_std"], accuracy=large["mean"],
+            best - _score(large) >= NEAR_BEST,
+            ja=f"大きすぎる標準偏差({large['init_std']:.2g})は最良のものより悪い(信号が爆発する。発散した"
+               "分割は 0 と数える)",
+            std=large["init_std"], accuracy=large["mean"],
             failed_folds=large["failed"], best=best))
     named = [r for r in ranked if set(r["params"]) == {"weight_init", "init_scale"}
              and r["params"]["weight_init"] != base_init and r["init_scale"] == 1.0]
@@ -345,5 +352,7 @@ def _claims(out, base_init) -> list[dict]:
             f"the variance-scaled schemes ({', '.join(r['label'] for r in named)}) score within "
             f"{NEAR_BEST:.0%} of the best std found by the search, with no tuning",
             best - _score(worst_named) <= NEAR_BEST,
+            ja=f"分散をスケールする方式({', '.join(r['label'] for r in named)})は調整なしで、探索で見つかった"
+               f"最良の標準偏差との差が {NEAR_BEST:.0%} 以内",
             **{r["label"]: r["mean"] for r in named}, best=best))
     return claims

@@ -308,7 +308,10 @@ def claims(result) -> list[dict]:
     off = [n / t for n, t in zip(normalized, theory)]
     out.append(claim("at init the gradient reaching the first layer under Glorot is 2^(-(L-1)/2) times He's "
                      "(same draws; divided by the top conv layer's, which removes the head and the loss: "
-                     "within 20% at every depth)", all(0.8 <= v <= 1.25 for v in off), depths=depths,
+                     "within 20% at every depth)", all(0.8 <= v <= 1.25 for v in off),
+                     ja="初期化時、第 1 層に届く勾配は Glorot では He の 2^(-(L-1)/2) 倍(同じ乱数。最上位の畳み込み層の"
+                        "勾配で割って出力層と損失の影響を除く: どの深さでも 20% 以内)",
+                     depths=depths,
                      theory=theory, normalized=normalized, normalized_over_theory=off,
                      weight_gradient_ratio=measured))
     speed = result.get("speedup", {})
@@ -319,12 +322,18 @@ def claims(result) -> list[dict]:
         he_first = all(h is not None and (g is None or h < g) for h, g in zip(he, glorot))
         th = result["settings"]["threshold"]
         out.append(claim(f"He reaches the loss threshold ({th:g}) before Glorot at every depth (median over seeds; "
-                         "None = not within the budget)", he_first, depths=depths, he=he, glorot=glorot))
+                         "None = not within the budget)", he_first,
+                         ja=f"どの深さでも He は Glorot より先に損失のしきい値({th:g})に達する(シードの中央値。"
+                            "None = 予算内に達せず)",
+                         depths=depths, he=he, glorot=glorot))
         values = [speed[k]["value"] for k in keys]
         censored = [speed[k]["censored"] for k in keys]
         out.append(claim(f"at {depths[-1]} layers He gets there several (>= 3) times sooner than Glorot "
                          "(a lower bound when Glorot never got there)",
-                         values[-1] is not None and values[-1] >= 3, speedup=values[-1], glorot_censored=censored[-1]))
+                         values[-1] is not None and values[-1] >= 3,
+                         ja=f"{depths[-1]} 層では He は Glorot の数倍(3 倍以上)速くそこに達する(Glorot が達しなかった"
+                            "場合は下限)",
+                         speedup=values[-1], glorot_censored=censored[-1]))
         if len(depths) > 1:
             first = values[0]
             grows = (first is not None and not censored[0] and all(
@@ -332,16 +341,24 @@ def claims(result) -> list[dict]:
             out.append(claim(f"the advantage grows with depth: at {depths[0]} layers Glorot gets there "
                              f"{'x' if first is None else f'{first:.1f}x'} later than He; deeper, its delay grows "
                              "or it never gets there within the budget", grows,
+                             ja=f"差は深さとともに広がる: {depths[0]} 層では Glorot は He より "
+                                f"{'x' if first is None else f'{first:.1f}'} 倍遅れて達し、深くなるほど遅れが増すか、"
+                                "予算内に達しなくなる",
                              depths=depths, speedup=values, glorot_censored=censored))
     if "critical" in result:
         c = result["critical"]
         out.append(claim(f"tanh with delta-orthogonal kernels at criticality trains at {c['depth']} layers "
                          f"(reaches the threshold within {result['settings']['steps']} steps, median over seeds)",
-                         c["median_steps"] is not None, steps=c["steps_to_threshold"]))
+                         c["median_steps"] is not None,
+                         ja=f"臨界点の delta-orthogonal カーネルを使った tanh ネットは {c['depth']} 層で学習できる"
+                            f"({result['settings']['steps']} ステップ以内にしきい値に達する。シードの中央値)",
+                         steps=c["steps_to_threshold"]))
     if "deep" in result:
         deep = result["deep"]
         out.append(claim(f"at {deep['depth']} layers delta-orthogonal tanh still trains "
                          f"(threshold within {deep['steps']} steps)", deep["delta_orthogonal"]["median_steps"] is not None,
+                         ja=f"{deep['depth']} 層でも delta-orthogonal の tanh ネットはまだ学習できる"
+                            f"({deep['steps']} ステップ以内にしきい値に達する)",
                          delta_orthogonal=deep["delta_orthogonal"]["steps_to_threshold"],
                          he=deep["he"]["steps_to_threshold"],
                          grad_ratio=deep["grad_ratio"]["ratio_gmean"], theory=deep["grad_ratio"]["theory"]))

@@ -39,6 +39,9 @@ ALL_STARTS = STARTS + ("he_unit",)
 LABELS = {"he": "random (He normal)", "hand": "hand-made (Sobel, X, ...)",
           "kmeans": "k-means of patches", "pca": "PCA of patches",
           "he_unit": "random, unit output variance"}
+LABELS_JA = {"he": "ランダム(He 正規分布)", "hand": "手作り(Sobel、X など)",
+             "kmeans": "パッチの k-means", "pca": "パッチの PCA",
+             "he_unit": "ランダム、出力の分散 1"}
 DATASETS = ("shapes", "digits")
 # in this order the first layer gets them: the edges and strokes the shapes are drawn with
 HAND_FILTERS = ("sobel_x", "sobel_y", "x_shape", "plus_shape", "diagonal", "antidiagonal",
@@ -313,7 +316,10 @@ def _claims(out):
             claims.append(claim(
                 f"{name}: the {LABELS[start]} start reaches {pct}% validation accuracy in fewer steps than "
                 f"the random He start (mean over seeds; a seed that never got there counts as {last + 1})",
-                _censored(r, last) < he_steps, steps=_censored(r, last), he_steps=he_steps,
+                _censored(r, last) < he_steps,
+                ja=f"{name}: 初期値「{LABELS_JA[start]}」は、ランダムな He の初期値より少ないステップで検証精度 {pct}% に"
+                   f"達する(シード平均。達しなかったシードは {last + 1} と数える)",
+                steps=_censored(r, last), he_steps=he_steps,
                 median=r["median_steps_to_threshold"], he_median=he["median_steps_to_threshold"],
                 seeds_faster=wins, seeds=len(r["final_val_acc"]), reached=r["reached"],
                 he_reached=he["reached"]))
@@ -324,12 +330,17 @@ def _claims(out):
             claims.append(claim(
                 f"{name}: {LABELS[start]} filters keep their direction in training better than random ones "
                 "(mean cosine of each filter to its start, higher than He's)",
-                r["mean_cosine_to_start"] > he["mean_cosine_to_start"], cosine=r["mean_cosine_to_start"],
+                r["mean_cosine_to_start"] > he["mean_cosine_to_start"],
+                ja=f"{name}: 「{LABELS_JA[start]}」のフィルターは、学習中にランダムなものより向きを保つ(各フィルターと"
+                   "初期値のコサインの平均が He のものより高い)",
+                cosine=r["mean_cosine_to_start"],
                 he_cosine=he["mean_cosine_to_start"], min_cosine=r["min_cosine_to_start"],
                 relative_change=r["mean_relative_change"], he_relative_change=he["mean_relative_change"]))
             claims.append(claim(
                 f"{name}: before any training, {LABELS[start]} filters match hand-made templates better "
                 "than random ones (mean best template score)",
                 r["mean_best_score_before"] > he["mean_best_score_before"],
+                ja=f"{name}: 学習前から、「{LABELS_JA[start]}」のフィルターはランダムなものより手作りのテンプレートに"
+                   "よく一致する(最良テンプレートのスコアの平均)",
                 score=r["mean_best_score_before"], he_score=he["mean_best_score_before"]))
     return claims

@@ -1,4 +1,6 @@
 """Pooling, activations and log-softmax against loops, finite differences and known values."""
+import math
+
 import numpy as np
 import pytest
 
@@ -48,6 +50,18 @@ def test_activation_known_values():
     np.testing.assert_allclose(F.gelu(np.array([1.0])), [0.8413447460685429])
     np.testing.assert_allclose(F.selu(np.array([1.0])), [1.0507009873554805])
     assert F.gelu(np.float32([1.0])).dtype == np.float32
+
+
+def test_gelu_normal_cdf_is_exact_in_float64_and_float32_precise_in_float32():
+    x = np.linspace(-13, 13, 20001)
+    exact = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x])    # > 1e-38 down to -13
+    assert np.max(np.abs(F._std_normal_cdf(x) - exact) / exact) < 1e-15   # the tails too
+    x32 = x.astype(np.float32)
+    exact32 = np.array([0.5 * math.erfc(-float(v) / math.sqrt(2)) for v in x32])
+    phi32 = F._std_normal_cdf(x32)
+    assert phi32.dtype == np.float32
+    assert np.max(np.abs(phi32 - exact32) / exact32) < 2.5e-7            # fit 1.2e-7 + rounding
+    np.testing.assert_allclose(F.gelu(x32), x32 * exact32, rtol=2.5e-7, atol=0)
 
 
 def test_log_softmax_is_stable_and_normalized():

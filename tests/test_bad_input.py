@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from initlab import checkpoint, convolution, data, init, layers, losses, models, optim, train
 from initlab.cli import main
-from initlab.errors import (CheckpointError, DataError, DTypeError, InitlabError, InvalidValueError,
-                            ShapeError, UnknownNameError)
+from initlab.errors import (CallOrderError, CheckpointError, DataError, DTypeError, InitlabError,
+                            InvalidValueError, ShapeError, UnknownNameError)
 from initlab.model import Sequential
 from initlab.rng import as_generator
 
@@ -21,6 +21,11 @@ CE = losses.SoftmaxCrossEntropy
 
 def net():
     return models.small_cnn(1, 10, 8, rng=0)
+
+
+def after_forward(layer, x):
+    layer.forward(x)
+    return layer
 
 
 def x8(n=2, channels=1, fill=0.0, dtype=np.float32):
@@ -164,6 +169,22 @@ def library_cases():
         ("ckpt-keep-0", lambda f: checkpoint.CheckpointDir(f["folder"], keep=0), InvalidValueError, ["keep", ">= 1"]),
         ("history-unknown-field", lambda f: train.History.from_dict({"epochs": []}), InvalidValueError, ["History.from_dict", "'epochs'", "valid"]),
         ("state-dict-shape", lambda f: net().load_state_dict({**net().state_dict(), "8.bias": np.zeros(3, np.float32)}), CheckpointError, ["'8.bias'", "expected shape (10,)", "found (3,)"]),
+        ("state-dict-strings", lambda f: net().load_state_dict({**net().state_dict(), "8.bias": np.full(10, "a")}), CheckpointError, ["'8.bias'", "expected numbers", "<U1"]),
+        ("layer-dtype-name", lambda f: layers.Conv2D(1, 2, 3, dtype="foo"), InvalidValueError, ["Conv2D", "float32 or float64", "'foo'"]),
+        # backward out of order or with the wrong gradient shape
+        ("loss-backward-first", lambda f: CE().backward(), CallOrderError, ["SoftmaxCrossEntropy", "before forward()"]),
+        ("mse-backward-first", lambda f: losses.MSE().backward(), CallOrderError, ["MSE", "before forward()"]),
+        ("dense-grad-shape", lambda f: after_forward(layers.Dense(4, 3, rng=0), np.zeros((2, 4))).backward(np.zeros((2, 5))), ShapeError, ["Dense backward", "grad_y of shape (2, 3)", "(2, 5)"]),
+        ("relu-grad-broadcast", lambda f: after_forward(layers.ReLU(), x8()).backward(x8(1)), ShapeError, ["ReLU backward", "(2, 1, 8, 8)", "(1, 1, 8, 8)"]),
+        ("pool-grad-shape", lambda f: after_forward(layers.MaxPool2D(2), x8()).backward(x8()), ShapeError, ["MaxPool2D backward", "(2, 1, 4, 4)", "(2, 1, 8, 8)"]),
+        ("bn-grad-shape", lambda f: after_forward(layers.BatchNorm2D(1), x8()).backward(np.zeros((2, 1, 4, 4))), ShapeError, ["BatchNorm2D backward", "(2, 1, 8, 8)"]),
+        ("flatten-grad-shape", lambda f: after_forward(layers.Flatten(), x8()).backward(np.zeros((2, 63))), ShapeError, ["Flatten backward", "(2, 64)", "(2, 63)"]),
+        # optimizer configs and states, initializer callables
+        ("optimizer-config-not-a-dict", lambda f: optim.build_optimizer(net(), "adam"), InvalidValueError, ["optimizer config", "a dict", "'adam'"]),
+        ("optimizer-unknown-parameter", lambda f: optim.build_optimizer(net(), {"name": "adam", "momentum": 0.9}), UnknownNameError, ["parameter of adam 'momentum'", "valid: betas"]),
+        ("adam-betas-not-a-pair", lambda f: optim.build_optimizer(net(), {"name": "adam", "betas": 5}), InvalidValueError, ["Adam betas", "pair", "got 5"]),
+        ("optimizer-state-entry", lambda f: optim.SGD(net(), 0.1).load_state_dict({"foo": np.zeros(2)}), InvalidValueError, ["SGD.load_state_dict", "'foo'", "'<parameter>.<buffer>'"]),
+        ("init-callable-signature", lambda f: init.initialize(lambda shape: np.zeros(shape), (2,)), InvalidValueError, ["initializer <lambda>", "(shape, rng=None, *, dtype=np.float32)"]),
     ]
 
 

@@ -100,6 +100,22 @@ def test_float64_models_and_sgd_momentum_round_trip(tmp_path):
     assert loaded_opt.nesterov and "0.weight.momentum_buffer" in loaded_opt.state_dict()
 
 
+@pytest.mark.parametrize("first", [np.float32, np.float64])
+def test_a_mixed_precision_model_round_trips_layer_by_layer(tmp_path, first):
+    # a bare ReLU() is float32: after a float64 conv it computes in float32, and must again
+    model = Sequential([layers.Conv2D(1, 2, 3, rng=0, dtype=first), layers.ReLU(), layers.Flatten(),
+                        layers.Dense(None, 3, rng=0, dtype=np.float64)])
+    x = np.random.default_rng(1).normal(size=(2, 1, 5, 5))
+    y = model.forward(x)
+    loaded, _, _ = checkpoint.load(checkpoint.save(tmp_path / "mixed.safetensors", model))
+    assert [layer.dtype for layer in loaded.layers] == [layer.dtype for layer in model.layers]
+    assert np.array_equal(loaded.forward(x), y)
+    config = model.config()
+    config["layers"][3]["dtype"] = "float16"
+    with pytest.raises(CheckpointError, match="layer 3 dtype must be 'float32' or 'float64', got 'float16'"):
+        Sequential.from_config(config)
+
+
 def test_load_weights_into_a_model_and_strictness(tmp_path, saved):
     path, model, _, x = saved
     fresh = bn_net(seed=5)

@@ -873,7 +873,12 @@ def _from_array(array: np.ndarray, shape, dtype) -> np.ndarray:
 def _from_callable(fn, shape, rng, dtype) -> np.ndarray:
     who = f"initializer {getattr(fn, '__name__', type(fn).__name__)}"
     shape = _as_shape(shape, f"{who}: shape")
-    out = fn(shape, rng, dtype=dtype)
+    try:
+        out = fn(shape, rng, dtype=dtype)
+    except TypeError as exc:
+        raise InvalidValueError(
+            f"{who}: calling it as fn(shape, rng, dtype={np.dtype(dtype).name}) failed ({exc}); an "
+            "initializer callable takes (shape, rng=None, *, dtype=np.float32)") from exc
     if not isinstance(out, np.ndarray):
         raise ShapeError(f"{who}: expected it to return an ndarray of shape {shape}, got {type(out).__name__}")
     if out.shape != shape:

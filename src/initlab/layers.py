@@ -35,9 +35,12 @@ class Layer:
     can_skip_input_grad = False   # True where backward(grad, need_input_grad=False) saves work
 
     def __init__(self, dtype=np.float32):
-        self.dtype = np.dtype(dtype)
+        try:
+            self.dtype = np.dtype(dtype)
+        except TypeError:
+            self.dtype = None
         if self.dtype not in (np.float32, np.float64):
-            raise InvalidValueError(f"{type(self).__name__}: dtype must be float32 or float64, got {self.dtype}")
+            raise InvalidValueError(f"{type(self).__name__}: dtype must be float32 or float64, got {dtype!r}")
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.buffers: dict[str, np.ndarray] = {}
@@ -73,6 +76,15 @@ class Layer:
     def _input(self, x):
         x = as_float_array(x, f"{self.label} input", finite=False)
         return x if x.dtype == self.dtype else x.astype(self.dtype)
+
+    def _grad_output(self, grad_y, shape):
+        """grad_y as an array of this layer's dtype, refused unless it has `shape` (that of the
+        forward's output): a wrong shape would otherwise broadcast silently or fail deep in NumPy."""
+        grad_y = as_float_array(grad_y, f"{self.label} backward grad_y", finite=False)
+        if grad_y.shape != tuple(shape):
+            raise ShapeError(f"{self.label} backward: expected grad_y of shape {tuple(shape)} (the "
+                             f"forward's output), got {grad_y.shape}")
+        return grad_y if grad_y.dtype == self.dtype else grad_y.astype(self.dtype)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
@@ -191,6 +203,7 @@ class Dense(Layer):
         return y
 
     def backward(self, grad_y, need_input_grad=True):
+        grad_y = self._grad_output(grad_y, (self._x.shape[0], self.out_features))
         self.grads["weight"] = grad_y.T @ self._x
         if self.use_bias:
             self.grads["bias"] = grad_y.sum(axis=0)
@@ -243,6 +256,7 @@ class BatchNorm2D(Layer):
 
     def backward(self, grad_y):
         x_hat, inv_std, training = self._cache
+        grad_y = self._grad_output(grad_y, x_hat.shape)
         gamma = self.params["weight"][:, None, None]
         self.grads["weight"] = (grad_y * x_hat).sum(axis=(0, 2, 3))
         self.grads["bias"] = grad_y.sum(axis=(0, 2, 3))
@@ -271,7 +285,8 @@ class Flatten(Layer):
         return x.reshape(x.shape[0], math.prod(x.shape[1:]))   # (-1 fails on an empty batch)
 
     def backward(self, grad_y):
-        return grad_y.reshape(self._shape)
+        n, *rest = self._shape
+        return self._grad_output(grad_y, (n, math.prod(rest))).reshape(self._shape)
 
 
 class _Pool2D(Layer):
@@ -290,7 +305,9 @@ class _Pool2D(Layer):
         return y
 
     def backward(self, grad_y):
-        return type(self)._backward(grad_y, self._cache)
+        (n, c, h, w), kernel, stride, padding = self._cache[:4]
+        out = [convolution.conv_output_size(size, k, s, p) for size, k, s, p in zip((h, w), kernel, stride, padding)]
+        return type(self)._backward(self._grad_output(grad_y, (n, c, *out)), self._cache)
 
     def config(self):
         return dict(kernel_size=list(self.kernel_size), stride=list(self.stride), padding=list(self.padding))
@@ -321,6 +338,7 @@ class GlobalAvgPool2D(Layer):
 
     def backward(self, grad_y):
         n, c, h, w = self._shape
+        grad_y = self._grad_output(grad_y, (n, c, 1, 1))
         return np.broadcast_to(grad_y / (h * w), self._shape).copy()
 
 
@@ -335,6 +353,7 @@ class Dropout(Layer):
 
     def forward(self, x, training=True):
         x = self._input(x)
+        self._shape = x.shape
         if not training or self.p == 0:
             self._mask = None
             return x
@@ -343,6 +362,7 @@ class Dropout(Layer):
         return x * self._mask
 
     def backward(self, grad_y):
+        grad_y = self._grad_output(grad_y, self._shape)
         return grad_y if self._mask is None else grad_y * self._mask
 
     def config(self):
@@ -368,7 +388,8 @@ class Activation(Layer):
         return y
 
     def backward(self, grad_y):
-        return grad_y * self.fn_grad(*self._xy, **self.fn_params)
+        x, y = self._xy
+        return self._grad_output(grad_y, y.shape) * self.fn_grad(x, y, **self.fn_params)
 
     def config(self):
         return dict(self.fn_params)
@@ -384,7 +405,8 @@ class ReLU(Activation):
         return y
 
     def backward(self, grad_y):
-        return grad_y * (self._y > 0)   # (np.where with a Python 0 is ~15x slower)
+        # (np.where with a Python 0 is ~15x slower)
+        return self._grad_output(grad_y, self._y.shape) * (self._y > 0)
 
 
 class LeakyReLU(Activation):
@@ -451,6 +473,7 @@ def layer_from_config(entry: dict, *, dtype=np.float32) -> Layer:
         entry.setdefault("weight_init", "zeros")
         entry.setdefault("bias_init", "zeros")
     entry.pop("init", None)
+    entry.pop("dtype", None)      # Sequential.from_config passes it as `dtype`
     try:
         return LAYERS[kind](**entry, dtype=dtype)
     except TypeError as exc:

@@ -7,8 +7,16 @@ from __future__ import annotations
 import numpy as np
 
 from . import functional as F
-from .errors import ShapeError
+from .errors import CallOrderError, ShapeError
 from .validate import as_float_array, as_labels
+
+
+def _after_forward(loss, name):
+    """What `loss`'s forward left for backward (its attribute `name`), or a CallOrderError."""
+    if name not in vars(loss):
+        label = type(loss).__name__
+        raise CallOrderError(f"{label}: backward() was called before forward(); run forward(prediction, target) first")
+    return vars(loss)[name]
 
 
 class SoftmaxCrossEntropy:
@@ -27,7 +35,7 @@ class SoftmaxCrossEntropy:
         return float(-log_p[np.arange(len(target)), target].mean())
 
     def backward(self):
-        log_p, target = self._cache
+        log_p, target = _after_forward(self, "_cache")
         grad = np.exp(log_p)
         grad[np.arange(len(target)), target] -= 1
         return grad / len(target)
@@ -45,7 +53,8 @@ class MSE:
         return float(np.mean(self._diff ** 2))
 
     def backward(self):
-        return 2 * self._diff / self._diff.size
+        diff = _after_forward(self, "_diff")
+        return 2 * diff / diff.size
 
 
 LOSSES = {"cross_entropy": SoftmaxCrossEntropy, "mse": MSE}

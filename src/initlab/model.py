@@ -107,6 +107,9 @@ class Sequential:
             found = np.shape(state[key])
             if tuple(found) != tuple(shape):
                 raise CheckpointError(f"tensor '{key}': expected shape {tuple(shape)}, found {tuple(found)}")
+            kind = np.asarray(state[key]).dtype
+            if kind.kind not in "biuf":
+                raise CheckpointError(f"tensor '{key}': expected numbers, found dtype {kind}")
         for key, (_, dtype) in expected.items():
             index, name = key.split(".", 1)
             layer = self.layers[int(index)]
@@ -116,18 +119,21 @@ class Sequential:
     # ------------------------------------------------------------------ description
     def config(self) -> dict:
         """Plain data (JSON-able) from which `Sequential.from_config` rebuilds the architecture."""
+        dtype = self.layers[0].dtype.name if self.layers else "float32"
         layers = []
         for layer in self.layers:
             entry = {"type": type(layer).__name__, **layer.config()}
             if layer.init_names:
                 entry["init"] = dict(layer.init_names)
+            if layer.dtype.name != dtype:          # a mixed-precision model: say which layers
+                entry["dtype"] = layer.dtype.name
             layers.append(entry)
-        dtype = self.layers[0].dtype.name if self.layers else "float32"
         return {"dtype": dtype, "layers": layers}
 
     @classmethod
     def from_config(cls, config: dict) -> "Sequential":
-        """Rebuild the architecture (weights zero, to be loaded); inits are kept as records."""
+        """Rebuild the architecture (weights zero, to be loaded); inits are kept as records.
+        Every layer takes the config's "dtype" unless its own entry names another."""
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
             raise CheckpointError(f"model config: expected {{'layers': [...], 'dtype': ...}}, got {str(config)[:80]}")
         dtype = config.get("dtype", "float32")
@@ -137,7 +143,11 @@ class Sequential:
         for index, entry in enumerate(config["layers"]):
             if not isinstance(entry, dict):
                 raise CheckpointError(f"model config: layer {index} must be a dict with a 'type', got {entry!r}")
-            layer = layer_from_config(entry, dtype=np.dtype(dtype))
+            layer_dtype = entry.get("dtype", dtype)
+            if layer_dtype not in ("float32", "float64"):
+                raise CheckpointError(f"model config: layer {index} dtype must be 'float32' or 'float64', "
+                                      f"got {layer_dtype!r}")
+            layer = layer_from_config(entry, dtype=np.dtype(layer_dtype))
             layer.init_names = dict(entry.get("init", layer.init_names))
             layers.append(layer)
         return cls(layers)

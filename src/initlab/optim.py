@@ -6,6 +6,7 @@ A layer with `trainable = False` (frozen hand-made filters) is skipped.
 """
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -16,6 +17,8 @@ from .validate import real_number
 
 class Optimizer:
     """Base: holds the model, per-parameter state keyed like the state dict, a step counter."""
+
+    BUFFERS: tuple[str, ...] = ()     # the per-parameter state a subclass keeps
 
     def __init__(self, model, lr):
         self.model = model
@@ -46,14 +49,34 @@ class Optimizer:
         return flat
 
     def load_state_dict(self, flat):
+        """Restore what `state_dict` returned: every buffer must belong to a parameter of the
+        model, with its shape; InvalidValueError naming the first that does not (nothing changes)."""
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(flat, dict):
+            raise InvalidValueError(f"{where}: expected a dict like state_dict()'s, got {type(flat).__name__}")
+        params = {key: layer.params[name] for key, layer, name in self.model.named_parameters()}
         state: dict[str, dict[str, np.ndarray]] = {}
         for name, value in flat.items():
             if name == "steps":
                 continue
-            key, buf = name.rsplit(".", 1)
-            state.setdefault(key, {})[buf] = np.array(value, copy=True)
+            key, _, buf = str(name).rpartition(".")
+            if key not in params or buf not in self.BUFFERS:
+                raise InvalidValueError(
+                    f"{where}: unexpected entry {name!r}; expected '<parameter>.<buffer>' with a "
+                    f"parameter of the model (e.g. {next(iter(params), '0.weight')!r}) and a buffer "
+                    f"in {list(self.BUFFERS)}")
+            value = np.asarray(value)
+            if value.shape != params[key].shape or value.dtype.kind != "f":
+                raise InvalidValueError(
+                    f"{where}: {name!r} is {value.dtype}{list(value.shape)}, expected a float array of "
+                    f"shape {list(params[key].shape)} like parameter {key!r}")
+            state.setdefault(key, {})[buf] = value.astype(params[key].dtype, copy=True)
+        steps = flat.get("steps", 0)
+        count = np.ndim(steps) == 0 and np.asarray(steps).dtype.kind in "iuf"
+        if not (count and float(steps).is_integer() and steps >= 0):
+            raise InvalidValueError(f"{where}: 'steps' must be an integer >= 0, got {steps!r}")
         self.state = state
-        self.steps = int(flat.get("steps", 0))
+        self.steps = int(steps)
 
 
 class SGD(Optimizer):
@@ -64,6 +87,8 @@ class SGD(Optimizer):
         g = g + momentum * b (Nesterov) or g = b
         p = p - lr * g
     """
+
+    BUFFERS = ("momentum_buffer",)
 
     def __init__(self, model, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, dampening=0.0):
         super().__init__(model, lr)
@@ -99,6 +124,8 @@ class Adam(Optimizer):
         g = grad + weight_decay * p;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
         p = p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
     """
+
+    BUFFERS = ("exp_avg", "exp_avg_sq")
 
     def __init__(self, model, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(model, lr)
@@ -141,10 +168,16 @@ OPTIMIZERS = {"sgd": SGD, "adam": Adam}
 
 def build_optimizer(model, config: dict) -> Optimizer:
     """An optimizer from its `config()` dict ({"name": "sgd", "lr": ...})."""
+    if not isinstance(config, dict):
+        raise InvalidValueError(f"optimizer config: expected a dict like {{'name': 'sgd', 'lr': 0.1}}, "
+                                f"got {config!r}")
     config = dict(config)
     name = config.pop("name", None)
     if name not in OPTIMIZERS:
         raise unknown_name("optimizer", name, OPTIMIZERS)
-    if "betas" in config:
-        config["betas"] = tuple(config["betas"])
-    return OPTIMIZERS[name](model, **config)
+    cls = OPTIMIZERS[name]
+    accepted = [p for p in inspect.signature(cls).parameters if p != "model"]
+    for key in config:
+        if key not in accepted:
+            raise unknown_name(f"parameter of {name}", key, accepted)
+    return cls(model, **config)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from initlab import data
-from initlab.errors import DataError, InvalidValueError, UnknownNameError
+from initlab.errors import DataError, InvalidValueError, ShapeError, UnknownNameError
 
 
 # ------------------------------------------------------------------------------------- shapes
@@ -215,6 +215,13 @@ def test_mnist_label_count_mismatch(tmp_path):
         data.mnist(tmp_path)
 
 
+def test_mnist_test_images_of_another_size_are_refused_at_load(tmp_path):
+    write_fake_mnist(tmp_path)
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(idx_bytes(np.zeros((5, 20, 20), np.uint8)))
+    with pytest.raises(DataError, match="the test images are 20x20, the training images 28x28"):
+        data.load(f"mnist:{tmp_path}")      # (it used to fail after training, in the first Dense)
+
+
 # ------------------------------------------------------------------------------------ batches
 
 def test_batches_cover_every_index_once_per_epoch():
@@ -297,6 +304,26 @@ def test_split_unstratified_and_zero_fractions():
     s = data.split(x, y, val_fraction=0.0, test_fraction=0.25, rng=0, stratify=False)
     assert len(s.val[1]) == 0 and len(s.test[1]) == round(0.25 * len(y)) == 23
     assert len(s.train[1]) == len(y) - 23
+
+
+@pytest.mark.parametrize("y, error, message", [
+    (np.array([0, np.nan] * 5), DataError, "5 NaN label"),                    # were dropped silently
+    (np.eye(2)[np.arange(10) % 2], ShapeError, r"1-D class labels, got y of shape \(10, 2\)"),
+    (np.arange(10) * 0.1, DataError, r"non-integer targets \(e.g. 0.1: regression\?\)"),  # gave 10/0/0
+])
+def test_stratified_split_refuses_what_is_not_class_labels(y, error, message):
+    with pytest.raises(error, match=message):
+        data.split(np.zeros((10, 1, 2, 2)), y, rng=0)
+    s = data.split(np.zeros((10, 1, 2, 2)), y, rng=0, stratify=False)      # fine without classes
+    assert sum(len(part[1]) for part in (s.train, s.val, s.test)) == 10
+
+
+def test_split_stratifies_float_and_string_class_labels():
+    for y in (np.arange(10) % 2 * 1.0, np.array(list("ab" * 5))):
+        s = data.split(np.zeros((10, 1, 2, 2)), y, rng=0)
+        parts = (s.train, s.val, s.test)
+        assert [len(part[1]) for part in parts] == [6, 2, 2]
+        assert all(set(part[1]) == set(y) for part in parts)
 
 
 @pytest.mark.parametrize("val, test", [(-0.1, 0.2), (0.1, 1.0), (0.5, 0.5), (0.7, 0.4)])

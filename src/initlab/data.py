@@ -269,7 +269,15 @@ def mnist(folder):
     paths = _find_mnist_files(Path(folder))
     train = _mnist_pair(paths["train_images"], paths["train_labels"])
     test = _mnist_pair(paths["test_images"], paths["test_labels"])
+    if train[0].shape[1:] != test[0].shape[1:]:
+        raise DataError(
+            f"MNIST folder {str(folder)!r}: the test images are {_size(test[0])}, the training images "
+            f"{_size(train[0])}; a model trained on one size cannot be tested on the other")
     return train, test
+
+
+def _size(images) -> str:
+    return "x".join(str(d) for d in images.shape[2:])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -341,12 +349,32 @@ def _part_sizes(count: int, val_fraction: float, test_fraction: float, at_least_
     return n_val, n_test
 
 
+def _check_class_labels(y):
+    """Stratifying needs one class label per example: a 1-D array of integers or strings (or of
+    floats with integer values), none NaN."""
+    hint = "pass stratify=False to split without classes"
+    if y.ndim != 1:
+        raise errors.ShapeError(f"split: stratify needs 1-D class labels, got y of shape {y.shape} "
+                                f"(one-hot labels: pass y.argmax(axis=1)); or {hint}")
+    if y.dtype.kind == "f":
+        if np.isnan(y).any():
+            raise errors.DataError(f"split: y has {int(np.isnan(y).sum())} NaN label(s); a NaN is "
+                                   "no class (every example must land in a part)")
+        if not np.all(np.mod(y, 1) == 0):
+            raise errors.DataError(f"split: stratify needs class labels, got non-integer targets "
+                                   f"(e.g. {float(y[np.mod(y, 1) != 0][0]):g}: regression?); {hint}")
+    elif y.dtype.kind not in "iubUS":
+        raise errors.DTypeError(f"split: stratify needs class labels (integers or strings), got dtype "
+                                f"{y.dtype}; {hint}")
+
+
 def split(x, y, val_fraction=0.1, test_fraction=0.2, rng=None, stratify=True) -> Split:
     """Split (x, y) into disjoint train/val/test parts that cover every example.
 
     With stratify, each class is split on its own (sizes round(fraction * class count)), and a
-    class with at least 3 examples appears in every non-empty part. Each part is shuffled.
-    The same seed gives the same split.
+    class with at least 3 examples appears in every non-empty part; y must then hold one
+    class label per example (1-D integers or strings, or floats with integer values). Each part is
+    shuffled. The same seed gives the same split.
     """
     x, y = _check_pair(x, y)
     val_fraction = real_number(val_fraction, "val_fraction", low=0.0, high=1.0, high_open=True)
@@ -359,7 +387,12 @@ def split(x, y, val_fraction=0.1, test_fraction=0.2, rng=None, stratify=True) ->
     if len(x) == 0:
         raise DataError("split: expected at least one example, got an empty dataset")
     gen = as_generator(rng)
-    groups = [np.flatnonzero(y == c) for c in np.unique(y)] if stratify else [np.arange(len(y))]
+    if stratify:
+        _check_class_labels(y)
+        _, group_of = np.unique(y, return_inverse=True)
+        groups = [np.flatnonzero(group_of == g) for g in range(group_of.max() + 1)]
+    else:
+        groups = [np.arange(len(y))]
     parts = ([], [], [])
     for members in groups:
         members = gen.permutation(members)

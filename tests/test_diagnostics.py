@@ -178,6 +178,29 @@ def test_predicted_gradient_ratio_tracks_measurement():
     assert np.abs(ratio - 1).max() < 0.35, ratio
 
 
+def test_a_strided_layer_passes_back_less_gradient_also_on_an_infinite_image():
+    def net(seed):
+        f64 = dict(dtype=np.float64)
+        return Sequential([L.Conv2D(1, 16, 3, padding=1, rng=seed, **f64), L.ReLU(**f64),
+                           L.Conv2D(16, 16, 3, stride=2, padding=1, rng=seed + 1, **f64), L.ReLU(**f64),
+                           L.Conv2D(16, 16, 3, padding=1, rng=seed + 2, **f64), L.ReLU(**f64)])
+    infinite = predicted_propagation(net(0), 1.0)[0]["grad_ratio"]
+    bounded = predicted_propagation(net(0), 1.0, image_size=64)[0]["grad_ratio"]
+    measured = []
+    for seed in range(4):                   # gradient variance at block 0's output / at the top's
+        model, rng = net(seed), np.random.default_rng(seed)
+        model.forward(rng.standard_normal((2, 1, 64, 64)))
+        g = rng.standard_normal((2, 16, 32, 32))
+        top = g.var()
+        for layer in model.layers[:0:-1]:
+            g = layer.backward(g)
+            if layer is model.layers[2]:
+                measured.append(g.var() / top)
+    # 3x3 stride 2: each input pixel lies in 9/4 windows, not 9 (the prediction was 4x too high)
+    assert infinite == pytest.approx(bounded, rel=0.1)
+    assert infinite == pytest.approx(np.mean(measured), rel=0.3)
+
+
 def test_predicted_propagation_errors():
     with pytest.raises(InvalidValueError):
         predicted_propagation(small_net(), -1.0)

@@ -341,8 +341,10 @@ def predicted_propagation(model_spec_or_model, input_variance, *, image_size=Non
     q_l(p) = sigma_w^2 * sum_{taps t in bounds} C_in E[phi(z_{l-1}(p + t))^2] + sigma_b^2.
 
     Backward, with the usual independence assumption, the variance of the gradient reaching
-    block l's output follows G_{l-1} = sigma_w,l^2 * C_out,l * sum_taps E[phi'(z_l)^2] G_l;
-    `grad_ratio` is that variance relative to the last block's (1 there).
+    block l's output follows G_{l-1} = sigma_w,l^2 * C_out,l * sum_taps E[phi'(z_l)^2] G_l,
+    the sum over the windows that cover a pixel: kh*kw / (sh*sw) of them on average on an
+    infinite image (a strided layer passes back less); `grad_ratio` is that variance relative
+    to the last block's (1 there).
 
     `model_spec_or_model`: a Sequential, or a dict of `models.plain_cnn` arguments (depth,
     width, activation, weight_init, ...; optional "seed", default 0) built in float64.
@@ -409,8 +411,8 @@ def _backward_ratios(blocks, homogeneous):
         conv = upper["_conv"]
         local = upper["_d2"] * g               # variance of the gradient at upper's pre-activation
         scale = upper["weight_var"] * conv.out_channels
-        if homogeneous:
-            g = scale * np.prod(conv.kernel_size) * local
+        if homogeneous:   # on an infinite image each input lies in kh*kw / (sh*sw) windows on average
+            g = scale * np.prod(conv.kernel_size) / np.prod(conv.stride) * local
         else:
             g = scale * _window_sum_adjoint(local, lower["_q"].shape, conv.kernel_size, conv.stride, conv.padding)
         lower["grad_ratio"] = float(g.mean())

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,7 @@ def test_data_driven_init_sets_only_the_first_conv_layer(capsys, tmp_path, metho
     (["--optimizer", "adm"], ["optimizer", "did you mean 'adam'"]),
     (["--optimizer", "adam", "--momentum", "0.5"], ["--momentum", "sgd"]),
     (["--checkpoint-every", "5"], ["--checkpoint-every", "--checkpoint-dir"]),
+    (["--keep", "3"], ["--keep: needs --checkpoint-dir"]),
     (["--model", "lenet5", "--data", "digits"], ["--model lenet5", "12x12"]),
 ])
 def test_usage_errors_exit_2_with_one_line_naming_the_option(capsys, argv, names):
@@ -167,7 +169,8 @@ def checkpoint_model():
 
 def test_divergence_exits_1_naming_the_layer_and_keeps_the_last_good_checkpoint(capsys, tmp_path):
     folder = tmp_path / "run"
-    with pytest.warns(RuntimeWarning):            # NumPy's overflow warnings are not swallowed
+    with warnings.catch_warnings():     # the one-line message, no RuntimeWarnings before it
+        warnings.simplefilter("error", RuntimeWarning)
         status, _, err = run(capsys, *TINY, "--optimizer", "sgd", "--lr", "1e6",
                              "--checkpoint-dir", str(folder), "--checkpoint-every", "1")
     assert status == 1 and "Traceback" not in err

@@ -2,6 +2,7 @@
 import copy
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -303,7 +304,8 @@ def test_history_and_start_epoch_continue_at_an_epoch_boundary(digits):
 
 def test_a_huge_learning_rate_raises_divergence_naming_step_epoch_and_layer(digits):
     model = small_cnn(digits)
-    with pytest.warns(RuntimeWarning, match="overflow|invalid"):   # the engine's warnings surface
+    with warnings.catch_warnings():     # no RuntimeWarning noise before the message: an error
+        warnings.simplefilter("error", RuntimeWarning)
         with pytest.raises(DivergenceError) as info:
             train.fit(model, CE(), optim.SGD(model, 1e6), digits.train, epochs=2, batch_size=32, rng=0)
     message = str(info.value)

@@ -365,12 +365,15 @@ def _restore(state, resume, model, rng):
 
 
 def _train_step(model, loss_fn, optimizer, xb, yb, state, clip):
-    logits = model.forward(xb, training=True)
-    loss = loss_fn.forward(logits, yb)
-    if not math.isfinite(loss):
-        raise _diverged(model, xb, state, loss, math.nan)
-    model.backward(loss_fn.backward())
-    norm = grad_norm(model)
+    # overflow on the way to a non-finite loss or gradient is reported by _diverged, naming the
+    # layer: NumPy's RuntimeWarnings about it would only be noise printed before that message
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        logits = model.forward(xb, training=True)
+        loss = loss_fn.forward(logits, yb)
+        if not math.isfinite(loss):
+            raise _diverged(model, xb, state, loss, math.nan)
+        model.backward(loss_fn.backward())
+        norm = grad_norm(model)
     if not math.isfinite(norm):
         raise _diverged(model, xb, state, loss, norm)
     if clip is not None:

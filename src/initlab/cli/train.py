@@ -402,8 +402,9 @@ def run(args) -> int:
         path, model, optimizer, saved = _load_resume(args.resume)
     opts = _resolve(given, saved["args"] if saved else None)
     _check(opts, given)
-    if opts["checkpoint_every"] and not (args.checkpoint_dir or args.resume):
-        raise InvalidValueError("--checkpoint-every: needs --checkpoint-dir DIR")
+    for option, key in (("--checkpoint-every", "checkpoint_every"), ("--keep", "keep")):
+        if opts[key] and not (args.checkpoint_dir or args.resume):
+            raise InvalidValueError(f"{option}: needs --checkpoint-dir DIR")
     folder_name = args.checkpoint_dir or args.resume
     folder = checkpoint.CheckpointDir(folder_name, keep=opts["keep"]) if folder_name else None
     _check_fresh_folder(args, folder)

@@ -128,6 +128,8 @@ def library_cases():
         ("init-unclosed", lambda f: init.get("normal(std="), InvalidValueError, ["'normal(std='", "malformed", "normal(std=0.01)"]),
         ("init-negative-std", lambda f: init.initialize("normal(std=-1)", (2, 2), 0), InvalidValueError, ["std", "[0, inf)", "-1"]),
         ("init-std-not-a-number", lambda f: init.get("normal(std='a')"), InvalidValueError, ["std", "finite real number"]),
+        ("init-groups-0", lambda f: init.get("dirac(groups=0)"), InvalidValueError, ["dirac groups", "integer >= 1", "got 0"]),
+        ("init-transposed-int", lambda f: init.get("he_normal(transposed=1)"), InvalidValueError, ["he_normal transposed", "True or False", "got 1"]),
         # invalid numbers
         ("negative-lr", lambda f: optim.SGD(net(), -1), InvalidValueError, ["SGD lr", "(0, inf)", "-1"]),
         ("adam-beta-1", lambda f: optim.Adam(net(), 1e-3, betas=(1.0, 0.9)), InvalidValueError, ["Adam betas", "[0, 1)"]),

@@ -830,6 +830,11 @@ def _bind(name: str, params: dict, factor: float, spec) -> Initializer:
             if not allowed:
                 raise InvalidValueError(f"initializer {canonical} takes no parameters, got {key!r} in {spec!r}")
             raise unknown_name(f"parameter of {canonical}", key, allowed)
+    # the layer facts are checked for their kind here, against a weight's shape when drawn
+    if "groups" in params and not (type(params["groups"]) is int and params["groups"] >= 1):
+        raise InvalidValueError(f"{canonical} groups: expected an integer >= 1, got {params['groups']!r}")
+    if "transposed" in params and not isinstance(params["transposed"], bool):
+        raise InvalidValueError(f"{canonical} transposed: expected True or False, got {params['transposed']!r}")
     probe = {k: v for k, v in params.items() if k not in _LAYER_FACTS}
     _SCHEMES[canonical](_PROBE.get(canonical, (4, 4, 3, 3)), 0, dtype=np.float64, **probe)
     return Initializer(canonical, params, factor)

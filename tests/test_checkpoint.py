@@ -239,10 +239,14 @@ def test_another_architecture_names_the_tensor_and_both_shapes(tmp_path):
         checkpoint.load_weights(deeper, checkpoint.save(tmp_path / "p2.safetensors", models.plain_cnn(1, 4, rng=0)))
 
 
-def test_a_dtype_mismatch_is_named(tmp_path):
+def test_a_narrowing_dtype_is_named_and_a_widening_one_loads(tmp_path):
     path = checkpoint.save(tmp_path / "f64.safetensors", bn_net(dtype=np.float64), None)
     with pytest.raises(CheckpointError, match="tensor '0.weight' has dtype float64, the model expects float32"):
         checkpoint.load_weights(bn_net(), path)
+    f32 = bn_net()
+    wide = checkpoint.load_weights(bn_net(dtype=np.float64), checkpoint.save(tmp_path / "f32.safetensors", f32))
+    assert wide.layers[0].params["weight"].dtype == np.float64
+    assert np.array_equal(wide.layers[0].params["weight"], f32.layers[0].params["weight"])
 
 
 def test_a_tampered_model_config_or_optimizer_is_refused(tmp_path, saved):
@@ -252,9 +256,12 @@ def test_a_tampered_model_config_or_optimizer_is_refused(tmp_path, saved):
         "config": {**meta, "model_config": json.dumps({"layers": [{"type": "Conv3D"}]})},
         "format": {**meta, "format_version": "99"},
         "optim": {**meta, "optimizer": json.dumps({"config": {"name": "adamw", "lr": 1}})},
+        "init": {**meta, "model_config": json.dumps({**model.config(), "layers": [
+            {**model.config()["layers"][0], "init": "he"}, *model.config()["layers"][1:]]})},
     }
     messages = {"config": "model config cannot be rebuilt.*Conv3D", "format": "format version '99'",
-                "optim": "optimizer config cannot be rebuilt.*adamw"}
+                "optim": "optimizer config cannot be rebuilt.*adamw",
+                "init": "layer 0 'init' must map parameter names to initializer names, got he"}
     for case, metadata in cases.items():
         metadata = {k: v for k, v in metadata.items() if k != "checksums"}
         bad = tmp_path / f"{case}.safetensors"

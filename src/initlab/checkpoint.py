@@ -208,7 +208,8 @@ def _verify_checksums(tensors: dict, metadata: dict, where: str):
 
 
 def _check_tensors(model, tensors: dict, where: str, strict: bool):
-    """Every expected tensor present with its shape and dtype; no others when strict."""
+    """Every expected tensor present with its shape and a dtype that casts to the model's
+    without loss; no others when strict."""
     expected = model.expected_state()
     model_keys = {k: v for k, v in tensors.items() if not k.startswith(OPTIM_PREFIX)}
     missing = [k for k in expected if k not in model_keys]
@@ -224,8 +225,9 @@ def _check_tensors(model, tensors: dict, where: str, strict: bool):
                 f"{where}: tensor '{key}' has shape {tuple(found.shape)}, the model expects "
                 f"{tuple(shape)}; is it from another architecture?"
             )
-        if found.dtype != dtype:
-            raise CheckpointError(f"{where}: tensor '{key}' has dtype {found.dtype}, the model expects {np.dtype(dtype)}")
+        if not np.can_cast(found.dtype, dtype, casting="safe"):    # float32 into float64 is fine
+            raise CheckpointError(f"{where}: tensor '{key}' has dtype {found.dtype}, the model expects "
+                                  f"{np.dtype(dtype)} (a lossy cast; build the model with that dtype)")
     unexpected = sorted(set(model_keys) - set(expected))
     if strict and unexpected:
         raise CheckpointError(
@@ -238,7 +240,8 @@ def _check_tensors(model, tensors: dict, where: str, strict: bool):
 def load_weights(model, path, strict=True):
     """Load the weights (and buffers) in `path` into `model`; everything is checked first, so
     on any error the model is left as it was. Works on any safetensors file with torch-style
-    names; an initlab checkpoint's optimizer tensors ("optim/...") are ignored."""
+    names; an initlab checkpoint's optimizer tensors ("optim/...") are ignored. Weights are
+    widened to the model's dtype (float32 into a float64 model), never narrowed."""
     where = f"checkpoint {str(path)!r}"
     tensors, _ = read(path)
     model.load_state_dict(_check_tensors(model, tensors, where, strict), strict=True)

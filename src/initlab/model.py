@@ -148,7 +148,11 @@ class Sequential:
                 raise CheckpointError(f"model config: layer {index} dtype must be 'float32' or 'float64', "
                                       f"got {layer_dtype!r}")
             layer = layer_from_config(entry, dtype=np.dtype(layer_dtype))
-            layer.init_names = dict(entry.get("init", layer.init_names))
+            inits = entry.get("init", layer.init_names)
+            if not (isinstance(inits, dict) and all(isinstance(v, str) for v in inits.values())):
+                raise CheckpointError(f"model config: layer {index} 'init' must map parameter names to "
+                                      f"initializer names, got {str(inits)[:80]}")
+            layer.init_names = dict(inits)
             layers.append(layer)
         return cls(layers)
 

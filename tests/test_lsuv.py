@@ -81,6 +81,17 @@ def test_lazy_dense_is_built_and_rescaled(x_batch):
     assert model.layers[3].in_features == 4 * 64 and len(records) == 2
 
 
+def test_frozen_hand_made_filters_are_left_as_chosen(x_batch):
+    from initlab import filters
+    hand = filters.bank(["sobel_x", "sobel_y", "x_shape", "laplacian"], 1, 3)
+    model = Sequential([L.Conv2D(1, 4, 3, padding=1, weight_init=hand, trainable=False), L.ReLU(),
+                        L.Conv2D(4, 4, 3, padding=1, rng=0), L.ReLU()])
+    records = lsuv(model, x_batch, rng=0)
+    assert np.array_equal(model.layers[0].params["weight"], hand.astype(np.float32))
+    assert [r["label"] for r in records] == [model.layers[2].label]
+    assert abs(output_variances(model, x_batch)[1] - 1) <= 0.1
+
+
 def test_errors(x_batch):
     with pytest.raises(InvalidValueError, match="variance"):
         lsuv(plain_cnn(2, 4, "relu", rng=0), np.zeros((4, 1, 8, 8), np.float32), rng=0)
@@ -88,5 +99,5 @@ def test_errors(x_batch):
         lsuv(plain_cnn(2, 4, "relu", rng=0), x_batch, tol=0)
     with pytest.raises(InvalidValueError):
         lsuv(plain_cnn(2, 4, "relu", rng=0), x_batch[:0])
-    with pytest.raises(InvalidValueError, match="no Conv2D or Dense"):
+    with pytest.raises(InvalidValueError, match="no trainable Conv2D or Dense"):
         lsuv(Sequential([L.ReLU(), L.Flatten()]), x_batch)

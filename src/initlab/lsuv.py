@@ -35,11 +35,16 @@ def _check_variance(var, layer, iteration):
         )
 
 
+def _initialized(layer) -> bool:
+    """LSUV sets the Conv2D/Dense layers, except frozen ones (hand-made filters stay as chosen)."""
+    return isinstance(layer, _RESCALED) and layer.trainable
+
+
 def _orthonormal_preinit(model, x_batch, rng):
-    """Replace every Conv2D/Dense weight by an orthonormal one (gain 1) of the same shape."""
+    """Replace every trainable Conv2D/Dense weight by an orthonormal one (gain 1) of its shape."""
     model.forward(x_batch[:1], training=False)   # builds lazily sized Dense layers
     for layer in model.layers:
-        if isinstance(layer, _RESCALED):
+        if _initialized(layer):
             weight = layer.params["weight"]
             layer.params["weight"] = init.orthogonal(weight.shape, rng, dtype=weight.dtype)
             layer.init_names["weight"] = "lsuv(orthogonal)"
@@ -77,7 +82,7 @@ def lsuv(model, x_batch, tol=0.1, max_iter=10, rng=None, orthonormal=True) -> li
        Without a bias one rescaling is exact; with biases it converges in a few.
 
     Layers run in eval mode (batch-norm statistics and dropout untouched). Biases are left as
-    they are. Returns one record per rescaled layer: label, iterations, variance (final),
+    they are, and so are frozen layers (`trainable=False`, e.g. hand-made filters). Returns one record per rescaled layer: label, iterations, variance (final),
     initial_variance, scale (the product of the factors applied), converged (|variance - 1| <= tol).
     A layer whose output has zero or non-finite variance cannot be rescaled: InvalidValueError.
     """
@@ -91,11 +96,11 @@ def lsuv(model, x_batch, tol=0.1, max_iter=10, rng=None, orthonormal=True) -> li
         _orthonormal_preinit(model, x_batch, rng)
     records, h = [], x_batch
     for layer in model.layers:
-        if isinstance(layer, _RESCALED):
+        if _initialized(layer):
             record, h = _fit_layer(layer, h, tol, max_iter)
             records.append(record)
         else:
             h = layer.forward(h, training=False)
     if not records:
-        raise InvalidValueError("lsuv: the model has no Conv2D or Dense layer to rescale")
+        raise InvalidValueError("lsuv: the model has no trainable Conv2D or Dense layer to rescale")
     return records

@@ -102,9 +102,10 @@ def test_float64_models_and_sgd_momentum_round_trip(tmp_path):
 
 @pytest.mark.parametrize("first", [np.float32, np.float64])
 def test_a_mixed_precision_model_round_trips_layer_by_layer(tmp_path, first):
-    # a bare ReLU() is float32: after a float64 conv it computes in float32, and must again
-    model = Sequential([layers.Conv2D(1, 2, 3, rng=0, dtype=first), layers.ReLU(), layers.Flatten(),
-                        layers.Dense(None, 3, rng=0, dtype=np.float64)])
+    # a float32 ReLU after a float64 conv computes in float32, and must again; a bare Flatten()
+    # follows its input's dtype, and must again
+    model = Sequential([layers.Conv2D(1, 2, 3, rng=0, dtype=first), layers.ReLU(dtype=np.float32),
+                        layers.Flatten(), layers.Dense(None, 3, rng=0, dtype=np.float64)])
     x = np.random.default_rng(1).normal(size=(2, 1, 5, 5))
     y = model.forward(x)
     loaded, _, _ = checkpoint.load(checkpoint.save(tmp_path / "mixed.safetensors", model))
@@ -112,7 +113,7 @@ def test_a_mixed_precision_model_round_trips_layer_by_layer(tmp_path, first):
     assert np.array_equal(loaded.forward(x), y)
     config = model.config()
     config["layers"][3]["dtype"] = "float16"
-    with pytest.raises(CheckpointError, match="layer 3 dtype must be 'float32' or 'float64', got 'float16'"):
+    with pytest.raises(CheckpointError, match="layer 3 dtype must be 'float32', 'float64' or None, got 'float16'"):
         Sequential.from_config(config)
 
 

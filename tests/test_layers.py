@@ -97,6 +97,22 @@ def test_layers_keep_float32_by_default_and_convert_integer_images():
     assert conv.params["weight"].dtype == np.float32 and y.dtype == np.float32
 
 
+def test_layers_without_parameters_compute_in_their_inputs_dtype():
+    from initlab.model import Sequential
+    model = Sequential([L.Conv2D(1, 2, 3, padding=1, rng=0, **F64), L.ReLU(), L.MaxPool2D(2), L.Dropout(0.2, rng=0),
+                        L.GELU(), L.GlobalAvgPool2D(), L.Flatten(), L.Dense(2, 3, rng=0, **F64)])
+    x = np.random.default_rng(0).normal(size=(2, 1, 6, 6))
+    y = model.forward(x)
+    assert y.dtype == np.float64 and {layer.dtype for layer in model.layers[1:-1]} == {None}
+    assert model.dtype == np.float64 and model.backward(np.ones_like(y), input_grad=True).dtype == np.float64
+    rebuilt = Sequential.from_config(model.config())
+    assert [layer.dtype for layer in rebuilt.layers] == [layer.dtype for layer in model.layers]
+    assert L.ReLU().forward(np.float32([1, -1])).dtype == np.float32
+    assert L.ReLU(dtype=np.float32).forward(np.array([1.0, -1.0])).dtype == np.float32   # asked for
+    with pytest.raises(InvalidValueError, match="Conv2D: dtype must be float32 or float64, got None"):
+        L.Conv2D(1, 2, 3, dtype=None)
+
+
 def test_conv_geometry_errors_name_the_layer_and_shapes():
     conv = L.Conv2D(3, 4, 5, rng=0)
     with pytest.raises(ShapeError, match=r"3 input channel"):

@@ -10,8 +10,11 @@ Floor 2. The contract every layer keeps:
 * `config()`: the constructor arguments as plain JSON-able data; `LAYERS[type](**config)`
   rebuilds the same architecture.
 
-Layers hold float32 parameters unless built with `dtype=np.float64`; inputs of the other float
-dtype are converted to the layer's dtype (integer images are converted too, see `validate`).
+Layers with parameters (Conv2D, Dense, BatchNorm2D) hold float32 ones unless built with
+`dtype=np.float64`, and convert inputs of the other float dtype to theirs (integer images are
+converted too, see `validate`). Layers without parameters compute in their input's dtype, as
+PyTorch's do, so a float64 Conv2D followed by a plain ReLU() stays float64; given a `dtype`,
+they convert to it like the others.
 """
 from __future__ import annotations
 
@@ -33,14 +36,18 @@ class Layer:
 
     trainable = True
     can_skip_input_grad = False   # True where backward(grad, need_input_grad=False) saves work
+    has_parameters = False        # a layer without them may take dtype=None: its input's dtype
 
-    def __init__(self, dtype=np.float32):
-        try:
-            self.dtype = np.dtype(dtype)
-        except TypeError:
+    def __init__(self, dtype=None):
+        if dtype is None and not self.has_parameters:
             self.dtype = None
-        if self.dtype not in (np.float32, np.float64):
-            raise InvalidValueError(f"{type(self).__name__}: dtype must be float32 or float64, got {dtype!r}")
+        else:
+            try:
+                self.dtype = None if dtype is None else np.dtype(dtype)
+            except TypeError:
+                self.dtype = None
+            if self.dtype not in (np.float32, np.float64):
+                raise InvalidValueError(f"{type(self).__name__}: dtype must be float32 or float64, got {dtype!r}")
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.buffers: dict[str, np.ndarray] = {}
@@ -75,7 +82,7 @@ class Layer:
 
     def _input(self, x):
         x = as_float_array(x, f"{self.label} input", finite=False)
-        return x if x.dtype == self.dtype else x.astype(self.dtype)
+        return x if self.dtype in (None, x.dtype) else x.astype(self.dtype)
 
     def _grad_output(self, grad_y, shape):
         """grad_y as an array of this layer's dtype, refused unless it has `shape` (that of the
@@ -84,7 +91,7 @@ class Layer:
         if grad_y.shape != tuple(shape):
             raise ShapeError(f"{self.label} backward: expected grad_y of shape {tuple(shape)} (the "
                              f"forward's output), got {grad_y.shape}")
-        return grad_y if grad_y.dtype == self.dtype else grad_y.astype(self.dtype)
+        return grad_y if self.dtype in (None, grad_y.dtype) else grad_y.astype(self.dtype)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
@@ -109,6 +116,7 @@ class Conv2D(Layer):
     """
 
     can_skip_input_grad = True
+    has_parameters = True
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
                  weight_init=DEFAULT_WEIGHT_INIT, bias_init="zeros", rng=None, *,
@@ -160,6 +168,7 @@ class Dense(Layer):
     """
 
     can_skip_input_grad = True
+    has_parameters = True
 
     def __init__(self, in_features, out_features, bias=True, weight_init=DEFAULT_WEIGHT_INIT,
                  bias_init="zeros", rng=None, *, trainable=True, dtype=np.float32):
@@ -223,6 +232,8 @@ class BatchNorm2D(Layer):
     Parameters `weight` (gamma, init 1) and `bias` (beta, init 0); buffers `running_mean`,
     `running_var`, `num_batches_tracked` (PyTorch's names, so state dicts line up).
     """
+
+    has_parameters = True
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float32):
         super().__init__(dtype)
@@ -292,7 +303,7 @@ class Flatten(Layer):
 class _Pool2D(Layer):
     _forward = _backward = None
 
-    def __init__(self, kernel_size, stride=None, padding=0, *, dtype=np.float32):
+    def __init__(self, kernel_size, stride=None, padding=0, *, dtype=None):
         super().__init__(dtype)
         name = type(self).__name__
         self.kernel_size = pair(kernel_size, f"{name} kernel_size", minimum=1)
@@ -346,7 +357,7 @@ class Dropout(Layer):
     """Inverted dropout: in training, zero each input with probability p and scale the rest by
     1/(1-p), so eval needs no rescaling. The masks come from `rng` (reproducible)."""
 
-    def __init__(self, p=0.5, rng=None, *, dtype=np.float32):
+    def __init__(self, p=0.5, rng=None, *, dtype=None):
         super().__init__(dtype)
         self.p = real_number(p, "Dropout p", low=0, high=1, high_open=True)
         self.rng = as_generator(rng)
@@ -357,8 +368,8 @@ class Dropout(Layer):
         if not training or self.p == 0:
             self._mask = None
             return x
-        keep = self.rng.random(x.shape, dtype=self.dtype) >= self.p
-        self._mask = keep.astype(self.dtype) / self.dtype.type(1 - self.p)
+        keep = self.rng.random(x.shape, dtype=x.dtype) >= self.p
+        self._mask = keep.astype(x.dtype) / x.dtype.type(1 - self.p)
         return x * self._mask
 
     def backward(self, grad_y):
@@ -376,7 +387,7 @@ class Activation(Layer):
 
     function = "relu"
 
-    def __init__(self, *, dtype=np.float32, **params):
+    def __init__(self, *, dtype=None, **params):
         super().__init__(dtype)
         self.fn, self.fn_grad = F.ACTIVATIONS[self.function]
         self.fn_params = params
@@ -413,7 +424,7 @@ class LeakyReLU(Activation):
     """phi(x) = x for x > 0, else negative_slope * x."""
     function = "leaky_relu"
 
-    def __init__(self, negative_slope=0.01, *, dtype=np.float32):
+    def __init__(self, negative_slope=0.01, *, dtype=None):
         super().__init__(dtype=dtype, negative_slope=real_number(negative_slope, "LeakyReLU negative_slope"))
 
 
@@ -431,7 +442,7 @@ class ELU(Activation):
     """phi(x) = x for x > 0, else alpha (exp(x) - 1)."""
     function = "elu"
 
-    def __init__(self, alpha=1.0, *, dtype=np.float32):
+    def __init__(self, alpha=1.0, *, dtype=None):
         super().__init__(dtype=dtype, alpha=real_number(alpha, "ELU alpha"))
 
 

@@ -58,9 +58,15 @@ class Sequential:
     def predict(self, x, batch_size=512):
         """Outputs in eval mode, computed in batches to bound memory."""
         if len(x) == 0:   # the output shape still comes from a (one-example) forward pass
-            return self.forward(np.zeros((1, *np.shape(x)[1:]), self.layers[0].dtype), training=False)[:0]
+            return self.forward(np.zeros((1, *np.shape(x)[1:]), self.dtype), training=False)[:0]
         outs = [self.forward(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
         return np.concatenate(outs)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The first layer's own dtype (layers without parameters may follow their input's;
+        those are skipped), float32 if no layer has one."""
+        return next((layer.dtype for layer in self.layers if layer.dtype is not None), np.dtype(np.float32))
 
     # ------------------------------------------------------------------ parameters
     def named_parameters(self, trainable_only=False):
@@ -119,13 +125,15 @@ class Sequential:
     # ------------------------------------------------------------------ description
     def config(self) -> dict:
         """Plain data (JSON-able) from which `Sequential.from_config` rebuilds the architecture."""
-        dtype = self.layers[0].dtype.name if self.layers else "float32"
+        dtype = self.dtype.name
         layers = []
         for layer in self.layers:
             entry = {"type": type(layer).__name__, **layer.config()}
             if layer.init_names:
                 entry["init"] = dict(layer.init_names)
-            if layer.dtype.name != dtype:          # a mixed-precision model: say which layers
+            if layer.dtype is None:                # computes in its input's dtype
+                entry["dtype"] = None
+            elif layer.dtype.name != dtype:        # a mixed-precision model: say which layers
                 entry["dtype"] = layer.dtype.name
             layers.append(entry)
         return {"dtype": dtype, "layers": layers}
@@ -133,7 +141,8 @@ class Sequential:
     @classmethod
     def from_config(cls, config: dict) -> "Sequential":
         """Rebuild the architecture (weights zero, to be loaded); inits are kept as records.
-        Every layer takes the config's "dtype" unless its own entry names another."""
+        Every layer takes the config's "dtype" unless its own entry names another (None: a
+        layer without parameters that computes in its input's dtype)."""
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
             raise CheckpointError(f"model config: expected {{'layers': [...], 'dtype': ...}}, got {str(config)[:80]}")
         dtype = config.get("dtype", "float32")
@@ -144,10 +153,10 @@ class Sequential:
             if not isinstance(entry, dict):
                 raise CheckpointError(f"model config: layer {index} must be a dict with a 'type', got {entry!r}")
             layer_dtype = entry.get("dtype", dtype)
-            if layer_dtype not in ("float32", "float64"):
-                raise CheckpointError(f"model config: layer {index} dtype must be 'float32' or 'float64', "
-                                      f"got {layer_dtype!r}")
-            layer = layer_from_config(entry, dtype=np.dtype(layer_dtype))
+            if layer_dtype not in ("float32", "float64", None):
+                raise CheckpointError(f"model config: layer {index} dtype must be 'float32', 'float64' or "
+                                      f"None, got {layer_dtype!r}")
+            layer = layer_from_config(entry, dtype=None if layer_dtype is None else np.dtype(layer_dtype))
             inits = entry.get("init", layer.init_names)
             if not (isinstance(inits, dict) and all(isinstance(v, str) for v in inits.values())):
                 raise CheckpointError(f"model config: layer {index} 'init' must map parameter names to "
@@ -159,7 +168,7 @@ class Sequential:
     def summary_rows(self, input_shape):
         """[(label, output shape, parameter count, initializers)] for an input (C, H, W) or (N, C, H, W)."""
         shape = tuple(input_shape)
-        x = np.zeros((1, *shape) if len(shape) == 3 else (1, *shape[1:]), dtype=self.layers[0].dtype)
+        x = np.zeros((1, *shape) if len(shape) == 3 else (1, *shape[1:]), dtype=self.dtype)
         rows = []
         for index, layer in enumerate(self.layers):
             try:

@@ -90,6 +90,35 @@ def test_tiny_study_structure_and_claims(tiny):
     json.dumps(tiny)   # plain data
 
 
+def row(weight_init, scale, splits, std=None):
+    mean = None if None in splits else sum(splits) / len(splits)
+    return {"params": {"weight_init": weight_init, "init_scale": scale}, "init_scale": scale,
+            "label": weight_init, "init_std": scale if std is None else std, "splits": splits,
+            "mean": mean, "failed": splits.count(None)}
+
+
+def claims_of(rows):
+    scored = sorted((r for r in rows if r["mean"] is not None), key=lambda r: -r["mean"])
+    out = {"candidates": rows, "chance": 0.1, "best": scored[0], "worst_score": scored[-1]["mean"],
+           "margin": scored[0]["mean"] - scored[-1]["mean"], "best_init": scored[0]["label"],
+           "best_init_scale": scored[0]["init_scale"], "failed_candidates": 0}
+    return {c["claim"].split(" (")[0]: c for c in cv._claims(out, cv.BASE_INIT)}
+
+
+def test_claims_count_a_diverged_fold_as_0_and_grade_only_fan_scaled_schemes():
+    rows = [row(cv.BASE_INIT, 1e-4, [0.1, 0.1, 0.1]), row(cv.BASE_INIT, 0.1, [0.55, 0.55, 0.55]),
+            row(cv.BASE_INIT, 1.0, [0.8, None, 0.8]),          # mean 0.533 with the lost fold as 0
+            row("he_normal", 1.0, [0.54, 0.54, 0.54]), row("normal(std=0.01)", 1.0, [0.12, 0.12, 0.12])]
+    claims = claims_of(rows)
+    large = claims["too large a std"]
+    assert not large["holds"] and large["measured"]["accuracy"] == pytest.approx(1.6 / 3)
+    schemes = claims["the variance-scaled schemes"]        # he_normal only, against the std curve's best
+    assert "normal(std=0.01)" not in schemes["claim"] and "searching normal(std=1)" in schemes["claim"]
+    assert schemes["holds"] and schemes["measured"]["best_searched"] == pytest.approx(0.55)
+    rows[3] = row("he_normal", 1.0, [0.45, 0.45, 0.45])
+    assert not claims_of(rows)["the variance-scaled schemes"]["holds"]
+
+
 def test_one_seed_reproduces_the_search_and_another_changes_the_folds():
     kw = dict(grid={"init_scale": [1e-4, 0.1]}, n=150, folds=2, epochs=1)
     a, b, c = cv.run(seed=3, **kw), cv.run(seed=3, **kw), cv.run(seed=4, **kw)

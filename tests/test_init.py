@@ -596,3 +596,12 @@ def test_delta_orthogonal_with_more_inputs_than_outputs():
 def test_bad_calls(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_is_fan_scaled_names_the_schemes_whose_variance_comes_from_the_fans():
+    for spec in ("he_normal", "kaiming_uniform", "glorot_uniform(gain=2)", "lecun_normal",
+                 "variance_scaling(scale=2.0)", "pytorch_conv_default"):
+        assert init.is_fan_scaled(spec), spec
+    for spec in ("normal(std=0.01)", "he_normal*0.1", "orthogonal", "zeros", np.zeros((2, 2)),
+                 lambda shape, rng=None, dtype=np.float32: np.zeros(shape, dtype)):
+        assert not init.is_fan_scaled(spec), spec

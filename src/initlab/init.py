@@ -680,6 +680,19 @@ def _parameters(name: str) -> list[str]:
     return [p for p, v in sig.parameters.items() if v.kind is v.KEYWORD_ONLY and p != "dtype"]
 
 
+# the schemes whose variance is set from the weight's fans (Glorot, He, LeCun and their kin)
+FAN_SCALED = frozenset({"glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
+                        "lecun_normal", "variance_scaling", "pytorch_conv_default"})
+
+
+def is_fan_scaled(spec) -> bool:
+    """Whether `spec` draws with a variance set from the weight's fans, at that variance (no
+    factor): "he_normal", "glorot_uniform(gain=2)" yes; "normal(std=0.01)", "he_normal*0.1" no."""
+    resolved = get(spec)
+    return (isinstance(resolved, Initializer) and isinstance(resolved.source, str)
+            and resolved.source in FAN_SCALED and resolved.factor == 1)
+
+
 def names(aliases: bool = False) -> list[str]:
     """The canonical initializer names (and the aliases too, with ``aliases=True``), sorted."""
     return sorted(set(_SCHEMES) | (set(_ALIASES) if aliases else set()))

@@ -61,6 +61,24 @@ def test_steps_to_threshold_uses_a_trailing_mean():
     assert study.steps_to_threshold(losses[:2], 5.0, window=3) is None
 
 
+@pytest.mark.parametrize("reached, median", [
+    ([20, 30], (25.0, False)), ([20, None], (40.5, True)),     # at least (20 + 61) / 2: a lower bound
+    ([10, 20, None], (20.0, False)), ([10, None, None], (None, True)), ([None, None], (None, True)),
+])
+def test_a_run_that_never_got_there_enters_the_median_as_a_lower_bound(reached, median):
+    assert study._median(reached, 60) == median
+
+
+def test_the_speedup_is_only_a_lower_bound_when_glorot_runs_never_got_there():
+    def record(reached):
+        return dict(zip(("median_steps", "median_censored"), study._median(reached, 60)))
+    runs = {"he@30": record([15, 15]), "glorot@30": record([20, None])}
+    _, speedup = study._tables(runs, (30,), ("glorot", "he"), 60)
+    assert speedup["30"] == {"value": 2.7, "censored": True}      # was 4.0 (Glorot counted as 'never')
+    runs["he@30"] = record([15, None])                             # He's own median unknown
+    assert study._tables(runs, (30,), ("glorot", "he"), 60)[1]["30"] == {"value": None, "censored": True}
+
+
 def test_build_delta_orthogonal_net():
     model = study.build(3, "delta_orthogonal(gain=1.0)", "tanh", width=4, rng=0)
     assert [type(layer).__name__ for layer in model.layers] == ["Conv2D", "Tanh"] * 3 + ["Flatten", "Dense"]

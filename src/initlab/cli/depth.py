@@ -30,7 +30,10 @@ def _print_tables(result):
             r = result["runs"].get(f"{name}@{depth}")
             if r is None:
                 continue
-            rows.append((f"{depth}", name, f"{r['lr']:.3g}", _cell(r["median_steps"]),
+            median = _cell(r["median_steps"])
+            if r["median_steps"] is not None and r["median_censored"]:   # a run that never got there is in it
+                median = f">= {median}"
+            rows.append((f"{depth}", name, f"{r['lr']:.3g}", median,
                          ", ".join(_cell(v) for v in r["steps_to_threshold"]),
                          ", ".join(f"{v:.2f}" for v in r["final_loss"])))
     ui.print_table(f"steps until the loss falls below {s['threshold']:g} (budget {s['steps']} steps)",

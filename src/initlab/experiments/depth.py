@@ -169,11 +169,16 @@ def check_options(depths=(10, 20, 30), inits=tuple(INITS), width=16, steps=300, 
     return depths, inits, width, steps, max_depth
 
 
-def _median(values):
-    """Median over seeds, counting a run that never reached the threshold as +inf (None if most never did)."""
-    v = [math.inf if s is None else s for s in values]
-    m = float(np.median(v))
-    return None if math.isinf(m) else m
+def _median(values, steps):
+    """Median over seeds of the steps to the threshold, a run that never got there within
+    `steps` counted as steps + 1, the least it could have needed: (median, censored).
+    censored: such a run entered the median, which is then only a lower bound; the median is
+    None when at least half the runs never got there (all that is known is "> steps")."""
+    ordered = sorted(steps + 1 if s is None else s for s in values)
+    middle = ordered[(len(ordered) - 1) // 2: len(ordered) // 2 + 1]
+    if middle[0] > steps:
+        return None, True
+    return float(np.mean(middle)), middle[-1] > steps
 
 
 def run(depths=(10, 20, 30), inits=tuple(INITS), width=16, steps=300, threshold=2.0, window=10,
@@ -182,9 +187,10 @@ def run(depths=(10, 20, 30), inits=tuple(INITS), width=16, steps=300, threshold=
     """Train every (depth, init, seed); see the module docstring. Returns plain data:
 
     {"settings", "depths", "inits", "runs": {"<init>@<depth>": {activation, spec, lr, losses
-    (per seed), steps_to_threshold (per seed, None = not within `steps`), median_steps,
-    final_loss}}, "steps_table": {depth: {init: median}}, "speedup": {depth: Glorot median /
-    He median (a lower bound, "censored", when Glorot never got there)}, "grad_ratio": {depth:
+    (per seed), steps_to_threshold (per seed, None = not within `steps`), median_steps and
+    median_censored (see `_median`), final_loss}}, "steps_table": {depth: {init: median}},
+    "speedup": {depth: Glorot median / He median, "censored" when that is a lower bound (runs
+    that never got there in Glorot's median), None when He's median is not known}, "grad_ratio": {depth:
     ...}, "critical" (tanh delta-orthogonal at the largest depth), "deep" (the `max_depth`
     run, when asked), "claims", "seconds"}.
     """
@@ -252,7 +258,7 @@ def _train_many(depth, name, activation, scheme, *, width, x, y, ds, steps, lr, 
         reached.append(r)
         tick(f"{name} depth {depth} seed {seed}: " + ("-" if r is None else f"{r} steps"))
     return {"activation": activation, "spec": scheme, "depth": depth, "lr": lr, "losses": losses,
-            "steps_to_threshold": reached, "median_steps": _median(reached),
+            "steps_to_threshold": reached, **dict(zip(("median_steps", "median_censored"), _median(reached, steps))),
             "reached": sum(r is not None for r in reached),
             "final_loss": [float(np.mean(ls[-window:])) for ls in losses]}
 
@@ -272,12 +278,12 @@ def _tables(runs, depths, inits, steps):
     for depth in depths:
         table[str(depth)] = {name: runs[f"{name}@{depth}"]["median_steps"] for name in inits}
         if "glorot" in inits and "he" in inits:
-            he, glorot = table[str(depth)]["he"], table[str(depth)]["glorot"]
-            if he is None:
-                speedup[str(depth)] = {"value": None, "censored": glorot is None}
-            else:
-                speedup[str(depth)] = {"value": (steps if glorot is None else glorot) / he,
-                                       "censored": glorot is None}
+            he, glorot = runs[f"he@{depth}"], runs[f"glorot@{depth}"]
+            if he["median_steps"] is None or he["median_censored"]:    # He's own time unknown
+                speedup[str(depth)] = {"value": None, "censored": True}
+            else:   # Glorot's median, or steps + 1 if it never got there, is at least its time
+                later = steps + 1 if glorot["median_steps"] is None else glorot["median_steps"]
+                speedup[str(depth)] = {"value": later / he["median_steps"], "censored": glorot["median_censored"]}
     return table, speedup
 
 
@@ -319,7 +325,9 @@ def claims(result) -> list[dict]:
         table = result["steps_table"]
         he = [table[k]["he"] for k in keys]
         glorot = [table[k]["glorot"] for k in keys]
-        he_first = all(h is not None and (g is None or h < g) for h, g in zip(he, glorot))
+        he_exact = [not result["runs"][f"he@{d}"]["median_censored"] for d in depths]
+        # a censored Glorot median is a lower bound, so He below it is below Glorot's true median
+        he_first = all(h is not None and exact and (g is None or h < g) for h, g, exact in zip(he, glorot, he_exact))
         th = result["settings"]["threshold"]
         out.append(claim(f"He reaches the loss threshold ({th:g}) before Glorot at every depth (median over seeds; "
                          "None = not within the budget)", he_first,
@@ -329,15 +337,17 @@ def claims(result) -> list[dict]:
         values = [speed[k]["value"] for k in keys]
         censored = [speed[k]["censored"] for k in keys]
         out.append(claim(f"at {depths[-1]} layers He gets there several (>= 3) times sooner than Glorot "
-                         "(a lower bound when Glorot never got there)",
+                         "(a lower bound when runs that never got there enter Glorot's median)",
                          values[-1] is not None and values[-1] >= 3,
-                         ja=f"{depths[-1]} 層では He は Glorot の数倍(3 倍以上)速くそこに達する(Glorot が達しなかった"
-                            "場合は下限)",
+                         ja=f"{depths[-1]} 層では He は Glorot の数倍(3 倍以上)速くそこに達する(達しなかった実行が"
+                            "Glorot の中央値に入る場合は下限)",
                          speedup=values[-1], glorot_censored=censored[-1]))
         if len(depths) > 1:
             first = values[0]
+            # deeper, Glorot's delay is larger (a lower bound above `first` is enough), or its
+            # median is not reached within the budget at all
             grows = (first is not None and not censored[0] and all(
-                v is not None and (c or v > first) for v, c in zip(values[1:], censored[1:])))
+                g is None or (v is not None and v > first) for v, g in zip(values[1:], glorot[1:])))
             out.append(claim(f"the advantage grows with depth: at {depths[0]} layers Glorot gets there "
                              f"{'x' if first is None else f'{first:.1f}x'} later than He; deeper, its delay grows "
                              "or it never gets there within the budget", grows,
@@ -349,14 +359,15 @@ def claims(result) -> list[dict]:
         c = result["critical"]
         out.append(claim(f"tanh with delta-orthogonal kernels at criticality trains at {c['depth']} layers "
                          f"(reaches the threshold within {result['settings']['steps']} steps, median over seeds)",
-                         c["median_steps"] is not None,
+                         c["median_steps"] is not None and not c["median_censored"],
                          ja=f"臨界点の delta-orthogonal カーネルを使った tanh ネットは {c['depth']} 層で学習できる"
                             f"({result['settings']['steps']} ステップ以内にしきい値に達する。シードの中央値)",
                          steps=c["steps_to_threshold"]))
     if "deep" in result:
         deep = result["deep"]
         out.append(claim(f"at {deep['depth']} layers delta-orthogonal tanh still trains "
-                         f"(threshold within {deep['steps']} steps)", deep["delta_orthogonal"]["median_steps"] is not None,
+                         f"(threshold within {deep['steps']} steps)",
+                         deep["delta_orthogonal"]["median_steps"] is not None and not deep["delta_orthogonal"]["median_censored"],
                          ja=f"{deep['depth']} 層でも delta-orthogonal の tanh ネットはまだ学習できる"
                             f"({deep['steps']} ステップ以内にしきい値に達する)",
                          delta_orthogonal=deep["delta_orthogonal"]["steps_to_threshold"],

@@ -43,6 +43,7 @@ LABELS_JA = {"he": "ランダム(He 正規分布)", "hand": "手作り(Sobel、X
              "kmeans": "パッチの k-means", "pca": "パッチの PCA",
              "he_unit": "ランダム、出力の分散 1"}
 DATASETS = ("shapes", "digits")
+IMAGE_SIZES = {"shapes": 16, "digits": 8}
 # in this order the first layer gets them: the edges and strokes the shapes are drawn with
 HAND_FILTERS = ("sobel_x", "sobel_y", "x_shape", "plus_shape", "diagonal", "antidiagonal",
                 "hline", "vline", "laplacian", "prewitt_x", "prewitt_y", "gaussian", "sharpen")
@@ -155,8 +156,15 @@ def check_options(datasets=DATASETS, starts=STARTS, seeds=(0,), thresholds=None,
     for name in datasets:
         real_number(thresholds[name], f"prefilters: threshold for {name}", low=0, high=1)
     for value, name in ((n_train, "n_train"), (epochs, "epochs"), (batch_size, "batch_size"), (width, "width"),
-                        (kernel_size, "kernel_size"), (eval_every, "eval_every"), (n_patches, "n_patches")):
+                        (eval_every, "eval_every"), (n_patches, "n_patches")):
         positive_int(value, f"prefilters: {name}")
+    kernel_size = positive_int(kernel_size, "prefilters: kernel_size", minimum=3)
+    if kernel_size % 2 == 0:
+        raise InvalidValueError(f"prefilters: kernel_size must be odd (the templates have a centre), got {kernel_size}")
+    for name in datasets:        # patches are cut from whole images
+        if kernel_size > IMAGE_SIZES[name]:
+            raise InvalidValueError(f"prefilters: kernel_size {kernel_size} is larger than the {name} images "
+                                    f"({IMAGE_SIZES[name]}x{IMAGE_SIZES[name]})")
     real_number(lr, "prefilters: lr", low=0, low_open=True)
     real_number(momentum, "prefilters: momentum", low=0, high=1)
     return datasets, starts, seeds, thresholds

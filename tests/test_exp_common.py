@@ -14,16 +14,29 @@ def test_seeds_as_a_count_or_a_list():
     assert common.seeds_arg("3") == (0, 1, 2)
     assert common.seeds_arg("0,5") == (0, 5)
     assert common.seeds_arg(" 7 , 2") == (7, 2)
+    assert common.seeds_arg("5,") == (5,)          # one seed, not seeds 0..4
 
 
-@pytest.mark.parametrize("text", ["0", "-1", "x", "1,,2", "1,-2", "1.5"])
+@pytest.mark.parametrize("text", ["0", "-1", "x", "1,,2", "1,-2", "1.5", ","])
 def test_bad_seeds_are_argparse_type_errors(text):
     with pytest.raises(argparse.ArgumentTypeError, match="expected"):
         common.seeds_arg(text)
+    with pytest.raises(argparse.ArgumentTypeError, match="repeated"):    # it would run twice as two seeds
+        common.seeds_arg("5,5")
+
+
+def test_tiny_runs_the_presets_seeds_unless_seeds_are_given():
+    parser = argparse.ArgumentParser()
+    common.add_common(parser, default_out="x", default_seeds="5")
+    parser.add_argument("--tiny", action="store_true")
+    tiny = {"seeds": (0,)}
+    assert common.chosen_seeds(parser.parse_args([]), tiny) == (0, 1, 2, 3, 4)
+    assert common.chosen_seeds(parser.parse_args(["--tiny"]), tiny) == (0,)
+    assert common.chosen_seeds(parser.parse_args(["--tiny", "--seeds", "2"]), tiny) == (0, 1)
 
 
 @pytest.mark.parametrize("text, shown", [("0", "expected a count >= 1"), ("-1", "expected a count >= 1"),
-                                         ("two", "expected a count (3) or a list")])
+                                         ("two", "expected a count (3), a list (0,5,9) or one seed (5,)")])
 def test_the_cli_shows_why_seeds_are_bad(tmp_path, capsys, text, shown):
     out = tmp_path / "never"
     with pytest.raises(SystemExit) as stop:

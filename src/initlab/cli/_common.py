@@ -57,18 +57,29 @@ def split_ints(text: str, option: str) -> tuple[int, ...]:
 
 
 def seeds_arg(text: str) -> tuple[int, ...]:
-    """'3' -> (0, 1, 2); '0,5,9' -> (0, 5, 9). An argparse type: a bad value is an
-    ArgumentTypeError, the only kind whose message argparse shows."""
+    """'3' -> (0, 1, 2); '0,5,9' -> (0, 5, 9); '5,' -> (5,), one seed. An argparse type: a bad
+    value is an ArgumentTypeError, the only kind whose message argparse shows."""
     try:
         if "," in text:
-            seeds = split_ints(text, "--seeds")
+            seeds = split_ints(text.strip().removesuffix(","), "--seeds")
         else:
             seeds = tuple(range(int(text)))
     except (ValueError, InvalidValueError):
-        raise argparse.ArgumentTypeError(f"expected a count (3) or a list (0,5,9), got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a count (3), a list (0,5,9) or one seed (5,), got {text!r}") from None
     if not seeds or min(seeds) < 0:
         raise argparse.ArgumentTypeError(f"expected a count >= 1 or a list of seeds >= 0, got {text!r}")
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"a seed is repeated in {text!r}: each seed is one run")
     return seeds
+
+
+def chosen_seeds(args, tiny: dict) -> tuple[int, ...]:
+    """--seeds when given; else the tiny preset's seeds with --tiny; else the command's default."""
+    if args.seeds is not None:
+        return args.seeds
+    if getattr(args, "tiny", False) and "seeds" in tiny:
+        return tuple(tiny["seeds"])
+    return args.default_seeds
 
 
 def check_study_options(study, kwargs: dict):
@@ -79,8 +90,10 @@ def check_study_options(study, kwargs: dict):
 
 
 def add_common(parser, *, default_out, default_seeds="2"):
-    parser.add_argument("--seeds", type=seeds_arg, default=seeds_arg(default_seeds),
-                        help=f"a count (3 = seeds 0,1,2) or a list (0,5,9); default {default_seeds}")
+    parser.add_argument("--seeds", type=seeds_arg, default=None,
+                        help=f"a count (3 = seeds 0,1,2), a list (0,5,9) or one seed (5,); default "
+                             f"{default_seeds} (with --tiny, the tiny preset's)")
+    parser.set_defaults(default_seeds=seeds_arg(default_seeds))
     parser.add_argument("--out", type=Path, default=Path(default_out), help=f"output folder (default {default_out})")
     parser.add_argument("--force", action="store_true", help="write into an existing output folder")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..experiments import depth as study
 from . import ui
-from ._common import add_common, split_ints, split_list, study_command
+from ._common import add_common, chosen_seeds, split_ints, split_list, study_command
 
 ORDER = 23
 
@@ -52,7 +52,7 @@ def _print_tables(result):
 
 def depth(args) -> int:
     kwargs = dict(study.TINY) if args.tiny else {}
-    kwargs["seeds"] = args.seeds
+    kwargs["seeds"] = chosen_seeds(args, study.TINY)
     if args.depths is not None:
         kwargs["depths"] = split_ints(args.depths, "--depths")
     if args.inits is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..experiments import filters as study
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import add_common, split_list, study_command
+from ._common import add_common, chosen_seeds, split_list, study_command
 
 ORDER = 24
 
@@ -44,7 +44,9 @@ def _print_tables(result):
 
 def filters_command(args) -> int:
     kwargs = dict(study.TINY) if args.tiny else {}
-    kwargs.update(starts=tuple(split_list(args.starts, "--starts")), seeds=args.seeds, model=args.model)
+    kwargs.update(seeds=chosen_seeds(args, study.TINY), model=args.model)
+    if args.starts is not None:
+        kwargs["starts"] = tuple(split_list(args.starts, "--starts"))
     for key in ("steps", "every", "width", "n_images"):
         if getattr(args, key) is not None:
             kwargs[key] = positive_int(getattr(args, key), f"--{key.replace('_', '-')}")
@@ -57,9 +59,10 @@ def register(sub):
     p = sub.add_parser("filters", help="how first-layer kernels are learned; is an X filter learned by itself?",
                        description=__doc__)
     add_common(p, default_out="initlab-filters", default_seeds="3")
-    p.add_argument("--starts", default=",".join(study.STARTS),
+    p.add_argument("--starts", default=None,
                    help="comma-separated first-layer starts: random initializers (he_normal, glorot_uniform, ...), "
-                        "hand (hand-made bank, trained), hand_frozen (never trained) (default %(default)s)")
+                        f"hand (hand-made bank, trained), hand_frozen (never trained) (default {','.join(study.STARTS)}; "
+                        f"with --tiny {','.join(study.TINY['starts'])})")
     p.add_argument("--model", default="two_conv", choices=study.MODELS,
                    help="two_conv (default) or one_conv (conv, global max pool, linear read-out)")
     p.add_argument("--steps", type=int, default=None, help="training steps per run (default 600)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..experiments import prefilters as study
 from . import ui
-from ._common import add_common, split_list, study_command
+from ._common import add_common, chosen_seeds, split_list, study_command
 
 ORDER = 26
 
@@ -40,7 +40,7 @@ def _print_tables(result):
 def prefilters(args) -> int:
     kwargs = dict(study.TINY) if args.tiny else {}
     kwargs.update(datasets=tuple(split_list(args.data, "--data")), starts=tuple(split_list(args.starts, "--starts")),
-                  seeds=args.seeds)
+                  seeds=chosen_seeds(args, study.TINY))
     for key in ("epochs", "n_train", "width", "kernel_size"):
         value = getattr(args, key)
         if value is not None:

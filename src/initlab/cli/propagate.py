@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..experiments import propagate as study
 from . import ui
-from ._common import add_common, split_list, study_command
+from ._common import add_common, chosen_seeds, split_list, study_command
 
 ORDER = 20
 
@@ -45,7 +45,7 @@ def _print_tables(result):
 
 def propagate(args) -> int:
     kwargs = dict(study.TINY) if args.tiny else {}
-    kwargs["seeds"] = args.seeds
+    kwargs["seeds"] = chosen_seeds(args, study.TINY)
     if args.inits is not None:
         kwargs["inits"] = tuple(split_list(args.inits, "--inits"))
     if args.activations is not None:

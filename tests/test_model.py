@@ -88,7 +88,7 @@ def test_load_state_dict_validates_before_changing_anything():
 def test_summary_lists_shapes_params_and_inits():
     model = lenet5(1, 10, 28, rng=0)
     text = model.summary((1, 28, 28))
-    assert "('N', 6, 28, 28)" in text and "('N', 16, 5, 5)" in text and "('N', 400)" in text
+    assert "(N, 6, 28, 28)" in text and "(N, 16, 5, 5)" in text and "(N, 400)" in text
     assert "weight=he_normal" in text
     assert f"total parameters: {61706:,}" in text   # the classic LeNet-5 count with 10 classes
     with pytest.raises(ShapeError, match="summary"):

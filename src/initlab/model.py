@@ -184,7 +184,8 @@ class Sequential:
         """A text table: layer, output shape, parameters, initializer of each parameter."""
         rows = self.summary_rows(input_shape)
         header = ("layer", "output shape", "params", "init")
-        cells = [header] + [(name, str(shape), f"{count:,}", inits) for name, shape, count, inits in rows]
+        cells = [header] + [(name, "(" + ", ".join(map(str, shape)) + ")", f"{count:,}", inits)
+                            for name, shape, count, inits in rows]
         widths = [max(len(row[i]) for row in cells) for i in range(4)]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in cells]
         lines.insert(1, "  ".join("-" * w for w in widths))

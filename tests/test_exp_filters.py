@@ -162,3 +162,12 @@ def test_chance_level_draws_whole_layers_of_the_real_shape():
 def test_every_number_is_checked(options, name):
     with pytest.raises(InvalidValueError, match=f"filters: {name}"):
         study.check_options(**options)
+
+
+def test_the_closest_kernel_and_its_start_are_flipped_together():
+    x_kernel = hand.x_shape(3).astype(np.float64)
+    start = np.arange(9.0).reshape(3, 3)                  # correlates with X in neither sign on purpose
+    run = {"scores": [np.array([[0.1]]), np.array([[0.9]])], "weights": [start[None], -x_kernel[None]]}
+    best = study._closest({"he_normal": [run]}, ["he_normal"], [0], 3, ["x"])
+    np.testing.assert_array_equal(best["kernel"], x_kernel)          # -X flipped to +X ...
+    np.testing.assert_array_equal(best["kernel_at_init"], -start)    # ... and its start with it

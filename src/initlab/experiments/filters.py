@@ -302,7 +302,8 @@ def _null_summary(best_of_width, single):
 
 def _closest(runs, random_starts, seeds, kernel_size, names):
     """Over every random run: the final kernel with the highest X score, sign-flipped so that it
-    correlates positively with x_shape, with its starting kernel and its scores."""
+    correlates positively with x_shape, with its starting kernel (flipped alike: the same
+    filter) and its scores."""
     x = names.index("x")
     template = hand.x_shape(kernel_size).astype(np.float64)
     best = None
@@ -314,9 +315,10 @@ def _closest(runs, random_starts, seeds, kernel_size, names):
                 best = {"start": start, "seed": seed, "index": j, "score": float(final[j]),
                         "score_at_init": float(r["scores"][0][j, x]),
                         "kernel": r["weights"][-1][j], "kernel_at_init": r["weights"][0][j]}
+    final = best["kernel"].astype(np.float64)
+    sign = 1.0 if np.sum((final - final.mean()) * (template - template.mean())) >= 0 else -1.0
     for key in ("kernel", "kernel_at_init"):
-        k = best[key].astype(np.float64)
-        best[key] = k if np.sum((k - k.mean()) * (template - template.mean())) >= 0 else -k
+        best[key] = sign * best[key].astype(np.float64)
     best["template"] = template
     return best
 

@@ -88,8 +88,9 @@ def learning_curves(result):
     return fig
 
 
-def _bars(ax, result, values_by_dataset, *, per_seed=None):
-    """Grouped bars: one group per dataset, one bar per start; dots for per-seed values."""
+def _bars(ax, result, values_by_dataset, *, per_seed=None, never=None):
+    """Grouped bars: one group per dataset, one bar per start; dots for per-seed values, and
+    triangles for the seeds `never` marks (never reached the threshold)."""
     datasets = list(values_by_dataset)
     starts = list(result["starts"])
     width = 0.8 / len(starts)
@@ -99,23 +100,28 @@ def _bars(ax, result, values_by_dataset, *, per_seed=None):
                label=_label(result, start))
         if per_seed:
             for x, d in zip(xs, datasets):
-                seeds = per_seed[d][start]
-                ax.plot(np.full(len(seeds), x), seeds, "k.", markersize=3)
+                seeds = np.asarray(per_seed[d][start], dtype=float)
+                missed = np.asarray(never[d][start], dtype=bool) if never else np.zeros(len(seeds), bool)
+                ax.plot(np.full((~missed).sum(), x), seeds[~missed], "k.", markersize=3)
+                ax.plot(np.full(missed.sum(), x), seeds[missed], "k^", markersize=5)
     ax.set_xticks(np.arange(len(datasets)))
     ax.set_xticklabels(datasets)
 
 
 def steps_to_threshold(result):
     """Steps to reach the threshold accuracy per start (bar: mean over seeds; dots: seeds; a
-    seed that never reached it is drawn one step past the end of training)."""
+    seed that never reached it is a triangle one step past the end of training)."""
     fig, ax = new_figure(width=6.4, height=4, title="How soon does each start reach the threshold accuracy?")
-    means, seeds = {}, {}
+    means, seeds, never = {}, {}, {}
     for name, ds in result["datasets"].items():
         last = ds["steps"][-1]
         seeds[name] = {s: [last + 1 if v is None else v for v in r["steps_to_threshold"]]
                        for s, r in ds["starts"].items()}
+        never[name] = {s: [v is None for v in r["steps_to_threshold"]] for s, r in ds["starts"].items()}
         means[name] = {s: float(np.mean(v)) for s, v in seeds[name].items()}
-    _bars(ax, result, means, per_seed=seeds)
+    _bars(ax, result, means, per_seed=seeds, never=never)
+    if any(any(flags) for by_start in never.values() for flags in by_start.values()):
+        ax.plot([], [], "k^", markersize=5, label="a seed that never got there (at the end + 1)")
     thresholds = ", ".join(f"{n} {ds['threshold']:.0%}" for n, ds in result["datasets"].items())
     ax.set_title(f"steps to validation accuracy >= threshold ({thresholds}); fewer is faster", fontsize=8)
     ax.set_xlabel("dataset")

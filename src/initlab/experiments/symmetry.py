@@ -237,14 +237,16 @@ def _summary(r):
 
 
 def _flat_numbers(out):
+    def key(name):        # a spec such as "constant(value=0.05)" becomes init_constant_value_0_05_
+        return name if name.isidentifier() else "init_" + "".join(c if c.isalnum() else "_" for c in name)
+
     flat = {}
     for name, s in out["summary"].items():
-        key = name if name.isidentifier() else "init_" + "".join(c if c.isalnum() else "_" for c in name)
-        flat[f"{key}_final_test_acc"] = s["final_test_acc"]
-        flat[f"{key}_min_similarity"] = float(np.min(s["lowest_similarity"]))
+        flat[f"{key(name)}_final_test_acc"] = s["final_test_acc"]
+        flat[f"{key(name)}_min_similarity"] = float(np.min(s["lowest_similarity"]))
     for name, s in out.get("float32_summary", {}).items():
-        flat[f"{name}_float32_final_test_acc"] = s["final_test_acc"]
-        flat[f"{name}_float32_min_similarity"] = float(np.min(s["lowest_similarity"]))
+        flat[f"{key(name)}_float32_final_test_acc"] = s["final_test_acc"]
+        flat[f"{key(name)}_float32_min_similarity"] = float(np.min(s["lowest_similarity"]))
     return flat
 
 

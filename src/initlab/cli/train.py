@@ -47,7 +47,9 @@ def register(subparsers):
     p.add_argument("--data", help="shapes, digits or mnist:PATH (default digits)")
     p.add_argument("--model", help="lenet5, small_cnn or plain:DEPTHxWIDTH (default small_cnn)")
     p.add_argument("--init", help="weight initializer spec, e.g. he_normal or 'normal(std=0.01)'; "
-                                  "patch_kmeans or patch_pca compute the first layer's filters from the data")
+                                  "patch_kmeans or patch_pca compute the first layer's filters from the data "
+                                  "(patch_pca: at most C*kh*kw filters, e.g. 9 for one channel and 3x3: "
+                                  "--model plain:DEPTHx8, or lenet5 on 12x12+ images)")
     p.add_argument("--activation", help="relu, leaky_relu, tanh, sigmoid, elu, gelu, selu (default relu)")
     p.add_argument("--optimizer", help="adam or sgd (default adam)")
     p.add_argument("--lr", type=float, help="learning rate (default 0.001 for adam, 0.05 for sgd)")

@@ -39,7 +39,8 @@ def run_study(section, module_name, out: Path, preset: str, progress=None) -> di
 
 def demo(args) -> int:
     names = [s for s, _ in STUDIES]
-    chosen = names if not args.only else [s.strip() for s in args.only.split(",") if s.strip()]
+    # the command's name (zero-mean) or the study's (zero_mean)
+    chosen = names if not args.only else [s.strip().replace("-", "_") for s in args.only.split(",") if s.strip()]
     for name in chosen:
         if name not in names:
             raise UnknownNameError(f"--only: unknown study {name!r} (valid: {', '.join(names)})")
@@ -81,6 +82,6 @@ def register(sub):
     p.add_argument("--out", type=Path, default=Path("initlab-report"), help="output folder (default initlab-report)")
     p.add_argument("--force", action="store_true", help="write into an existing output folder")
     p.add_argument("--lang", default="en", help="language of the report's prose and claims (figures stay in English): en or ja")
-    p.add_argument("--only", default="", help="comma-separated studies to run (default: all)")
+    p.add_argument("--only", default="", help="comma-separated studies to run, e.g. symmetry,zero-mean (default: all)")
     p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds, not minutes)")
     p.set_defaults(func=demo)

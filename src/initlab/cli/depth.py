@@ -38,16 +38,14 @@ def _print_tables(result):
                          ", ".join(f"{v:.2f}" for v in r["final_loss"])))
     ui.print_table(f"steps until the loss falls below {s['threshold']:g} (budget {s['steps']} steps)",
                    ["depth", "init", "lr", "median steps", "per seed", "final loss"], rows)
-    rows = []
-    for depth, r in result["grad_ratio"].items():
-        rows.append((depth, f"{r['theory']:.3g}", f"{r['ratio_gmean']:.3g}", f"{r['ratio_normalized_gmean']:.3g}",
-                     f"{r['ratio_gmean'] / r['theory']:.2f}"))
+    ratios = list(result["grad_ratio"].items())
     if "deep" in result:
-        r = result["deep"]["grad_ratio"]
-        rows.append((str(result["deep"]["depth"]), f"{r['theory']:.3g}", f"{r['ratio_gmean']:.3g}",
-                     f"{r['ratio_normalized_gmean']:.3g}", f"{r['ratio_gmean'] / r['theory']:.2f}"))
+        ratios.append((str(result["deep"]["depth"]), result["deep"]["grad_ratio"]))
+    # the claim tests the normalized ratio (the head and the loss divided out) against theory
+    rows = [(depth, f"{r['theory']:.3g}", f"{r['ratio_gmean']:.3g}", f"{r['ratio_normalized_gmean']:.3g}",
+             f"{r['ratio_normalized_gmean'] / r['theory']:.2f}") for depth, r in ratios]
     ui.print_table("first layer's gradient at init, Glorot / He",
-                   ["depth", "theory 2^(-(L-1)/2)", "measured", "normalized by top layer", "measured / theory"], rows)
+                   ["depth", "theory 2^(-(L-1)/2)", "measured", "normalized by top layer", "normalized / theory"], rows)
 
 
 def depth(args) -> int:

@@ -366,10 +366,10 @@ def claims(result) -> list[dict]:
     if "deep" in result:
         deep = result["deep"]
         out.append(claim(f"at {deep['depth']} layers delta-orthogonal tanh still trains "
-                         f"(threshold within {deep['steps']} steps)",
+                         f"(threshold within {deep['steps']} steps, median over seeds)",
                          deep["delta_orthogonal"]["median_steps"] is not None and not deep["delta_orthogonal"]["median_censored"],
                          ja=f"{deep['depth']} 層でも delta-orthogonal の tanh ネットはまだ学習できる"
-                            f"({deep['steps']} ステップ以内にしきい値に達する)",
+                            f"({deep['steps']} ステップ以内にしきい値に達する。シードの中央値)",
                          delta_orthogonal=deep["delta_orthogonal"]["steps_to_threshold"],
                          he=deep["he"]["steps_to_threshold"],
                          grad_ratio=deep["grad_ratio"]["ratio_gmean"], theory=deep["grad_ratio"]["theory"]))

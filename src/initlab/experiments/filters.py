@@ -428,7 +428,8 @@ def _claims(out):
         if j < out["runs"]["hand"]["scores"].shape[2]:
             kept = float(runs["hand"]["scores"][:, -1, j, x].mean())
             claims.append(claim(
-                "the hand-made x_shape kernel stays an X when trained (X score > 0.8 after training)",
-                kept > 0.8, ja="手作りの x_shape カーネルは学習しても X のまま(学習後の X スコア > 0.8)",
+                "the hand-made x_shape kernel stays an X when trained (X score > 0.8 after training, mean "
+                "over seeds)",
+                kept > 0.8, ja="手作りの x_shape カーネルは学習しても X のまま(学習後の X スコア > 0.8、シード平均)",
                 x_score_after=kept))
     return claims

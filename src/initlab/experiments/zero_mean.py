@@ -314,10 +314,10 @@ def _claims(out):
         chance = math.log(classes)
         claims.append(claim(
             f"the shifted start's first loss is far above chance level ln({classes}) = {chance:.2f} "
-            "(its logits are huge); the centred one starts near it",
+            "(more than 10x: its logits are huge); the centred one starts near it (below 2x)",
             sh["initial_loss"] > 10 * chance and ce["initial_loss"] < 2 * chance,
             ja=f"平均をずらした初期値の最初の損失はチャンスレベル ln({classes}) = {chance:.2f} をはるかに上回る"
-               "(ロジットが巨大)。平均 0 の初期値はその近くから始まる",
+               "(10 倍超: ロジットが巨大)。平均 0 の初期値はその近く(2 倍未満)から始まる",
             shifted=sh["initial_loss"], centred=ce["initial_loss"]))
         claims.append(claim(
             f"how the shifted start fails: after {steps} steps the units of the trained net's last conv layer "

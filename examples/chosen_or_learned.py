@@ -2,9 +2,11 @@
 
 The same LeNet-5 is trained on images of shapes twice: once with its first layer's six 5x5
 filters chosen by hand (edges, diagonals, an X, a plus) and frozen, once from a random He
-start. Then each learned first-layer filter is compared with the hand-made templates.
+start. Then each learned first-layer filter is scored against `filters.templates(5)`, the
+nine patterns the lab scores kernels against (x, plus, the diagonals, the strokes, the
+oriented edges, the Laplacian), not only the six that were frozen.
 
-    python examples/chosen_or_learned.py            # ~20 s on 2 cores
+    python examples/chosen_or_learned.py            # ~10-20 s on 2 cores
     python examples/chosen_or_learned.py --quick    # a few seconds
 """
 import argparse

@@ -1,6 +1,6 @@
 """Layer-sequential unit-variance (LSUV) initialization, Mishkin & Matas 2016 ("All you need is a good init").
 
-Floor 5: it needs a model and data, so it lives above the model, not in `init.py`.
+Floor 5: it needs a model and data, so it lives above the model, not in `init/`.
 
 The recipe: pre-initialize every Conv2D/Dense weight with an orthonormal matrix (Saxe et al.
 2014), then, from the first such layer to the last, show the network one batch and divide the

@@ -1,0 +1,447 @@
+"""The initializers themselves, each ``name(shape, rng=None, *, dtype=np.float32, **params)``
+(floor 1): constant, random, variance-scaled and structured (orthogonal, dirac, ...) schemes.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ..errors import InvalidValueError, ShapeError, unknown_name
+from ..rng import as_generator
+from ..validate import positive_int, real_number
+from .fans import _as_dtype, _as_shape, _fan, calculate_gain
+
+
+# ---------------------------------------------------------------------------------------------
+# checks shared by the schemes
+# ---------------------------------------------------------------------------------------------
+
+def _setup(shape, dtype, who: str):
+    return _as_shape(shape, f"{who}: shape"), _as_dtype(dtype, f"{who}: dtype")
+
+
+def _nonneg(value, name: str) -> float:
+    return real_number(value, name, low=0.0)
+
+
+def _positive(value, name: str) -> float:
+    return real_number(value, name, low=0.0, low_open=True)
+
+
+def _flag(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidValueError(f"{name}: expected True or False, got {value!r}")
+    return value
+
+
+def _check_rng(rng) -> None:
+    """Deterministic schemes still refuse a malformed `rng`, so every scheme takes the same arguments."""
+    if rng is not None:
+        as_generator(rng)
+
+
+def _fanned(shape, who: str, mode: str = "fan_in", groups: int = 1, transposed: bool = False) -> float:
+    return _fan(shape, mode, who, groups, _flag(transposed, f"{who}: transposed"))
+
+
+# ---------------------------------------------------------------------------------------------
+# constant schemes
+# ---------------------------------------------------------------------------------------------
+
+def zeros(shape, rng=None, *, dtype=np.float32) -> np.ndarray:
+    """All zeros. Fine for biases; for weights it is the symmetry problem: every filter of a
+    layer gets the same gradient, so they stay identical (and with zeros, ReLU nets do not learn)."""
+    shape, dtype = _setup(shape, dtype, "zeros")
+    _check_rng(rng)
+    return np.zeros(shape, dtype=dtype)
+
+
+def ones(shape, rng=None, *, dtype=np.float32) -> np.ndarray:
+    """All ones (e.g. a BatchNorm scale). As a weight it suffers the symmetry problem."""
+    shape, dtype = _setup(shape, dtype, "ones")
+    _check_rng(rng)
+    return np.ones(shape, dtype=dtype)
+
+
+def constant(shape, rng=None, *, dtype=np.float32, value: float = 0.0) -> np.ndarray:
+    """Every entry `value`. As a weight: the symmetry problem (all filters identical for ever)."""
+    shape, dtype = _setup(shape, dtype, "constant")
+    value = real_number(value, "constant: value")
+    _check_rng(rng)
+    return np.full(shape, value, dtype=dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# plain distributions
+# ---------------------------------------------------------------------------------------------
+
+def _uniform(shape, rng, dtype, bound: float) -> np.ndarray:
+    """U(-bound, bound): variance bound**2 / 3."""
+    return as_generator(rng).uniform(-bound, bound, size=shape).astype(dtype)
+
+
+def _normal(shape, rng, dtype, std: float, mean: float = 0.0) -> np.ndarray:
+    return (as_generator(rng).standard_normal(size=shape) * std + mean).astype(dtype)
+
+
+def uniform(shape, rng=None, *, dtype=np.float32, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+    """U(low, high): mean (low + high) / 2, variance (high - low)**2 / 12.
+
+    The default U(0, 1) is PyTorch's; it is *not* zero-mean, which makes activations drift to
+    one side layer after layer. Use a symmetric interval (or a scheme below) for weights.
+    """
+    shape, dtype = _setup(shape, dtype, "uniform")
+    low, high = real_number(low, "uniform: low"), real_number(high, "uniform: high")
+    if not low < high:
+        raise InvalidValueError(f"uniform: expected low < high, got low={low:g}, high={high:g}")
+    return as_generator(rng).uniform(low, high, size=shape).astype(dtype)
+
+
+def normal(shape, rng=None, *, dtype=np.float32, mean: float = 0.0, std: float = 1.0) -> np.ndarray:
+    """N(mean, std**2). The classic fixed-std init (e.g. std=0.01, as in AlexNet) ignores the
+    fan, so deep nets built with it see their signal vanish or explode with depth."""
+    shape, dtype = _setup(shape, dtype, "normal")
+    mean, std = real_number(mean, "normal: mean"), _nonneg(std, "normal: std")
+    return _normal(shape, rng, dtype, std, mean)
+
+
+def _phi(x: float) -> float:
+    """Standard normal density (0 at +-inf)."""
+    return 0.0 if math.isinf(x) else math.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+
+
+def _mass(alpha: float, beta: float) -> float:
+    """P(alpha <= z <= beta) for z ~ N(0, 1), computed on the side that avoids cancellation."""
+    if alpha >= 0:
+        return 0.5 * (math.erfc(alpha / math.sqrt(2)) - math.erfc(beta / math.sqrt(2)))
+    if beta <= 0:
+        return 0.5 * (math.erfc(-beta / math.sqrt(2)) - math.erfc(-alpha / math.sqrt(2)))
+    return 1.0 - 0.5 * (math.erfc(beta / math.sqrt(2)) + math.erfc(-alpha / math.sqrt(2)))
+
+
+def truncated_std(alpha: float, beta: float) -> float:
+    """Std of z ~ N(0, 1) conditioned on alpha <= z <= beta.
+
+    Var = 1 + (alpha phi(alpha) - beta phi(beta)) / Z - ((phi(alpha) - phi(beta)) / Z)**2,
+    Z = Phi(beta) - Phi(alpha). For [-2, 2] this is 0.87962566103423978 (Keras's constant).
+    """
+    z = _mass(alpha, beta)
+    a_phi = 0.0 if math.isinf(alpha) else alpha * _phi(alpha)
+    b_phi = 0.0 if math.isinf(beta) else beta * _phi(beta)
+    mean = (_phi(alpha) - _phi(beta)) / z
+    return math.sqrt(1.0 + (a_phi - b_phi) / z - mean * mean)
+
+
+def _standard_truncated(rng: np.random.Generator, n: int, alpha: float, beta: float, who: str) -> np.ndarray:
+    """n draws of z ~ N(0, 1) restricted to [alpha, beta], by rejection (NumPy has no erfinv).
+
+    Proposals come from N(0, 1) (acceptance = the interval's mass) or, for a narrow finite
+    interval, from U(alpha, beta) accepted with probability exp((m**2 - z**2) / 2), m the point
+    of the interval closest to 0; whichever accepts more often.
+    """
+    mass = _mass(alpha, beta)
+    m = min(max(0.0, alpha), beta)
+    uniform_rate = mass / ((beta - alpha) * _phi(m)) if math.isfinite(beta - alpha) else 0.0
+    rate = max(mass, uniform_rate)
+    if rate < 1e-3:
+        raise InvalidValueError(
+            f"{who}: the interval [{alpha:g}, {beta:g}] (in std units) lies too far in the tail "
+            f"(it holds {mass:.3g} of the normal's mass); widen it or move it towards the mean"
+        )
+    out = np.empty(n)
+    filled = 0
+    while filled < n:
+        draw = int((n - filled) / rate * 1.1) + 16
+        if uniform_rate > mass:
+            z = rng.uniform(alpha, beta, size=draw)
+            z = z[rng.random(draw) <= np.exp(0.5 * (m * m - z * z))]
+        else:
+            z = rng.standard_normal(draw)
+            z = z[(z >= alpha) & (z <= beta)]
+        take = min(n - filled, z.size)
+        out[filled:filled + take] = z[:take]
+        filled += take
+    return out
+
+
+def truncated_normal(shape, rng=None, *, dtype=np.float32, mean: float = 0.0, std: float = 1.0,
+                     a: float = -2.0, b: float = 2.0) -> np.ndarray:
+    """N(mean, std**2) conditioned on a <= w <= b.
+
+    `a` and `b` are ABSOLUTE values, not multiples of std (PyTorch's ``trunc_normal_``
+    convention; Keras's ``TruncatedNormal`` instead cuts at 2 std). The trap: with std=0.02 the
+    default [-2, 2] is 100 std wide and truncates nothing; for a cut at two std write
+    ``a=-0.04, b=0.04``. The result's std is *smaller* than `std` (std * truncated_std(alpha,
+    beta), alpha = (a - mean) / std, beta = (b - mean) / std); `variance_scaling` corrects for
+    that, this function does not.
+    """
+    shape, dtype = _setup(shape, dtype, "truncated_normal")
+    mean, std = real_number(mean, "truncated_normal: mean"), _positive(std, "truncated_normal: std")
+    a, b = _bound(a, "truncated_normal: a"), _bound(b, "truncated_normal: b")
+    if not a < b:
+        raise InvalidValueError(f"truncated_normal: expected a < b, got a={a:g}, b={b:g}")
+    alpha, beta = (a - mean) / std, (b - mean) / std
+    z = _standard_truncated(as_generator(rng), math.prod(shape), alpha, beta, "truncated_normal")
+    return (z.reshape(shape) * std + mean).astype(dtype)
+
+
+def _bound(value, name: str) -> float:
+    """A truncation bound: a real number, +-inf allowed."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isinf(value):
+        return float(value)
+    return real_number(value, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# fan-scaled schemes
+# ---------------------------------------------------------------------------------------------
+
+def glorot_uniform(shape, rng=None, *, dtype=np.float32, gain: float = 1.0,
+                   groups: int = 1, transposed: bool = False) -> np.ndarray:
+    """Glorot & Bengio 2010 ("Xavier"): U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out)).
+
+    Variance gain**2 * 2 / (fan_in + fan_out): the compromise between keeping the forward
+    signal (1/fan_in) and the backward gradient (1/fan_out) constant, for tanh/linear nets.
+    """
+    shape, dtype = _setup(shape, dtype, "glorot_uniform")
+    gain = _nonneg(gain, "glorot_uniform: gain")
+    fan = _fanned(shape, "glorot_uniform", "fan_avg", groups, transposed)
+    return _uniform(shape, rng, dtype, gain * math.sqrt(3.0 / fan))
+
+
+def glorot_normal(shape, rng=None, *, dtype=np.float32, gain: float = 1.0,
+                  groups: int = 1, transposed: bool = False) -> np.ndarray:
+    """Glorot & Bengio 2010 ("Xavier"): N(0, std**2), std = gain * sqrt(2 / (fan_in + fan_out)).
+
+    An untruncated normal, as PyTorch's ``xavier_normal_`` (Keras truncates; use
+    ``variance_scaling(mode=fan_avg)`` for that).
+    """
+    shape, dtype = _setup(shape, dtype, "glorot_normal")
+    gain = _nonneg(gain, "glorot_normal: gain")
+    fan = _fanned(shape, "glorot_normal", "fan_avg", groups, transposed)
+    return _normal(shape, rng, dtype, gain / math.sqrt(fan))
+
+
+def _he_std(shape, who, mode, nonlinearity, a, groups, transposed) -> float:
+    if mode not in ("fan_in", "fan_out"):
+        raise unknown_name(f"mode for {who}", mode, ("fan_in", "fan_out"))
+    gain = calculate_gain(nonlinearity, a) if nonlinearity == "leaky_relu" else calculate_gain(nonlinearity)
+    return gain / math.sqrt(_fanned(shape, who, mode, groups, transposed))
+
+
+def he_uniform(shape, rng=None, *, dtype=np.float32, mode: str = "fan_in",
+               nonlinearity: str = "leaky_relu", a: float = 0.0,
+               groups: int = 1, transposed: bool = False) -> np.ndarray:
+    """He et al. 2015 ("Kaiming"): U(-b, b), b = sqrt(3) * gain / sqrt(fan), variance gain**2 / fan.
+
+    gain = calculate_gain(nonlinearity, a); the defaults (leaky_relu with slope a=0) give
+    sqrt(2): a ReLU zeroes half its inputs, halving the second moment, and the factor 2 puts it
+    back. mode=fan_in preserves the forward signal, fan_out the backward gradient.
+    """
+    shape, dtype = _setup(shape, dtype, "he_uniform")
+    std = _he_std(shape, "he_uniform", mode, nonlinearity, a, groups, transposed)
+    return _uniform(shape, rng, dtype, math.sqrt(3.0) * std)
+
+
+def he_normal(shape, rng=None, *, dtype=np.float32, mode: str = "fan_in",
+              nonlinearity: str = "leaky_relu", a: float = 0.0,
+              groups: int = 1, transposed: bool = False) -> np.ndarray:
+    """He et al. 2015 ("Kaiming"): N(0, std**2), std = gain / sqrt(fan), gain as in he_uniform.
+
+    For a 3x3 conv with 64 input channels: fan_in = 576, std = sqrt(2 / 576) = 0.0589.
+    An untruncated normal, as PyTorch's ``kaiming_normal_`` (Keras's ``he_normal`` truncates).
+    """
+    shape, dtype = _setup(shape, dtype, "he_normal")
+    std = _he_std(shape, "he_normal", mode, nonlinearity, a, groups, transposed)
+    return _normal(shape, rng, dtype, std)
+
+
+def lecun_uniform(shape, rng=None, *, dtype=np.float32, groups: int = 1,
+                  transposed: bool = False) -> np.ndarray:
+    """LeCun et al. 1998 ("Efficient BackProp"): U(-b, b), b = sqrt(3 / fan_in), variance 1 / fan_in."""
+    shape, dtype = _setup(shape, dtype, "lecun_uniform")
+    fan = _fanned(shape, "lecun_uniform", "fan_in", groups, transposed)
+    return _uniform(shape, rng, dtype, math.sqrt(3.0 / fan))
+
+
+def lecun_normal(shape, rng=None, *, dtype=np.float32, groups: int = 1,
+                 transposed: bool = False) -> np.ndarray:
+    """LeCun et al. 1998: N(0, 1 / fan_in). The init SELU nets need (Klambauer et al. 2017).
+
+    Untruncated; Keras's ``lecun_normal`` is ``variance_scaling(distribution=truncated_normal)``.
+    """
+    shape, dtype = _setup(shape, dtype, "lecun_normal")
+    fan = _fanned(shape, "lecun_normal", "fan_in", groups, transposed)
+    return _normal(shape, rng, dtype, 1.0 / math.sqrt(fan))
+
+
+_DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
+_TRUNCATION = 2.0  # variance_scaling cuts its truncated normal at +-2 std of the parent normal
+
+
+def variance_scaling(shape, rng=None, *, dtype=np.float32, scale: float = 1.0,
+                     mode: str = "fan_in", distribution: str = "truncated_normal",
+                     groups: int = 1, transposed: bool = False) -> np.ndarray:
+    """The family all fan-based schemes belong to (Keras): Var(w) = scale / fan, exactly.
+
+    fan = fan_in, fan_out or fan_avg = (fan_in + fan_out) / 2 (`mode`); target std
+    s = sqrt(scale / fan). `distribution`:
+    uniform: U(-sqrt(3) s, sqrt(3) s);  normal: N(0, s**2);
+    truncated_normal: N(0, sigma**2) cut at +-2 sigma with sigma = s / 0.8796256610342398, the
+    std of a standard normal cut at +-2, so the final std is exactly s (variance-corrected).
+    He is scale=2/fan_in, Glorot scale=1/fan_avg, LeCun scale=1/fan_in.
+    """
+    shape, dtype = _setup(shape, dtype, "variance_scaling")
+    scale = _positive(scale, "variance_scaling: scale")
+    if distribution not in _DISTRIBUTIONS:
+        raise unknown_name("distribution for variance_scaling", distribution, _DISTRIBUTIONS)
+    std = math.sqrt(scale / _fanned(shape, "variance_scaling", mode, groups, transposed))
+    if distribution == "uniform":
+        return _uniform(shape, rng, dtype, math.sqrt(3.0) * std)
+    if distribution == "normal":
+        return _normal(shape, rng, dtype, std)
+    sigma = std / truncated_std(-_TRUNCATION, _TRUNCATION)
+    z = _standard_truncated(as_generator(rng), math.prod(shape), -_TRUNCATION, _TRUNCATION,
+                            "variance_scaling")
+    return (z.reshape(shape) * sigma).astype(dtype)
+
+
+def pytorch_conv_default(shape, rng=None, *, dtype=np.float32) -> np.ndarray:
+    """What ``torch.nn.Conv2d`` (and ``Linear``) actually do: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+
+    PyTorch calls ``kaiming_uniform_(w, a=sqrt(5))``: gain sqrt(2 / (1 + 5)) = sqrt(1/3), so
+    Var(w) = 1 / (3 fan_in), a third of LeCun's and a sixth of He's. It is *not* He init,
+    which surprises many. fan_in is read as PyTorch reads it, ``shape[1] * prod(kernel)``, so a
+    transposed conv's weight gets PyTorch's (swapped) fan here too.
+    """
+    shape, dtype = _setup(shape, dtype, "pytorch_conv_default")
+    fan_in = _fan(shape, "fan_in", "pytorch_conv_default")
+    return _uniform(shape, rng, dtype, 1.0 / math.sqrt(fan_in))
+
+
+# ---------------------------------------------------------------------------------------------
+# structured schemes
+# ---------------------------------------------------------------------------------------------
+
+def _random_orthogonal(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    """A Haar-random (rows, cols) matrix with orthonormal rows (rows <= cols) or columns.
+
+    QR of a Gaussian matrix, with each column of Q multiplied by the sign of R's diagonal:
+    without that fix Q is not uniformly distributed (Mezzadri 2007).
+    """
+    flat = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(flat)
+    signs = np.sign(np.diag(r))
+    q *= np.where(signs == 0, 1.0, signs)
+    return q.T if rows < cols else q
+
+
+def orthogonal(shape, rng=None, *, dtype=np.float32, gain: float = 1.0) -> np.ndarray:
+    """Saxe et al. 2014: a random orthogonal matrix times `gain`, for the flattened weight.
+
+    The weight is viewed as ``(shape[0], prod(shape[1:]))``; its rows are orthonormal if there
+    are no more rows than columns (W W^T = gain**2 I), otherwise its columns are (W^T W =
+    gain**2 I). Every singular value equals gain, so a linear layer neither stretches nor
+    shrinks any direction: the norm of the signal is preserved exactly (dynamical isometry).
+    """
+    shape, dtype = _setup(shape, dtype, "orthogonal")
+    if len(shape) < 2:
+        raise ShapeError(f"orthogonal: needs a weight of at least 2 dimensions, got shape {shape}")
+    gain = _nonneg(gain, "orthogonal: gain")
+    rows, cols = shape[0], math.prod(shape[1:])
+    w = _random_orthogonal(as_generator(rng), rows, cols) * gain
+    return w.reshape(shape).astype(dtype)
+
+
+def identity(shape, rng=None, *, dtype=np.float32, gain: float = 1.0) -> np.ndarray:
+    """`gain` times the (possibly rectangular) identity matrix, for a dense (out, in) weight:
+    w[i, i] = gain for i < min(out, in). A dense layer then passes its input through."""
+    shape, dtype = _setup(shape, dtype, "identity")
+    if len(shape) != 2:
+        raise ShapeError(
+            f"identity: needs a 2-D (out, in) weight, got shape {shape}; use dirac for conv weights"
+        )
+    gain = _nonneg(gain, "identity: gain")
+    _check_rng(rng)
+    return (np.eye(*shape) * gain).astype(dtype)
+
+
+def dirac(shape, rng=None, *, dtype=np.float32, groups: int = 1) -> np.ndarray:
+    """The identity convolution (Zagoruyko & Komodakis 2017, DiracNets), with groups.
+
+    Shape (out, in/groups, *kernel): in each group g, output channel ``g * out/groups + d``
+    gets a 1 at the centre tap (index k // 2 on each axis) of its input channel d, for
+    d < min(out/groups, in/groups); everything else is 0. A stride-1 conv with "same" padding
+    and an odd kernel then copies its first min(out, in) input channels to its output.
+    """
+    shape, dtype = _setup(shape, dtype, "dirac")
+    if not 3 <= len(shape) <= 5:
+        raise ShapeError(f"dirac: needs a conv weight (out, in/groups, *kernel) of 3 to 5 dimensions, got shape {shape}")
+    if 0 in shape:
+        raise ShapeError(f"dirac: every axis needs at least one entry (a centre tap), got shape {shape}")
+    groups = positive_int(groups, "dirac: groups")
+    if shape[0] % groups:
+        raise ShapeError(f"dirac: out_channels = {shape[0]} is not divisible by groups={groups}")
+    _check_rng(rng)
+    w = np.zeros(shape, dtype=dtype)
+    per_group = shape[0] // groups
+    centre = tuple(k // 2 for k in shape[2:])
+    for d in range(min(per_group, shape[1])):
+        w[(np.arange(groups) * per_group + d, d) + centre] = 1.0
+    return w
+
+
+def delta_orthogonal(shape, rng=None, *, dtype=np.float32, gain: float = 1.0) -> np.ndarray:
+    """Xiao et al. 2018: a random orthogonal (out, in) matrix at the kernel's centre tap, zeros elsewhere.
+
+    Shape (out, in, *kernel) with in <= out, so the centre matrix H has orthonormal columns
+    (H^T H = I): the conv maps each pixel's channel vector x to gain * H x, preserving its
+    norm, whatever the depth. This is how 10,000-layer plain CNNs were trained without
+    batch norm or skip connections.
+    """
+    shape, dtype = _setup(shape, dtype, "delta_orthogonal")
+    if not 3 <= len(shape) <= 5:
+        raise ShapeError(
+            f"delta_orthogonal: needs a conv weight (out, in, *kernel) of 3 to 5 dimensions, got shape {shape}"
+        )
+    if 0 in shape:
+        raise ShapeError(f"delta_orthogonal: every axis needs at least one entry (a centre tap), got shape {shape}")
+    if shape[1] > shape[0]:
+        raise ShapeError(
+            f"delta_orthogonal: needs in_channels <= out_channels (an orthogonal map cannot "
+            f"shrink the channel count), got in={shape[1]} > out={shape[0]} (shape {shape})"
+        )
+    gain = _nonneg(gain, "delta_orthogonal: gain")
+    w = np.zeros(shape, dtype=dtype)
+    centre = tuple(k // 2 for k in shape[2:])
+    w[(slice(None), slice(None)) + centre] = gain * _random_orthogonal(as_generator(rng), shape[0], shape[1])
+    return w
+
+
+def sparse(shape, rng=None, *, dtype=np.float32, sparsity: float = 0.9, std: float = 0.01) -> np.ndarray:
+    """Martens 2010 style sparse init: each output unit keeps few nonzero incoming weights.
+
+    The weight is viewed as (out, fan_in) = (shape[0], prod(shape[1:])). In every row,
+    ceil(sparsity * fan_in) entries, chosen uniformly at random, are 0; the rest are
+    N(0, std**2). (PyTorch's ``sparse_`` zeroes per column instead, i.e. per input unit.)
+    """
+    shape, dtype = _setup(shape, dtype, "sparse")
+    if len(shape) < 2:
+        raise ShapeError(f"sparse: needs a weight of at least 2 dimensions, got shape {shape}")
+    sparsity = real_number(sparsity, "sparse: sparsity", low=0.0, high=1.0)
+    std = _nonneg(std, "sparse: std")
+    rng = as_generator(rng)
+    rows, cols = shape[0], math.prod(shape[1:])
+    w = rng.standard_normal((rows, cols)) * std
+    n_zero = math.ceil(sparsity * cols)
+    # argsort of iid uniforms gives an independent random permutation per row
+    zero_cols = np.argsort(rng.random((rows, cols)), axis=1)[:, :n_zero]
+    np.put_along_axis(w, zero_cols, 0.0, axis=1)
+    return w.reshape(shape).astype(dtype)
+
+
+# the names PyTorch uses for the same schemes
+xavier_uniform, xavier_normal = glorot_uniform, glorot_normal
+kaiming_uniform, kaiming_normal = he_uniform, he_normal

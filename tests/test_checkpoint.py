@@ -81,7 +81,7 @@ def test_the_file_is_plain_safetensors_with_bare_names_and_json_metadata(saved):
     meta = header.pop("__metadata__")
     assert set(model.state_dict()) <= set(header)
     assert "optim/0.weight.exp_avg" in header and "optim/5.bias.exp_avg_sq" in header
-    assert meta["format"] == "initlab-checkpoint" and meta["format_version"] == "1"
+    assert meta["format"] == "initlab-checkpoint" and meta["format_version"] == str(checkpoint.FORMAT_VERSION) == "2"
     for key in ("model_config", "optimizer", "state", "init", "checksums"):
         json.loads(meta[key])
     assert json.loads(meta["optimizer"])["config"]["name"] == "adam"
@@ -248,6 +248,12 @@ def test_a_narrowing_dtype_is_named_and_a_widening_one_loads(tmp_path):
     wide = checkpoint.load_weights(bn_net(dtype=np.float64), checkpoint.save(tmp_path / "f32.safetensors", f32))
     assert wide.layers[0].params["weight"].dtype == np.float64
     assert np.array_equal(wide.layers[0].params["weight"], f32.layers[0].params["weight"])
+    tensors = {k: np.ascontiguousarray(v) for k, v in f32.state_dict().items()}
+    tensors["0.weight"] = np.ones(tensors["0.weight"].shape, np.int8)       # casts safely, but no weight
+    ints = tmp_path / "ints.safetensors"
+    ints.write_bytes(safetensors.numpy.save(tensors))
+    with pytest.raises(CheckpointError, match="tensor '0.weight' has dtype int8, the model expects float32"):
+        checkpoint.load_weights(bn_net(), ints)
 
 
 def test_a_tampered_model_config_or_optimizer_is_refused(tmp_path, saved):

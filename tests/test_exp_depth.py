@@ -172,3 +172,20 @@ def test_cli_checks_the_numbers_before_creating_out(tmp_path, capsys, bad, messa
         assert main(["depth", "--tiny", "--out", str(out), *bad]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_the_advantage_does_not_grow_where_he_never_gets_there_either():
+    def record(reached):
+        return dict(zip(("median_steps", "median_censored"), study._median(reached, 40)))
+
+    def grows(he_deep, glorot_deep):
+        runs = {"he@2": record([5]), "glorot@2": record([10]), "he@5": record(he_deep), "glorot@5": record(glorot_deep)}
+        table, speedup = study._tables(runs, (2, 5), ("glorot", "he"), 40)
+        result = {"depths": [2, 5], "runs": runs, "steps_table": table, "speedup": speedup,
+                  "settings": {"threshold": 2.0}, "grad_ratio": {d: {"ratio_gmean": 1.0, "theory": 1.0,
+                                                                     "ratio_normalized_gmean": 1.0} for d in ("2", "5")}}
+        return next(c for c in study.claims(result) if c["claim"].startswith("the advantage grows"))["holds"]
+
+    assert grows([8], [None])                 # He gets there, Glorot never: the gap grew
+    assert not grows([None], [None])          # neither gets there: no advantage shown
+    assert not grows([5, None], [None, None])  # He's own median only a lower bound

@@ -82,3 +82,12 @@ def test_max_pool_ties_route_the_gradient_to_the_first_maximum_like_pytorch():
     expected[2, 3] = 1                                      # row-major order: (2, 3) before (3, 2)
     np.testing.assert_array_equal(grad[0, 0], expected)
     np.testing.assert_array_equal(y[0, 0], [[0, 0], [0, 5]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_takes_0_d_and_empty_arrays(dtype):
+    x = np.array(0.5, dtype)
+    assert F.gelu(x).shape == () and F.gelu(x).dtype == dtype
+    assert F.gelu(x) == pytest.approx(0.5 * 0.5 * (1 + math.erf(0.5 / math.sqrt(2))), rel=1e-6)
+    assert F.gelu_grad(x, F.gelu(x)).shape == ()
+    assert F.gelu(np.zeros((0, 3), dtype)).shape == (0, 3)

@@ -97,3 +97,14 @@ def test_adam_keeps_float32_state_and_parameters():
         opt.step()
         assert model[0].params["weight"] is before   # updated in place, never replaced by float64
     assert all(v.dtype == np.float32 for s in opt.state.values() for v in s.values())
+
+
+def test_a_state_with_half_of_a_parameters_buffers_is_refused():
+    model = Sequential([L.Dense(2, 3, rng=0)])
+    model.forward(np.ones((1, 2)))
+    model.backward(np.ones((1, 3)))
+    adam = Adam(model)
+    adam.step()
+    partial = {k: v for k, v in adam.state_dict().items() if not k.endswith("exp_avg_sq")}
+    with pytest.raises(InvalidValueError, match=r"'0.weight' has \['exp_avg'\] but not \['exp_avg_sq'\]"):
+        adam.load_state_dict(partial)       # (it loaded, then step() failed with a KeyError)

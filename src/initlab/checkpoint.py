@@ -39,7 +39,7 @@ __all__ = ["save", "load", "load_weights", "read", "atomic_write", "CheckpointDi
            "FORMAT", "FORMAT_VERSION", "OPTIM_PREFIX"]
 
 FORMAT = "initlab-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2   # 2: model configs may give a layer its own dtype (None: its input's)
 OPTIM_PREFIX = "optim/"
 _MAX_HEADER = 100 * 1024 * 1024        # safetensors' own limit on the JSON header
 _DTYPES = {"F16": "float16", "F32": "float32", "F64": "float64", "I8": "int8", "U8": "uint8",
@@ -225,7 +225,8 @@ def _check_tensors(model, tensors: dict, where: str, strict: bool):
                 f"{where}: tensor '{key}' has shape {tuple(found.shape)}, the model expects "
                 f"{tuple(shape)}; is it from another architecture?"
             )
-        if not np.can_cast(found.dtype, dtype, casting="safe"):    # float32 into float64 is fine
+        # float32 into float64 is fine; integers or booleans into float weights are not weights
+        if found.dtype.kind != np.dtype(dtype).kind or not np.can_cast(found.dtype, dtype, casting="safe"):
             raise CheckpointError(f"{where}: tensor '{key}' has dtype {found.dtype}, the model expects "
                                   f"{np.dtype(dtype)} (a lossy cast; build the model with that dtype)")
     unexpected = sorted(set(model_keys) - set(expected))

@@ -222,12 +222,12 @@ def _std_normal_cdf(x):
     """Phi(x) = erfc(-x / sqrt 2) / 2, in x's dtype. float64: math.erfc per element (exact, but
     slow); other dtypes: the vectorized erfc fit, evaluated in float64 (so that exp(-x^2/2)
     keeps its precision) and rounded once: relative error below 1.2e-7 plus that rounding."""
-    z = x.astype(np.float64) / -math.sqrt(2.0)
+    z = np.array(x, dtype=np.float64, ndmin=1) / -math.sqrt(2.0)     # ndmin: 0-d works too
     if x.dtype == np.float64:
-        return 0.5 * _erfc(z).astype(np.float64)
+        return (0.5 * _erfc(z).astype(np.float64)).reshape(x.shape)
     erfc = _erfc_fit(z)
     erfc *= 0.5
-    return erfc.astype(x.dtype)
+    return erfc.astype(x.dtype).reshape(x.shape)
 
 
 def gelu(x):

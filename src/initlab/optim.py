@@ -71,6 +71,11 @@ class Optimizer:
                     f"{where}: {name!r} is {value.dtype}{list(value.shape)}, expected a float array of "
                     f"shape {list(params[key].shape)} like parameter {key!r}")
             state.setdefault(key, {})[buf] = value.astype(params[key].dtype, copy=True)
+        for key, bufs in state.items():        # a parameter's state is all of its buffers or none
+            if set(bufs) != set(self.BUFFERS):
+                missing = sorted(set(self.BUFFERS) - set(bufs))
+                raise InvalidValueError(f"{where}: parameter {key!r} has {sorted(bufs)} but not {missing}; "
+                                        f"expected all of {list(self.BUFFERS)}")
         steps = flat.get("steps", 0)
         count = np.ndim(steps) == 0 and np.asarray(steps).dtype.kind in "iuf"
         if not (count and float(steps).is_integer() and steps >= 0):

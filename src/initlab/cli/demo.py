@@ -39,11 +39,11 @@ def run_study(section, module_name, out: Path, preset: str, progress=None) -> di
 
 def demo(args) -> int:
     names = [s for s, _ in STUDIES]
-    # the command's name (zero-mean) or the study's (zero_mean)
-    chosen = names if not args.only else [s.strip().replace("-", "_") for s in args.only.split(",") if s.strip()]
-    for name in chosen:
-        if name not in names:
+    given = [s.strip() for s in args.only.split(",") if s.strip()]
+    for name in given:       # the command's name (zero-mean) or the study's (zero_mean)
+        if name.replace("-", "_") not in names:
             raise UnknownNameError(f"--only: unknown study {name!r} (valid: {', '.join(names)})")
+    chosen = [n for n in names if n in {name.replace("-", "_") for name in given}] if given else names
     if args.lang not in LANGS:
         raise UnknownNameError(f"--lang: unknown language {args.lang!r} (valid: {', '.join(LANGS)})")
     out = prepare_out(args.out, args.force)

@@ -173,7 +173,7 @@ def _median(values, steps):
     """Median over seeds of the steps to the threshold, a run that never got there within
     `steps` counted as steps + 1, the least it could have needed: (median, censored).
     censored: such a run entered the median, which is then only a lower bound; the median is
-    None when at least half the runs never got there (all that is known is "> steps")."""
+    None when more than half the runs never got there (all that is known is "> steps")."""
     ordered = sorted(steps + 1 if s is None else s for s in values)
     middle = ordered[(len(ordered) - 1) // 2: len(ordered) // 2 + 1]
     if middle[0] > steps:
@@ -333,7 +333,8 @@ def claims(result) -> list[dict]:
                          "None = not within the budget)", he_first,
                          ja=f"どの深さでも He は Glorot より先に損失のしきい値({th:g})に達する(シードの中央値。"
                             "None = 予算内に達せず)",
-                         depths=depths, he=he, glorot=glorot))
+                         depths=depths, he=he, glorot=glorot, he_lower_bound=[not e for e in he_exact],
+                         glorot_lower_bound=[result["runs"][f"glorot@{d}"]["median_censored"] for d in depths]))
         values = [speed[k]["value"] for k in keys]
         censored = [speed[k]["censored"] for k in keys]
         out.append(claim(f"at {depths[-1]} layers He gets there several (>= 3) times sooner than Glorot "
@@ -344,10 +345,11 @@ def claims(result) -> list[dict]:
                          speedup=values[-1], glorot_censored=censored[-1]))
         if len(depths) > 1:
             first = values[0]
-            # deeper, Glorot's delay is larger (a lower bound above `first` is enough), or its
-            # median is not reached within the budget at all
+            # deeper, He still gets there (an exact median) while Glorot's delay is larger (a lower
+            # bound above `first` is enough) or its median is not reached within the budget at all
             grows = (first is not None and not censored[0] and all(
-                g is None or (v is not None and v > first) for v, g in zip(values[1:], glorot[1:])))
+                exact and h is not None and (g is None or (v is not None and v > first))
+                for v, g, h, exact in zip(values[1:], glorot[1:], he[1:], he_exact[1:])))
             out.append(claim(f"the advantage grows with depth: at {depths[0]} layers Glorot gets there "
                              f"{'x' if first is None else f'{first:.1f}x'} later than He; deeper, its delay grows "
                              "or it never gets there within the budget", grows,

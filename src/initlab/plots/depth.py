@@ -52,6 +52,7 @@ def steps(result):
     ax.set_title(f"Steps until the loss falls below {s['threshold']:g} (each dot a seed)")
     cap = s["steps"]
     names = list(result["inits"]) + (["delta_orthogonal"] if "critical" in result else [])
+    lower_bounds = False
     for offset, name in zip(np.linspace(-0.6, 0.6, len(names)), names):
         xs, medians = [], []
         for depth in result["depths"]:
@@ -65,7 +66,12 @@ def steps(result):
                     ax.plot(depth + offset, value, "o", color=COLORS.get(name), ms=4, alpha=0.8)
             xs.append(depth + offset)
             medians.append(cap if r["median_steps"] is None else r["median_steps"])
+            if r["median_steps"] is not None and r.get("median_censored"):   # only a lower bound
+                ax.plot(depth + offset, r["median_steps"], "s", mfc="none", mec=COLORS.get(name), ms=8)
+                lower_bounds = True
         ax.plot(xs, medians, "-", color=COLORS.get(name), label=LABELS.get(name, name))
+    if lower_bounds:
+        ax.plot([], [], "s", mfc="none", mec="0.3", ms=8, label="open square: median is a lower bound")
     ax.axhline(cap, color="0.5", ls=":", lw=1, label=f"budget ({cap} steps): triangle = never")
     ax.set_xlabel("depth (conv layers)")
     ax.set_ylabel(f"steps to loss < {s['threshold']:g} (SGD updates)")

@@ -28,11 +28,11 @@ PROSE = {
                "filters with one matrix product. They agree to rounding error; the fast one is orders of magnitude "
                "faster. Below: an image of an X, the hand-made X kernel, and its feature map, brightest where the X is."),
         "ja": ("カーネルは画像の上をどう「ステップ」するのか?",
-               "畳み込みは小さな重み行列(カーネル、フィルター)を画像の上で滑らせます。各位置でカーネルと下の画素を"
-               "要素ごとに掛け、その和を出力の1画素にします。initlab には二通りの実装があります。図のとおりに読める"
-               "4重ループの conv2d_naive と、すべてのパッチを列にコピーし(im2col)1回の行列積で全フィルターを適用する "
-               "conv2d です。両者は丸め誤差の範囲で一致し、速い方は桁違いに高速です。下図は X の画像、手作りの X カーネル、"
-               "そしてその特徴マップで、X のある場所が最も明るくなります。"),
+               "畳み込みは小さな重み行列(カーネル、フィルター)を画像の上で滑らせます。各位置でカーネルとその下の画素を"
+               "要素ごとに掛け合わせ、積の総和を出力の 1 画素にします。initlab には二通りの実装があります。図をそのまま"
+               "コードにした単純な 4 重ループの conv2d_naive と、すべてのパッチを列にコピーし(im2col)1 回の行列積で全"
+               "フィルターを適用する conv2d です。両者は丸め誤差の範囲で一致し、conv2d は conv2d_naive より桁違いに高速です。"
+               "下図は X の画像、手作りの X カーネル、そしてその特徴マップで、X のある場所が最も明るくなります。"),
     },
     "symmetry": {
         "en": ("Why random, and not all zeros? (symmetry breaking)",
@@ -44,13 +44,14 @@ PROSE = {
                "1.0 means the symmetry was never broken. (The study runs in float64; in float32 the BLAS rounds "
                "different output columns differently, and that rounding noise alone slowly splits a constant start: "
                "a random init breaks the symmetry on purpose, rounding only by accident.)"),
-        "ja": ("なぜランダムに? すべて 0 ではいけないのか(対称性の破れ)",
+        "ja": ("なぜランダムにするのか? すべて 0 ではいけないのか(対称性の破れ)",
                "ある層のフィルターがすべて同じ重みで始まると、どのフィルターも同じ出力を出し、同じ勾配を受け、同じだけ"
-               "更新されます。厳密な算術ではいつまでも同一のままで、層は1つのフィルターと同じ働きしかしません。ReLU ですべて 0 から"
-               "始めると勾配は厳密に 0 で、最後のバイアス以外は何も動きません。ランダムに始めればフィルターは確率1で異なり、"
-               "異なる特徴を学べます。フィルター同士のコサイン類似度がそれを示します。1.0 は対称性が破れていないことを意味します。"
-               "(この実験は float64 で行います。float32 では BLAS が出力の列ごとに異なる丸めを行い、その丸め誤差だけで定数初期化が"
-               "ゆっくり分かれていきます。ランダム初期化は対称性を意図して破り、丸めは偶然に破るにすぎません。)"),
+               "更新されます。丸め誤差のない厳密な計算ではいつまでも同一のままで、層は 1 つのフィルターと同じ働きしかしません。"
+               "ReLU を使ってすべて 0 から始めると勾配はちょうど 0 になり、最終層のバイアス以外は何も動きません。ランダムに"
+               "始めればフィルターは確率 1 で互いに異なり、異なる特徴を学べます。フィルター同士のコサイン類似度がそれを示します。"
+               "1.0 は対称性が一度も破れなかったことを意味します。(この実験は float64 で行います。float32 では BLAS が出力の列"
+               "ごとに異なる丸めを行い、その丸めの違いだけで、定数で初期化したフィルターも少しずつ分かれていきます。ランダム"
+               "初期化は対称性を意図して破り、丸めは偶然に破るにすぎません。)"),
     },
     "zero_mean": {
         "en": ("Why zero mean?",
@@ -60,9 +61,10 @@ PROSE = {
                "activation mean drifts layer by layer, units saturate or all fire together, and training is slower "
                "or fails."),
         "ja": ("なぜ平均を 0 にするのか?",
-               "入力がゼロ中心で重みの平均も 0 なら、どのユニットの前活性も平均 0 で、特定のユニットが優遇されず、深い層でも"
-               "信号は中心を保ちます。同じ分散のまま分布を 0 からずらすと、各層が一方向への偏りを加え、活性の平均が層ごとに"
-               "ずれていき、ユニットが飽和したり一斉に発火したりして、学習が遅くなるか失敗します。"),
+               "入力がゼロ中心で重みの平均も 0 なら、どのユニットの前活性化(活性化関数に入る前の値)も平均 0 で、特定の"
+               "ユニットが優遇されず、深い層に進んでも信号は 0 を中心としたままです。同じ分散のまま分布を 0 からずらすと、"
+               "各層が一方向への偏りを加え、活性化の平均が層ごとにずれていき、ユニットが飽和したり一斉に発火したりして、"
+               "学習が遅くなるか失敗します。"),
     },
     "propagate": {
         "en": ("How large a variance?",
@@ -76,12 +78,13 @@ PROSE = {
                "above or below the input scale after 30 layers while the average stays flat; wider nets drift less."),
         "ja": ("分散はどれくらいにすべきか?",
                "平均が 0 でも、スケールは重要です。各層は信号の分散をおよそ sigma_w^2 * fan_in * E[phi(z)^2] 倍にします。"
-               "1 より小さければ深さとともに指数的に縮み、大きければ爆発します(tanh なら飽和)。Glorot(分散 2/(fan_in+fan_out))"
+               "この倍率が 1 より小さければ信号は深さとともに幾何級数的に縮み、大きければ爆発します(tanh なら飽和)。"
+               "Glorot(分散 2/(fan_in+fan_out))"
                "は tanh の積み重ねで 1 付近を保ち、He(2/fan_in)は ReLU が信号の半分を 0 にする分を補います。LSUV は実データ上で"
                "各層の出力分散が 1 になるまで重みを再スケールします。実線は層ごとの実測値、破線は平均場理論の予測です。"
-               "理論はランダムな重みの引き方についての平均を表します。幅の狭いネットワーク(16 チャネル)では一つひとつが層ごとに"
-               "平均からずれていくため、He 初期化でも 30 層後には入力の数倍大きく、あるいは小さくなることがありますが、平均は"
-               "平らに保たれます。幅が広いほどずれは小さくなります。"),
+               "理論が表すのは重みを何度もランダムに引いたときの平均です。幅の狭いネットワーク(16 チャネル)を 1 つだけ取ると、"
+               "層を経るごとに理論値から離れていくため、He 初期化でも 30 層を経ると入力のスケールの数倍にも数分の一にも"
+               "なることがありますが、平均はほぼ一定に保たれます。幅が広いほどずれは小さくなります。"),
     },
     "depth": {
         "en": ("Does it matter for training?",
@@ -91,10 +94,11 @@ PROSE = {
                "curves show the loss of nets of increasing depth, and the table the steps each init needs to reach "
                "a loss threshold (He et al. 2015, Figure 3)."),
         "ja": ("学習に影響するのか?",
-               "深いプレーンなネットワーク(バッチ正規化なし、スキップ接続なし)では、初期化が学習が始まるかどうかを決めます。"
+               "深いプレーンなネットワーク(バッチ正規化なし、スキップ接続なし)では、初期化によって学習がそもそも始まるかどうかが"
+               "決まります。"
                "ReLU では Glorot の分散は信号を保つのに必要な値の半分しかなく、最初の層に届く勾配はおよそ 2^(-(L-1)/2) 倍に"
                "縮みますが、He ではそうなりません。曲線は深さの異なるネットワークの損失、表は各初期化が損失のしきい値に"
-               "達するまでのステップ数です(He ら 2015、図3)。"),
+               "達するまでのステップ数です(He ら 2015 の図 3)。"),
     },
     "filters": {
         "en": ("How does a filter learn an X by itself?",
@@ -108,9 +112,10 @@ PROSE = {
                "start stays an X. So a network rarely needs one filter shaped like the whole X: it learns the parts, "
                "and a deeper layer assembles them."),
         "ja": ("フィルターはどうやって自分で X を学ぶのか?",
-               "ネットワークに X を探せと教える者はいません。ランダムなカーネルから始まり、勾配降下法が損失を下げる方向に"
-               "各カーネルを変えていきます。第1層のカーネルは何になるのでしょうか。下図は学習中のカーネルと、手作りのテンプレート"
-               "(X、十字、対角線、直線、エッジ)との最大正規化相関によるスコアで、ランダムなカーネルが偶然に出すスコアと比べています。"
+               "誰もネットワークに X を探せとは教えません。ランダムなカーネルから始まり、勾配降下法が損失を下げる方向に"
+               "各カーネルを変えていきます。第 1 層のカーネルは何になるのでしょうか。下図は学習の進行に沿ったカーネルの変化です。"
+               "各カーネルには手作りのテンプレート(X、十字、対角線、直線、エッジ)との正規化相関の最大値をスコアとして付け、"
+               "ランダムなカーネルが偶然に得るスコアと比べています。"
                "ここでの測定では、カーネルは大きく変わりますが、X のテンプレートではなく線やエッジ(単独の対角線、直線)になり、"
                "X スコアは偶然の水準を超えません。X は一つ上の層で、対角線を検出するフィルターを組み合わせて認識されます。"
                "X の画像の特徴マップがそれを示します。手作りの X カーネルから始めると X のままです。つまりネットワークは X 全体の"
@@ -122,9 +127,9 @@ PROSE = {
                "from the data before any gradient step: k-means centroids of whitened image patches (Coates & Ng "
                "2011) or their principal components (PCANet). The figure compares where each start goes."),
         "ja": ("フィルターは学習されるのか、人が選ぶのか、データから計算するのか?",
-               "三つともあります。手で選ぶ(Sobel、X)、ランダムな初期値から学習する、そして勾配による学習の前にデータから"
-               "計算する方法です。白色化した画像パッチの k-means の重心(Coates & Ng 2011)や主成分(PCANet)がその例です。"
-               "図はそれぞれの出発点がどこへ向かうかを比べます。"),
+               "三つとも実際に行われています。手で選ぶ(Sobel、X)、ランダムな初期値から学習する、そして勾配による学習の前に"
+               "データから計算する方法です。白色化した画像パッチの k-means の重心(Coates & Ng 2011)や主成分(PCANet)がその"
+               "例です。図では、それぞれの初期値から学習がどこへ向かうかを比べます。"),
     },
     "cv": {
         "en": ("People tune the standard deviation by cross-validation: how?",
@@ -132,11 +137,11 @@ PROSE = {
                "of values, estimate each one's accuracy by k-fold cross-validation, and keep the best. initlab does "
                "this through scikit-learn's own GridSearchCV over an sklearn-compatible CNN. The curve shows too small "
                "and too large a variance losing to a well-chosen one."),
-        "ja": ("標準偏差を交差検証で調整するとは?",
-               "理論が当てはまらないとき、初期重みのスケールは他と同じハイパーパラメータです。値のグリッドを試し、k 分割"
-               "交差検証でそれぞれの精度を推定し、最良のものを選びます。initlab は scikit-learn 互換の CNN に対して "
-               "scikit-learn 自身の GridSearchCV でこれを行います。曲線は、分散が小さすぎても大きすぎても、よく選んだ値に"
-               "負けることを示します。"),
+        "ja": ("標準偏差は交差検証でどう調整するのか?",
+               "理論が当てはまらないとき、初期重みのスケールも他と同じく一つのハイパーパラメータとして扱えます。値のグリッドを"
+               "試し、k 分割交差検証でそれぞれの精度を推定し、最良のものを選びます。initlab は scikit-learn 互換の CNN に対して "
+               "scikit-learn 自身の GridSearchCV でこれを行います。曲線は、分散が小さすぎても大きすぎても、適切に選んだ値より"
+               "精度が劣ることを示します。"),
     },
 }
 
@@ -147,10 +152,10 @@ CHROME = {
            "yes": "yes", "no": "NO", "numbers": "Measured numbers", "contents": "Contents",
            "generated": "Generated by initlab {version} on {date} in {seconds:.0f} s."},
     "ja": {"title": "initlab レポート: 畳み込みフィルターはどう初期化すべきか?",
-           "intro": "以下の主張はすべてこの実行で測定したものです。各図の下の表に、主張が成り立ったかを示します。",
-           "claims": "この実行で確認した主張", "holds": "成立", "claim": "主張", "measured": "測定値",
-           "yes": "はい", "no": "いいえ", "numbers": "測定値", "contents": "目次",
-           "generated": "initlab {version} により {date} に生成({seconds:.0f} 秒)。"},
+           "intro": "以下の主張はすべて、この実行での測定で確かめたものです。各図の下の表に、それぞれが成り立ったかどうかを示します。",
+           "claims": "この実行で確認した主張", "holds": "成否", "claim": "主張", "measured": "実測値",
+           "yes": "成立", "no": "不成立", "numbers": "測定した数値", "contents": "目次",
+           "generated": "initlab {version} により {date} に生成(所要 {seconds:.0f} 秒)。"},
 }
 
 STYLE = """

@@ -58,10 +58,10 @@ def run(size=16, batch=8, out_channels=8, repeats=3, seeds=(0,), progress=None) 
                   rel_diff < 1e-5, ja="conv2d(im2col と 1 回の行列積)は conv2d_naive(ループ)と float32 の"
                   "丸め誤差の範囲で一致する", max_relative_difference=rel_diff),
             claim("the fast convolution is at least 10x faster than the loops",
-                  t_naive / t_fast > 10, ja="速い畳み込みはループより 10 倍以上速い", speedup=t_naive / t_fast),
+                  t_naive / t_fast > 10, ja="高速版の畳み込み(conv2d)はループ版より 10 倍以上速い", speedup=t_naive / t_fast),
             claim("the X kernel responds most strongly on the drawn X (a bright pixel)",
                   image_at_peak > 0.5 * float(image.max()),
-                  ja="X のカーネルは描かれた X の上(明るい画素)で最も強く反応する", image_value_at_peak=image_at_peak,
+                  ja="X カーネルは描かれた X の上(明るい画素)で最も強く反応する", image_value_at_peak=image_at_peak,
                   image_max=float(image.max())),
         ],
     }

@@ -323,8 +323,8 @@ def _claims(out, base_init) -> list[dict]:
         f"the best init beats the worst by a clear margin (>= {CLEAR_MARGIN:.0%} validation accuracy; "
         "a diverged fold counts as 0)",
         best - _score(worst) >= CLEAR_MARGIN,
-        ja=f"最良の初期化は最悪のものをはっきりした差で上回る(検証精度で {CLEAR_MARGIN:.0%} 以上。発散した"
-           "分割は 0 と数える)",
+        ja=f"最良の初期化は最悪のものをはっきりした差で上回る(検証精度の差が {CLEAR_MARGIN * 100:.0f} ポイント以上。"
+           "発散したフォールドは精度 0 とみなす)",
         best=best, worst=_score(worst), margin=best - _score(worst), worst_init=worst["label"],
         worst_scale=worst["init_scale"], best_init=out["best_init"], best_scale=out["best_init_scale"],
         chance=chance)]
@@ -345,8 +345,8 @@ def _claims(out, base_init) -> list[dict]:
             f"too large a std ({large['init_std']:.2g}) does worse than the best (exploding signal; "
             "diverged folds count as 0)",
             best - _score(large) >= NEAR_BEST,
-            ja=f"大きすぎる標準偏差({large['init_std']:.2g})は最良のものより悪い(信号が爆発する。発散した"
-               "分割は 0 と数える)",
+            ja=f"大きすぎる標準偏差({large['init_std']:.2g})では精度が最良のものより劣る(信号が爆発する。"
+               "発散したフォールドは精度 0 とみなす)",
             std=large["init_std"], accuracy=_score(large),
             failed_folds=large["failed"], best=best))
     # the fan-scaled schemes at their own scale, against the best point of the searched std curve
@@ -359,8 +359,8 @@ def _claims(out, base_init) -> list[dict]:
             f"the variance-scaled schemes ({', '.join(r['label'] for r in named)}) score within "
             f"{NEAR_BEST:.0%} of the best std found by searching {tuned['label']}, with no tuning",
             _score(tuned) - _score(worst_named) <= NEAR_BEST,
-            ja=f"分散をスケールする方式({', '.join(r['label'] for r in named)})は調整なしで、{tuned['label']} の"
-               f"探索で見つかった最良の標準偏差との差が {NEAR_BEST:.0%} 以内",
+            ja=f"分散をスケールする方式({', '.join(r['label'] for r in named)})は調整なしでも、{tuned['label']} の"
+               f"標準偏差を探索して見つけた最良値との精度の差が {NEAR_BEST * 100:.0f} ポイント以内",
             **{r["label"]: _score(r) for r in named}, best_searched=_score(tuned),
             best_searched_std=tuned["init_std"]))
     return claims

@@ -332,7 +332,7 @@ def claims(result) -> list[dict]:
         out.append(claim(f"He reaches the loss threshold ({th:g}) before Glorot at every depth (median over seeds; "
                          "None = not within the budget)", he_first,
                          ja=f"どの深さでも He は Glorot より先に損失のしきい値({th:g})に達する(シードの中央値。"
-                            "None = 予算内に達せず)",
+                            "None = ステップ予算内に達せず)",
                          depths=depths, he=he, glorot=glorot, he_lower_bound=[not e for e in he_exact],
                          glorot_lower_bound=[result["runs"][f"glorot@{d}"]["median_censored"] for d in depths]))
         values = [speed[k]["value"] for k in keys]
@@ -340,8 +340,8 @@ def claims(result) -> list[dict]:
         out.append(claim(f"at {depths[-1]} layers He gets there several (>= 3) times sooner than Glorot "
                          "(a lower bound when runs that never got there enter Glorot's median)",
                          values[-1] is not None and values[-1] >= 3,
-                         ja=f"{depths[-1]} 層では He は Glorot の数倍(3 倍以上)速くそこに達する(達しなかった実行が"
-                            "Glorot の中央値に入る場合は下限)",
+                         ja=f"{depths[-1]} 層では He は Glorot の数倍(3 倍以上)速くしきい値に達する(達しなかった実行が"
+                            " Glorot の中央値に含まれる場合は下限)",
                          speedup=values[-1], glorot_censored=censored[-1]))
         if len(depths) > 1:
             first = values[0]
@@ -350,19 +350,21 @@ def claims(result) -> list[dict]:
             grows = (first is not None and not censored[0] and all(
                 exact and h is not None and (g is None or (v is not None and v > first))
                 for v, g, h, exact in zip(values[1:], glorot[1:], he[1:], he_exact[1:])))
-            out.append(claim(f"the advantage grows with depth: at {depths[0]} layers Glorot gets there "
-                             f"{'x' if first is None else f'{first:.1f}x'} later than He; deeper, its delay grows "
+            if first is None:
+                gap, gap_ja = "Glorot's delay is not measured (a median is missing)", "Glorot の遅れは測れず(中央値が得られない)"
+            else:
+                gap, gap_ja = f"Glorot gets there {first:.1f}x later than He", f"Glorot は He の {first:.1f} 倍のステップを要し"
+            out.append(claim(f"the advantage grows with depth: at {depths[0]} layers {gap}; deeper, its delay grows "
                              "or it never gets there within the budget", grows,
-                             ja=f"差は深さとともに広がる: {depths[0]} 層では Glorot は He より "
-                                f"{'x' if first is None else f'{first:.1f}'} 倍遅れて達し、深くなるほど遅れが増すか、"
-                                "予算内に達しなくなる",
+                             ja=f"差は深さとともに広がる: {depths[0]} 層では {gap_ja}、深くなるほど遅れが増すか、"
+                                "ステップ予算内に達しなくなる",
                              depths=depths, speedup=values, glorot_censored=censored))
     if "critical" in result:
         c = result["critical"]
         out.append(claim(f"tanh with delta-orthogonal kernels at criticality trains at {c['depth']} layers "
                          f"(reaches the threshold within {result['settings']['steps']} steps, median over seeds)",
                          c["median_steps"] is not None and not c["median_censored"],
-                         ja=f"臨界点の delta-orthogonal カーネルを使った tanh ネットは {c['depth']} 層で学習できる"
+                         ja=f"臨界初期化(criticality)での delta-orthogonal カーネルを使った tanh ネットは {c['depth']} 層で学習できる"
                             f"({result['settings']['steps']} ステップ以内にしきい値に達する。シードの中央値)",
                          steps=c["steps_to_threshold"]))
     if "deep" in result:

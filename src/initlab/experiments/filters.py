@@ -378,7 +378,7 @@ def _claims(out):
         claims.append(claim(
             "training does change the random first-layer kernels: ||W_end - W_0|| / ||W_0|| >= 0.3 in every run",
             change.min() >= 0.3,
-            ja="学習はランダムな第 1 層のカーネルを確かに変える: どの実行でも ||W_end - W_0|| / ||W_0|| >= 0.3",
+            ja="学習はランダムに初期化した第 1 層のカーネルを確かに変える: どの実行でも ||W_end - W_0|| / ||W_0|| >= 0.3",
             smallest=float(change.min()), mean=float(change.mean())))
     if answer:
         x = answer["x"]
@@ -388,8 +388,8 @@ def _claims(out):
             "3/4 of the runs; the X class is recognized downstream, from simpler kernels",
             x["above_chance_after"] <= x["runs"] / 4,
             ja="X のカーネルはひとりでに学習されるか? このネットではされない: 学習後の最良のカーネルの X スコアは、"
-               f"実行の 3/4 以上でチャンスの範囲(学習前のランダムなカーネルの {CHANCE_PERCENTILE} パーセンタイル未満)に"
-               "とどまる。X のクラスはもっと単純なカーネルから、後ろの層で認識される",
+               f"実行の 3/4 以上で偶然の範囲(学習前のランダムなカーネルのスコア分布の {CHANCE_PERCENTILE} パーセンタイル"
+               "未満)にとどまる。X のクラスはもっと単純なカーネルから、後段の層で認識される",
             runs_above_chance=f"{x['above_chance_after']}/{x['runs']}",
             x_before=x["mean_best_before"], x_after=x["mean_best_after"], chance_p95=x["chance_p95"],
             percentile_before=x["mean_percentile_before"], percentile_after=x["mean_percentile_after"]))
@@ -400,8 +400,8 @@ def _claims(out):
                 "what training does bring out looks more like oriented edges than like an X: the edge templates' "
                 "mean chance percentile after training is at least 15 points above the X's",
                 gain >= x["mean_percentile_after"] + 15,
-                ja="学習で現れるのは X よりも向きのあるエッジに近い: 学習後のエッジのテンプレートのチャンス"
-                   "パーセンタイルの平均は、X のものより 15 ポイント以上高い",
+                ja="学習で現れるのは X よりも向きのあるエッジに近い: 学習後、エッジのテンプレートのスコアの偶然の分布に"
+                   "対するパーセンタイルの平均は、X のものより 15 ポイント以上高い",
                 edges_percentile_after=gain,
                 x_percentile_after=x["mean_percentile_after"],
                 percentile_after={n: a["mean_percentile_after"] for n, a in answer.items()}))
@@ -410,7 +410,7 @@ def _claims(out):
         claims.append(claim(
             "every random start learns the shapes (test accuracy >= 0.9, mean over seeds)",
             min(accs[s] for s in randoms) >= 0.9,
-            ja="どのランダムな初期値からも形を学習できる(テスト精度 >= 0.9、シード平均)",
+            ja="どのランダムな初期値からも図形を学習できる(テスト精度 >= 0.9、シード平均)",
             test_acc={s: accs[s] for s in randoms}))
     if "hand" in runs and randoms:
         curve = {s: float(r["val_acc"].mean()) for s, r in runs.items()}
@@ -419,7 +419,7 @@ def _claims(out):
             "a hand-made first layer (edges, X, plus, strokes) learns faster than a random one: higher "
             "validation accuracy averaged over the whole run (area under the learning curve)",
             curve["hand"] > best_random,
-            ja="手作りの第 1 層(エッジ、X、プラス、線)はランダムなものより速く学習する: 実行全体で平均した"
+            ja="手作りの第 1 層(エッジ、X、十字、線)はランダムなものより速く学習する: 実行全体で平均した"
                "検証精度(学習曲線の下の面積)が高い",
             hand=curve["hand"], best_random=best_random,
             **({"hand_frozen": curve["hand_frozen"]} if "hand_frozen" in curve else {})))

@@ -326,7 +326,7 @@ def _claims(out):
                 f"the random He start (mean over seeds; a seed that never got there counts as {last + 1})",
                 _censored(r, last) < he_steps,
                 ja=f"{name}: 初期値「{LABELS_JA[start]}」は、ランダムな He の初期値より少ないステップで検証精度 {pct}% に"
-                   f"達する(シード平均。達しなかったシードは {last + 1} と数える)",
+                   f"達する(シード平均。達しなかったシードは {last + 1} ステップと数える)",
                 steps=_censored(r, last), he_steps=he_steps,
                 median=r["median_steps_to_threshold"], he_median=he["median_steps_to_threshold"],
                 seeds_faster=wins, seeds=len(r["final_val_acc"]), reached=r["reached"],
@@ -348,7 +348,7 @@ def _claims(out):
                 f"{name}: before any training, {LABELS[start]} filters match hand-made templates better "
                 "than random ones (mean best template score)",
                 r["mean_best_score_before"] > he["mean_best_score_before"],
-                ja=f"{name}: 学習前から、「{LABELS_JA[start]}」のフィルターはランダムなものより手作りのテンプレートに"
+                ja=f"{name}: 学習前の時点で、「{LABELS_JA[start]}」のフィルターはランダムなものより手作りのテンプレートに"
                    "よく一致する(最良テンプレートのスコアの平均)",
                 score=r["mean_best_score_before"], he_score=he["mean_best_score_before"]))
     return claims

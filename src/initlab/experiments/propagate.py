@@ -327,7 +327,7 @@ def claims(result) -> list[dict]:
         r = s["relu/std=0.01"]
         out.append(claim(f"std 0.01 collapses a ReLU stack geometrically: layer-{L} std / layer-1 std < 1e-6",
                          r["last_over_first"] < 1e-6,
-                         ja=f"標準偏差 0.01 では ReLU の層の積み重ねは幾何級数的に縮む: 第 {L} 層の std / 第 1 層の std < 1e-6",
+                         ja=f"標準偏差 0.01 では ReLU 層を重ねたネットワークの信号は幾何級数的に縮む: 第 {L} 層の std / 第 1 層の std < 1e-6",
                          ratio=r["last_over_first"],
                          variance_factor_per_layer=r["variance_factor_per_layer"],
                          predicted_ratio=r["theory_last_over_first"]))
@@ -335,14 +335,14 @@ def claims(result) -> list[dict]:
         r = s["relu/std=1"]
         out.append(claim(f"std 1 explodes a ReLU stack: layer-{L} std / layer-1 std > 1e6",
                          r["last_over_first"] > 1e6,
-                         ja=f"標準偏差 1 では ReLU の層の積み重ねは爆発する: 第 {L} 層の std / 第 1 層の std > 1e6",
+                         ja=f"標準偏差 1 では ReLU 層を重ねたネットワークの信号は爆発する: 第 {L} 層の std / 第 1 層の std > 1e6",
                          ratio=r["last_over_first"],
                          variance_factor_per_layer=r["variance_factor_per_layer"]))
     if have("tanh/std=1"):
         r = s["tanh/std=1"]
         out.append(claim(f"std 1 saturates a tanh stack: over half of layer {L}'s outputs have |y| > 0.99",
                          r["saturated_last"] > 0.5,
-                         ja=f"標準偏差 1 では tanh の層の積み重ねは飽和する: 第 {L} 層の出力の半分以上が |y| > 0.99",
+                         ja=f"標準偏差 1 では tanh 層を重ねたネットワークは飽和する: 第 {L} 層の出力の半分以上が |y| > 0.99",
                          saturated_fraction=r["saturated_last"]))
     if have("relu/he"):
         r = s["relu/he"]
@@ -352,7 +352,7 @@ def claims(result) -> list[dict]:
                          f"it by six). Mean-field theory predicts the average over weight draws: at width {width} a "
                          "single net still drifts from it (finite-width fluctuations; Hanin & Rolnick 2018)",
                          max(r["worst_factor_per_seed"]) <= ORDERS,
-                         ja=f"He は ReLU の層の積み重ねを、どのシードのネットでも全 {L} 層で入力のスケールから 2 桁以内に"
+                         ja=f"He は ReLU 層を重ねたネットワークを、どのシードでも全 {L} 層で入力のスケールから 2 桁以内に"
                             "保つ(各層の出力の std と入力の std の比、ネットごと。標準偏差 0.01 と 1 では 6 桁ずれる)。"
                             f"平均場理論が予測するのは重みの乱数についての平均で、幅 {width} の 1 つのネットはそこから"
                             "ずれていく(有限幅のゆらぎ。Hanin & Rolnick 2018)",
@@ -363,7 +363,7 @@ def claims(result) -> list[dict]:
         out.append(claim("He keeps the per-layer variance factor of a ReLU stack near 1 (within [0.7, 1.4], "
                          "geometric mean over the layers): no geometric collapse or explosion",
                          0.7 <= r["variance_factor_per_layer"] <= 1.4,
-                         ja="He は ReLU の層の積み重ねで 1 層あたりの分散の倍率を 1 の近く([0.7, 1.4] 内、層の幾何平均)に"
+                         ja="He は ReLU 層を重ねたネットワークで 1 層あたりの分散の倍率を 1 の近く([0.7, 1.4] 内、層の幾何平均)に"
                             "保つ: 幾何級数的な縮小も爆発もない",
                          variance_factor_per_layer=r["variance_factor_per_layer"],
                          glorot=s.get("relu/glorot", {}).get("variance_factor_per_layer"),
@@ -375,9 +375,9 @@ def claims(result) -> list[dict]:
         out.append(claim(f"Glorot keeps a tanh stack in range: under 1% saturated at every layer, and no "
                          f"geometric collapse (layer-{L} / layer-1 std >= 0.1; mean-field predicts the slow "
                          "decay of tanh at sigma_w^2 fan_in = 1)", holds,
-                         ja=f"Glorot は tanh の層の積み重ねを適正な範囲に保つ: どの層でも飽和は 1% 未満で、幾何級数的な"
+                         ja=f"Glorot は tanh 層を重ねたネットワークを適正な範囲に保つ: どの層でも飽和したユニットは 1% 未満で、幾何級数的な"
                             f"縮小もない(第 {L} 層 / 第 1 層の std >= 0.1。平均場理論は sigma_w^2 fan_in = 1 での tanh の"
-                            "ゆっくりした減衰を予測する)",
+                            "緩やかな減衰を予測する)",
                          max_saturated=r["max_saturated"], ratio=r["last_over_first"],
                          predicted_ratio=r["theory_last_over_first"]))
     if have("relu/glorot"):
@@ -386,7 +386,7 @@ def claims(result) -> list[dict]:
         relative = factor / s["relu/he"]["variance_factor_per_layer"] if have("relu/he") else None
         out.append(claim("Glorot shrinks a ReLU stack by about 2x per layer in variance (factor in [0.4, 0.6])",
                          0.4 <= factor <= 0.6,
-                         ja="Glorot は ReLU の層の積み重ねを分散で 1 層あたり約 2 分の 1 に縮める(倍率は [0.4, 0.6] 内)",
+                         ja="Glorot は ReLU 層を重ねたネットワークの信号を分散で 1 層あたり約 2 分の 1 に縮める(倍率は [0.4, 0.6] 内)",
                          variance_factor_per_layer=factor, ratio=r["last_over_first"],
                          relative_to_he=relative))
     for act in result["configs"]:
@@ -400,8 +400,8 @@ def claims(result) -> list[dict]:
             out.append(claim(f"LSUV ({act}) is flat by construction: every layer's output variance within "
                              f"{LSUV_TOL} of 1 on its calibration batch, and within a factor 2 of 1 on another batch",
                              holds,
-                             ja=f"LSUV({act})は作り方からして平坦: どの層の出力の分散も、較正に使ったバッチでは 1 との差が "
-                                f"{LSUV_TOL} 以内、別のバッチでも 1 の 2 倍以内",
+                             ja=f"LSUV({act})は仕組み上、層ごとの分散が平坦になる: どの層の出力の分散も、較正に使ったバッチでは 1 との差が "
+                                f"{LSUV_TOL} 以内、別のバッチでも 1/2〜2 倍の範囲に収まる",
                              calibration_max_error=calib, other_batch_worst_factor=float(2 ** other)))
     check = result["theory_check"]
     if not check:
@@ -411,7 +411,7 @@ def claims(result) -> list[dict]:
     out.append(claim(f"mean-field theory predicts the per-layer pre-activation variance within 25% "
                      f"(He/ReLU and Glorot/tanh, width {tw}, {td} layers, mean over {ts} nets)",
                      max(errors.values()) <= THEORY_TOL,
-                     ja=f"平均場理論は層ごとの前活性化の分散を 25% 以内で予測する(He/ReLU と Glorot/tanh、幅 {tw}、"
+                     ja=f"平均場理論は層ごとの前活性化の分散を相対誤差 25% 以内で予測する(He/ReLU と Glorot/tanh、幅 {tw}、"
                         f"{td} 層、{ts} 個のネットの平均)",
                      **errors))
     return out

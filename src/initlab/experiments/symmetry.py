@@ -44,6 +44,7 @@ from .training import accuracy, train_steps
 
 INITS = ("zeros", "constant", "he_normal")
 LABELS = {"zeros": "zeros", "constant": "constant 1/fan_in", "he_normal": "random (He normal)"}
+LABELS_JA = {"zeros": "すべて 0", "constant": "定数 1/fan_in", "he_normal": "ランダム(He 正規分布)"}
 IDENTICAL_TOL = 1e-6   # "identical" filters: every pairwise cosine similarity >= 1 - 1e-6
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -69,6 +70,10 @@ def resolve_init(name):
 
 def label(name):
     return LABELS.get(name, name)
+
+
+def label_ja(name):
+    return LABELS_JA.get(name, name)
 
 
 # --------------------------------------------------------------------------- one run
@@ -262,21 +267,24 @@ def _claims(out):
             f"{label(name)}: every filter of every layer stays identical through training (pairwise cosine "
             f"similarity >= 1 - {IDENTICAL_TOL:g} at every snapshot, every seed)",
             lowest >= 1 - IDENTICAL_TOL,
-            ja=f"{label(name)}: どの層のフィルターも学習中ずっと互いに同一のまま(どのスナップショット、どのシードでも"
+            ja=f"{label_ja(name)}: どの層のフィルターも学習中ずっと互いに同一のまま(どのスナップショット、どのシードでも"
                f"ペアごとのコサイン類似度 >= 1 - {IDENTICAL_TOL:g})", lowest_similarity=lowest, per_layer=s["lowest_similarity"]))
         if s["all_zero_start"]:
             claims.append(claim(
                 f"{label(name)}: with ReLU every weight gradient is exactly zero; nothing moves but the last "
                 "layer's bias",
                 s["moved_parameters"] == [last_bias],
-                ja=f"{label(name)}: ReLU では重みの勾配がすべて厳密に 0 になり、動くのは最後の層のバイアスだけ", moved=s["moved_parameters"]))
+                ja=f"{label_ja(name)}: ReLU では重みの勾配がすべて厳密に 0 になり、動くのは最終層のバイアスだけ",
+                moved=s["moved_parameters"]))
         else:
             weights = {k: v for k, v in s["max_weight_change"].items() if k.endswith("weight")}
             claims.append(claim(
                 f"{label(name)}: the weights do move (every weight tensor changes), only all filters of a layer "
                 "move together",
                 min(weights.values()) > 0,
-                ja=f"{label(name)}: 重みは動く(どの重みテンソルも変わる)が、層のフィルターはすべて一緒に動くだけ", smallest_max_change=min(weights.values())))
+                ja=f"{label_ja(name)}: 重みは動く(どの重みテンソルも変わる)が、同じ層のフィルターはすべて揃って同じように"
+                   "動くだけ",
+                smallest_max_change=min(weights.values())))
     for name in random:
         s = summary[name]
         top = float(np.max(s["final_mean_similarity"]))
@@ -284,7 +292,8 @@ def _claims(out):
             f"{label(name)}: the symmetry is broken: after training the filters' mean pairwise cosine "
             "similarity is below 0.5 in every layer",
             top < 0.5,
-            ja=f"{label(name)}: 対称性が破れる: 学習後、どの層でもフィルターどうしの平均コサイン類似度が 0.5 未満", final_mean_similarity=s["final_mean_similarity"]))
+            ja=f"{label_ja(name)}: 対称性が破れる: 学習後、どの層でもフィルター同士の平均コサイン類似度が 0.5 未満",
+            final_mean_similarity=s["final_mean_similarity"]))
     if symmetric and random:
         best_random = max(summary[n]["final_test_acc"] for n in random)
         for name in symmetric:
@@ -293,7 +302,8 @@ def _claims(out):
                 f"{label(name)}: test accuracy stays far below the random start's (at least 0.2 lower, mean "
                 "over seeds)",
                 acc <= best_random - 0.2,
-                ja=f"{label(name)}: テスト精度はランダムな初期値のものを大きく下回ったまま(シード平均で 0.2 以上低い)", accuracy=acc, random_accuracy=best_random))
+                ja=f"{label_ja(name)}: テスト精度はランダムな初期値のものを大きく下回ったまま(シード平均で 0.2 以上低い)",
+                accuracy=acc, random_accuracy=best_random))
     for name, s in out.get("float32_summary", {}).items():
         lowest = float(np.min(s["lowest_similarity"]))
         claims.append(claim(
@@ -301,8 +311,8 @@ def _claims(out):
             "product (~1e-7) grow during training and split the filters (lowest similarity < 1 - "
             f"{IDENTICAL_TOL:g}); machine-dependent, which is why the study runs in float64",
             lowest < 1 - IDENTICAL_TOL,
-            ja=f"{label(name)}(float32): float32 の行列積で出力チャネル間に生じる丸め誤差(~1e-7)が学習中に"
-               f"増幅してフィルターを分裂させる(最小類似度 < 1 - {IDENTICAL_TOL:g})。マシンに依存するため、"
+            ja=f"{label_ja(name)}(float32): float32 の行列積で出力チャネル間に生じる丸めの違い(約 1e-7)が"
+               f"学習中に増幅され、フィルター同士を互いに異なるものにする(最小類似度 < 1 - {IDENTICAL_TOL:g})。マシンに依存するため、"
                "この実験は float64 で行う",
             lowest_similarity=lowest, accuracy=s["final_test_acc"],
             float64_accuracy=summary[name]["final_test_acc"]))

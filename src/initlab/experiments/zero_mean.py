@@ -282,7 +282,7 @@ def _claims(out):
             ">= 100x; predicted growth per layer s*sqrt(6 fan_in))",
             sh["last_over_first_mean"] >= 100,
             ja=f"平均をずらした初期値: ReLU 活性化の平均が深さとともに幾何級数的に増える(第 {depth} 層 / 第 1 層 "
-               ">= 100 倍。予測される 1 層あたりの増加率は s*sqrt(6 fan_in))", ratio=sh["last_over_first_mean"],
+               ">= 100 倍。1 層あたりの倍率の予測値は s*sqrt(6 fan_in))", ratio=sh["last_over_first_mean"],
             growth_per_layer=sh["median_growth_per_layer"],
             predicted_growth_per_layer=out["shifted_predicted_growth_per_layer"]))
         claims.append(claim(
@@ -290,14 +290,14 @@ def _claims(out):
             "ReLU no longer acts as a nonlinearity",
             sh["last_layer_active"] > 0.95,
             ja="平均をずらした初期値: 最後の層ではほぼすべてのユニットが発火する(前活性化の 95% 超が正): "
-               "ReLU がもはや非線形として働かない", active_fraction=sh["last_layer_active"],
+               "ReLU はもはや非線形関数として働かない", active_fraction=sh["last_layer_active"],
             centred_active_fraction=s.get("centred", {}).get("last_layer_active")))
     if "centred" in s:
         ce = s["centred"]
         claims.append(claim(
             f"centred init: the mean ReLU activation stays within a factor 4 across all {depth} layers",
             ce["spread"] <= 4,
-            ja=f"平均 0 の初期値: ReLU 活性化の平均は全 {depth} 層を通じて 4 倍以内に収まる", max_over_min=ce["spread"], growth_per_layer=ce["median_growth_per_layer"]))
+            ja=f"平均 0 の初期値: ReLU 活性化の平均の最大/最小の比が全 {depth} 層を通じて 4 倍以内に収まる", max_over_min=ce["spread"], growth_per_layer=ce["median_growth_per_layer"]))
     if "centred" in s and "shifted" in s:
         ce, sh = s["centred"], s["shifted"]
         steps = out["steps"][-1]
@@ -307,7 +307,7 @@ def _claims(out):
             "every seed, by at least 0.2 on average",
             all(c > t for c, t in per_seed) and ce["final_test_acc"] - sh["final_test_acc"] >= 0.2,
             ja=f"{steps} ステップ後、平均をずらした初期値は遅れている: どのシードでもテスト精度が平均 0 の初期値より"
-               "低く、平均で 0.2 以上の差",
+               "低く、その差はシード平均で 0.2 以上",
             centred=ce["final_test_acc"], shifted=sh["final_test_acc"],
             shifted_per_seed=sh["final_test_acc_per_seed"], centred_per_seed=ce["final_test_acc_per_seed"]))
         classes = out["settings"]["num_classes"]
@@ -324,7 +324,7 @@ def _claims(out):
             "never fire on the probe images (< 1% active; dead ReLUs), while the centred net's still do (> 10%)",
             sh["last_layer_active_after_training"] < 0.01 and ce["last_layer_active_after_training"] > 0.1,
             ja=f"平均をずらした初期値が失敗する仕組み: {steps} ステップ後、学習したネットの最後の畳み込み層のユニットは"
-               "確認用の画像でまったく発火しない(活性 1% 未満、死んだ ReLU)。平均 0 のネットではまだ発火する(10% 超)",
+               "確認用の画像でまったく発火しない(発火しているユニットは 1% 未満、dead ReLU)。平均 0 で初期化したネットではまだ発火する(10% 超)",
             shifted_active=sh["last_layer_active_after_training"],
             centred_active=ce["last_layer_active_after_training"]))
     return claims

@@ -5,10 +5,10 @@ protocol (`get_params`/`set_params`, `clone`, `fit`/`predict`/`predict_proba`/`s
 `partial_fit`, `classes_`, `n_features_in_`) and passes its `check_estimator` suite (the
 tests run it on the defaults and in float64), so
 `GridSearchCV(CNNClassifier(), {"init_scale": [1e-4, 1e-2, 1]})` is the literature's
-"cross-validated init variance". In float32 a sample's probabilities can depend on its
-position in the batch by ~1e-7 (the matrix products sum in another order for another batch
-size), which the suite's sample-order check notices with some other settings and seeds;
-`dtype="float64"` passes it with any.
+"cross-validated init variance". One check is an expected failure in float32: a sample's
+probabilities can move by ~1e-7 with its position in the batch (the matrix products sum in
+another order), more than the suite's sample-order check allows; `dtype="float64"` passes
+every check.
 
 Inputs: a 4-D image batch (n, c, h, w), or a flat (n, features) array, read as images of
 `image_shape=(c, h, w)` when given and otherwise as one-row images (1, 1, features).

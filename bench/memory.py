@@ -35,7 +35,7 @@ def train(framework: str, steps: int, threads: int) -> dict:
         import torch
         from . import torch_side as side
         torch.manual_seed(0)
-        model, torch_module = side.lenet5(), torch
+        model, torch_module = side.he_init(side.lenet5()), torch
     elif framework == "initlab":
         from . import initlab_side as side
         model, torch_module = side.lenet5(rng=0), None

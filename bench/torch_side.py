@@ -36,6 +36,17 @@ def lenet5(in_channels=1, num_classes=10):
     )
 
 
+def he_init(model):
+    """He-normal weights (fan_in, ReLU gain) and zero biases, as initlab's models start: the
+    memory benchmark's two children then train the same kind of network (the timed workloads
+    copy initlab's weights instead)."""
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+            nn.init.zeros_(module.bias)
+    return model
+
+
 def plain_cnn(depth=30, width=16, in_channels=1, num_classes=10):
     """`depth` conv 3x3 pad 1 + ReLU blocks, global average pooling, flatten, linear."""
     layers = []

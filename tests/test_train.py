@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from initlab import data, layers, losses, models, optim, train
-from initlab.errors import DivergenceError, InvalidValueError
+from initlab.errors import DivergenceError, InvalidValueError, ShapeError
 from initlab.model import Sequential
 
 CE = losses.SoftmaxCrossEntropy
@@ -383,3 +383,18 @@ def test_fit_checks_its_arguments(digits):
         train.fit(model, CE(), opt, digits.train, epochs=2, start_epoch=3)
     with pytest.raises(InvalidValueError, match="resume"):
         train.fit(model, CE(), opt, digits.train, epochs=2, resume={"version": 99})
+
+
+def test_a_dense_only_model_trains_on_feature_vectors_and_shapes_are_named(digits):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
+    model = Sequential([layers.Dense(4, 16, rng=0), layers.ReLU(), layers.Dense(16, 2, rng=1)])
+    train.fit(model, CE(), optim.SGD(model, 0.1, momentum=0.9), (x, y), epochs=20, batch_size=32, rng=0)
+    assert train.evaluate(model, CE(), x, y)[1] > 0.95
+    with pytest.raises(ShapeError, match=r"train x of shape \(4, 8, 8\) does not fit the model: layer 0 \(Conv2D\)"):
+        cnn = small_cnn(digits)
+        train.fit(cnn, CE(), optim.SGD(cnn, 0.1), (np.zeros((4, 8, 8)), [0, 1, 2, 3]), epochs=1)
+    with pytest.raises(ShapeError, match=r"train x: expected a batch of examples \(N, ...\)"):
+        train.fit(model, CE(), optim.SGD(model, 0.1), (np.zeros(4), [0, 1, 2, 3]), epochs=1)
+

@@ -26,7 +26,7 @@ import numpy as np
 from .errors import DataError, DivergenceError, InvalidValueError, ShapeError
 from .losses import SoftmaxCrossEntropy
 from .rng import as_generator
-from .validate import as_images, as_labels, positive_int, real_number
+from .validate import as_float_array, as_labels, positive_int, real_number
 
 __all__ = ["History", "TrainState", "fit", "evaluate", "grad_norm", "clip_gradients",
            "layer_rng_states", "set_layer_rng_states", "check_resume_info"]
@@ -235,7 +235,12 @@ def _correct(logits, y) -> int | None:
 def _check_pair(data, name):
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise InvalidValueError(f"{name}: expected an (x, y) pair, got {type(data).__name__}")
-    x = as_images(data[0], f"{name} x", finite=True)
+    # any batch (N, ...): images (N, C, H, W) for a CNN, (N, features) for a Dense-only model;
+    # the model's first layer then names a shape it cannot take (see _num_outputs)
+    x = as_float_array(data[0], f"{name} x", finite=True)
+    if x.ndim < 2:
+        raise ShapeError(f"{name} x: expected a batch of examples (N, ...), e.g. images (N, C, H, W), "
+                         f"got shape {x.shape}")
     if len(x) == 0:
         raise DataError(f"{name} x: expected at least one example, got shape {x.shape}")
     return x, data[1]
@@ -259,7 +264,11 @@ def _num_outputs(model, x):
 
 def _checked(model, loss_fn, data, name):
     x, y = _check_pair(data, name)
-    return x, _check_targets(x, y, name, loss_fn, _num_outputs(model, x))
+    try:
+        outputs = _num_outputs(model, x)
+    except ShapeError as exc:      # the layer saw one example: say what the data's shape is
+        raise ShapeError(f"{name} x of shape {x.shape} does not fit the model: {exc}") from None
+    return x, _check_targets(x, y, name, loss_fn, outputs)
 
 
 def _evaluate(model, loss_fn, x, y, batch_size):
@@ -429,6 +438,7 @@ def fit(model, loss_fn, optimizer, train, val=None, *, epochs, batch_size=64, rn
         resume=None) -> History:
     """Train `model` on train = (x, y) until epoch index `epochs` (so `epochs` is the total, as
     Keras' `epochs` with `initial_epoch`: a run resumed at epoch 3 of 10 trains 7 more).
+    x is any batch the model takes: images (N, C, H, W), or (N, features) for a Dense-only model.
 
     Each epoch draws one permutation of the training set from `rng`. Callbacks are objects with
     any of `on_train_begin/on_batch_end/on_epoch_end/on_train_end(state: TrainState)`;

@@ -82,6 +82,20 @@ def chosen_seeds(args, tiny: dict) -> tuple[int, ...]:
     return args.default_seeds
 
 
+def study_preset(args, study) -> dict:
+    """A lab command's keywords before its own options: the study's TINY preset with --tiny,
+    and the seeds (`chosen_seeds`)."""
+    kwargs = dict(study.TINY) if args.tiny else {}
+    kwargs["seeds"] = chosen_seeds(args, study.TINY)
+    return kwargs
+
+
+def given_options(args, keys) -> dict:
+    """{key: value} for the options among `keys` given on the command line (not None); the
+    study's check_options validates them."""
+    return {key: getattr(args, key) for key in keys if getattr(args, key) is not None}
+
+
 def check_study_options(study, kwargs: dict):
     """Call study.check_options with the keywords of kwargs it takes, so that every bad value
     (a negative n_train, a batch larger than the data, ...) fails before --out is created."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..experiments import depth as study
 from . import ui
-from ._common import add_common, chosen_seeds, split_ints, split_list, study_command
+from ._common import add_common, given_options, split_ints, split_list, study_command, study_preset
 
 ORDER = 23
 
@@ -49,18 +49,14 @@ def _print_tables(result):
 
 
 def depth(args) -> int:
-    kwargs = dict(study.TINY) if args.tiny else {}
-    kwargs["seeds"] = chosen_seeds(args, study.TINY)
+    kwargs = study_preset(args, study)
     if args.depths is not None:
         kwargs["depths"] = split_ints(args.depths, "--depths")
     if args.inits is not None:
         kwargs["inits"] = tuple(split_list(args.inits, "--inits"))
     if args.no_critical:
         kwargs["critical"] = False
-    for key in ("width", "steps", "threshold", "lr", "batch_size", "max_depth", "deep_steps"):
-        value = getattr(args, key)
-        if value is not None:
-            kwargs[key] = value
+    kwargs.update(given_options(args, ("width", "steps", "threshold", "lr", "batch_size", "max_depth", "deep_steps")))
     return study_command(args, "depth", "depth", kwargs, _print_tables)
 
 

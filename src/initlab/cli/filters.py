@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..experiments import filters as study
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import add_common, chosen_seeds, split_list, study_command
+from ._common import add_common, split_list, study_command, study_preset
 
 ORDER = 24
 
@@ -43,8 +43,8 @@ def _print_tables(result):
 
 
 def filters_command(args) -> int:
-    kwargs = dict(study.TINY) if args.tiny else {}
-    kwargs.update(seeds=chosen_seeds(args, study.TINY), model=args.model)
+    kwargs = study_preset(args, study)
+    kwargs["model"] = args.model
     if args.starts is not None:
         kwargs["starts"] = tuple(split_list(args.starts, "--starts"))
     for key in ("steps", "every", "width", "n_images"):

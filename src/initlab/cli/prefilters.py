@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..experiments import prefilters as study
 from . import ui
-from ._common import add_common, chosen_seeds, split_list, study_command
+from ._common import add_common, given_options, split_list, study_command, study_preset
 
 ORDER = 26
 
@@ -38,13 +38,9 @@ def _print_tables(result):
 
 
 def prefilters(args) -> int:
-    kwargs = dict(study.TINY) if args.tiny else {}
+    kwargs = study_preset(args, study)
     kwargs.update(datasets=tuple(split_list(args.data, "--data")), starts=tuple(split_list(args.starts, "--starts")),
-                  seeds=chosen_seeds(args, study.TINY))
-    for key in ("epochs", "n_train", "width", "kernel_size"):
-        value = getattr(args, key)
-        if value is not None:
-            kwargs[key] = value
+                  **given_options(args, ("epochs", "n_train", "width", "kernel_size")))
     if args.threshold is not None:
         kwargs["thresholds"] = {name: args.threshold for name in kwargs["datasets"]}
     return study_command(args, "prefilters", "prefilters", kwargs, _print_tables)

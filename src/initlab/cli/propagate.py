@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..experiments import propagate as study
 from . import ui
-from ._common import add_common, chosen_seeds, split_list, study_command
+from ._common import add_common, given_options, split_list, study_command, study_preset
 
 ORDER = 20
 
@@ -44,16 +44,13 @@ def _print_tables(result):
 
 
 def propagate(args) -> int:
-    kwargs = dict(study.TINY) if args.tiny else {}
-    kwargs["seeds"] = chosen_seeds(args, study.TINY)
+    kwargs = study_preset(args, study)
     if args.inits is not None:
         kwargs["inits"] = tuple(split_list(args.inits, "--inits"))
     if args.activations is not None:
         kwargs["activations"] = tuple(split_list(args.activations, "--activations"))
-    for key in ("depth", "width", "batch", "data", "theory_width", "theory_depth", "theory_seeds", "lr"):
-        value = getattr(args, key)
-        if value is not None:
-            kwargs[key] = value
+    kwargs.update(given_options(args, ("depth", "width", "batch", "data", "theory_width", "theory_depth",
+                                       "theory_seeds", "lr")))
     return study_command(args, "propagate", "propagate", kwargs, _print_tables)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..experiments import zero_mean as study
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import add_common, chosen_seeds, split_list, study_command
+from ._common import add_common, split_list, study_command, study_preset
 
 ORDER = 22
 
@@ -43,8 +43,8 @@ def _print_tables(result):
 
 
 def zero_mean(args) -> int:
-    kwargs = dict(study.TINY) if args.tiny else {}
-    kwargs.update(inits=tuple(split_list(args.inits, "--inits")), seeds=chosen_seeds(args, study.TINY))
+    kwargs = study_preset(args, study)
+    kwargs["inits"] = tuple(split_list(args.inits, "--inits"))
     for key in ("depth", "width", "train_depth", "steps", "every"):
         if getattr(args, key) is not None:
             kwargs[key] = positive_int(getattr(args, key), f"--{key.replace('_', '-')}")

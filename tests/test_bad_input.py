@@ -173,6 +173,7 @@ def library_cases():
         ("state-dict-shape", lambda f: net().load_state_dict({**net().state_dict(), "8.bias": np.zeros(3, np.float32)}), CheckpointError, ["'8.bias'", "expected shape (10,)", "found (3,)"]),
         ("state-dict-strings", lambda f: net().load_state_dict({**net().state_dict(), "8.bias": np.full(10, "a")}), CheckpointError, ["'8.bias'", "expected numbers", "<U1"]),
         ("layer-dtype-name", lambda f: layers.Conv2D(1, 2, 3, dtype="foo"), InvalidValueError, ["Conv2D", "float32 or float64", "'foo'"]),
+        ("layer-config-unknown-option", lambda f: layers.layer_from_config({"type": "ReLU", "`type": None}), InvalidValueError, ["layer config for ReLU", "'`type'"]),
         # backward out of order or with the wrong gradient shape
         ("loss-backward-first", lambda f: CE().backward(), CallOrderError, ["SoftmaxCrossEntropy", "before forward()"]),
         ("mse-backward-first", lambda f: losses.MSE().backward(), CallOrderError, ["MSE", "before forward()"]),

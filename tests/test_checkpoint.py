@@ -81,7 +81,8 @@ def test_the_file_is_plain_safetensors_with_bare_names_and_json_metadata(saved):
     meta = header.pop("__metadata__")
     assert set(model.state_dict()) <= set(header)
     assert "optim/0.weight.exp_avg" in header and "optim/5.bias.exp_avg_sq" in header
-    assert meta["format"] == "initlab-checkpoint" and meta["format_version"] == str(checkpoint.FORMAT_VERSION) == "2"
+    assert meta["format"] == "initlab-checkpoint" and meta["format_version"] == str(checkpoint.FORMAT_VERSION) == "3"
+    assert meta["metadata_crc32"] == checkpoint.metadata_checksum(meta)
     for key in ("model_config", "optimizer", "state", "init", "checksums"):
         json.loads(meta[key])
     assert json.loads(meta["optimizer"])["config"]["name"] == "adam"
@@ -271,6 +272,7 @@ def test_a_tampered_model_config_or_optimizer_is_refused(tmp_path, saved):
                 "init": "layer 0 'init' must map parameter names to initializer names, got he"}
     for case, metadata in cases.items():
         metadata = {k: v for k, v in metadata.items() if k != "checksums"}
+        metadata["metadata_crc32"] = checkpoint.metadata_checksum(metadata)   # well-formed, but wrong
         bad = tmp_path / f"{case}.safetensors"
         bad.write_bytes(safetensors.numpy.save(tensors, metadata=metadata))
         with pytest.raises(CheckpointError, match=messages[case]):
@@ -278,10 +280,13 @@ def test_a_tampered_model_config_or_optimizer_is_refused(tmp_path, saved):
 
 
 def _with_header(raw: bytearray, edit) -> bytes:
-    """The file `raw` with its JSON header changed by edit(header) (data bytes kept)."""
+    """The file `raw` with its JSON header changed by edit(header) (data bytes kept) and its
+    metadata checksum stored again, as a tool editing the file on purpose would."""
     (size,) = struct.unpack("<Q", raw[:8])
     header = json.loads(raw[8:8 + size])
     edit(header)
+    if isinstance(header.get("__metadata__"), dict):
+        header["__metadata__"]["metadata_crc32"] = checkpoint.metadata_checksum(header["__metadata__"])
     text = json.dumps(header).encode()
     text += b" " * (-len(text) % 8)
     return struct.pack("<Q", len(text)) + text + bytes(raw[8 + size:])
@@ -311,12 +316,62 @@ def test_a_malformed_tensor_entry_is_a_checkpoint_error_saying_what_was_expected
     ("layer_rngs", [1, 2], "metadata 'layer_rngs' is malformed: expected"),
     ("layer_rngs", "ab", "metadata 'layer_rngs' is malformed"),
     ("state", [1, 2], "metadata 'state' is malformed: expected a JSON object"),
+    ("init", {"0": {"weioht": "he_normal"}}, "metadata 'init' is malformed: expected"),
+    ("init", {"9": {}}, "metadata 'init' is malformed"),
+    ("init", {"0": {"weight": 5}}, "metadata 'init' is malformed"),
+    ("init", [1], "metadata 'init' is malformed"),
 ])
 def test_malformed_metadata_is_a_checkpoint_error_saying_what_was_expected(tmp_path, saved, key, value, message):
     path, _, _, _ = saved
     bad = tmp_path / "meta.safetensors"
     bad.write_bytes(_with_header(_bytes(path), lambda h: h["__metadata__"].__setitem__(key, json.dumps(value))))
     with pytest.raises(CheckpointError, match=message):
+        checkpoint.load(bad)
+
+
+def test_a_flipped_bit_anywhere_in_the_header_is_refused(tmp_path, saved):
+    """The header is text: without the metadata checksum ~5% of single-bit flips parsed into a
+    different valid checkpoint (a layer option, a state key, the optimizer entry's name)."""
+    path, _, _, _ = saved
+    raw = _bytes(path)
+    (size,) = struct.unpack("<Q", raw[:8])
+    rng = np.random.default_rng(0)
+    for position in range(8, 8 + size, 5):
+        bad = bytearray(raw)
+        bad[position] ^= 1 << int(rng.integers(8))
+        (tmp_path / "flip.safetensors").write_bytes(bad)
+        with pytest.raises(CheckpointError):
+            checkpoint.load(tmp_path / "flip.safetensors")
+
+
+def test_the_metadata_checksum_names_the_damage_and_is_required_from_version_3(tmp_path, saved):
+    path, model, _, x = saved
+    tensors, meta = checkpoint.read(path)
+
+    def write(metadata):
+        (tmp_path / "m.safetensors").write_bytes(safetensors.numpy.save(tensors, metadata=metadata))
+        return tmp_path / "m.safetensors"
+
+    renamed = {**meta, "state": meta["state"].replace("epoch", "upoch")}
+    with pytest.raises(CheckpointError, match="corrupted: its metadata .* fails its CRC-32 check"):
+        checkpoint.load(write(renamed))
+    unsealed = {k: v for k, v in meta.items() if k != "metadata_crc32"}
+    with pytest.raises(CheckpointError, match="format-version-3 checkpoint carries a 'metadata_crc32'"):
+        checkpoint.load(write(unsealed))
+    with pytest.raises(CheckpointError, match=r"fails its CRC-32 check \(expected [0-9a-f]{8}, found"):
+        # load_weights checks it too
+        checkpoint.load_weights(bn_net(), write(renamed))
+    # a version-2 file (written before the metadata checksum) still loads
+    loaded, _, state = checkpoint.load(write({**unsealed, "format_version": "2"}))
+    assert state["epoch"] == 2
+    assert np.array_equal(loaded.forward(x, training=False), model.forward(x, training=False))
+
+
+def test_optimizer_tensors_without_the_optimizer_record_are_refused(tmp_path, saved):
+    path, _, _, _ = saved
+    bad = tmp_path / "no-optim.safetensors"
+    bad.write_bytes(_with_header(_bytes(path), lambda h: h["__metadata__"].pop("optimizer")))
+    with pytest.raises(CheckpointError, match=r"holds optimizer tensors \(\['optim/0.bias.exp_avg'.*no 'optimizer' metadata"):
         checkpoint.load(bad)
 
 

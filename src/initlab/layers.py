@@ -387,10 +387,10 @@ class Activation(Layer):
 
     function = "relu"
 
-    def __init__(self, *, dtype=None, **params):
+    def __init__(self, *, dtype=None):
         super().__init__(dtype)
         self.fn, self.fn_grad = F.ACTIVATIONS[self.function]
-        self.fn_params = params
+        self.fn_params = {}     # keyword arguments of fn and fn_grad (LeakyReLU's slope, ...)
 
     def forward(self, x, training=True):
         x = self._input(x)
@@ -425,7 +425,8 @@ class LeakyReLU(Activation):
     function = "leaky_relu"
 
     def __init__(self, negative_slope=0.01, *, dtype=None):
-        super().__init__(dtype=dtype, negative_slope=real_number(negative_slope, "LeakyReLU negative_slope"))
+        super().__init__(dtype=dtype)
+        self.fn_params = {"negative_slope": real_number(negative_slope, "LeakyReLU negative_slope")}
 
 
 class Tanh(Activation):
@@ -443,7 +444,8 @@ class ELU(Activation):
     function = "elu"
 
     def __init__(self, alpha=1.0, *, dtype=None):
-        super().__init__(dtype=dtype, alpha=real_number(alpha, "ELU alpha"))
+        super().__init__(dtype=dtype)
+        self.fn_params = {"alpha": real_number(alpha, "ELU alpha")}
 
 
 class GELU(Activation):

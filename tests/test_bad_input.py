@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from initlab import checkpoint, convolution, data, init, layers, losses, models, optim, train
+from initlab import checkpoint, convolution, data, filters, init, layers, losses, models, optim, train
 from initlab.cli import main
 from initlab.errors import (CallOrderError, CheckpointError, DataError, DTypeError, InitlabError,
                             InvalidValueError, ShapeError, UnknownNameError)
@@ -122,6 +122,10 @@ def library_cases():
         ("unknown-model", lambda f: models.build("lenet", in_channels=1, num_classes=10, image_size=8), UnknownNameError, ["model 'lenet'", "did you mean 'lenet5'"]),
         ("unknown-dataset", lambda f: data.load("digit"), UnknownNameError, ["dataset 'digit'", "did you mean 'digits'"]),
         ("unknown-optimizer", lambda f: optim.build_optimizer(net(), {"name": "adm", "lr": 0.1}), UnknownNameError, ["optimizer 'adm'", "did you mean 'adam'"]),
+        ("optimizer-name-a-list", lambda f: optim.build_optimizer(net(), {"name": ["sgd"]}), UnknownNameError, ["optimizer ['sgd']", "valid: adam, sgd"]),
+        ("layer-type-a-dict", lambda f: layers.layer_from_config({"type": {"a": 1}}), UnknownNameError, ["layer type {'a': 1}", "valid: AvgPool2D"]),
+        ("activation-a-list", lambda f: layers.activation_layer(["relu"]), UnknownNameError, ["activation ['relu']", "valid: elu"]),
+        ("filter-a-list", lambda f: filters.bank([["x"]]), UnknownNameError, ["filter ['x']", "valid:"]),
         ("unknown-shape-class", lambda f: data.shapes(10, classes=("x", "circle")), UnknownNameError, ["shape class 'circle'", "valid: antidiag"]),
         ("unknown-init-parameter", lambda f: init.get("normal(foo=1)"), UnknownNameError, ["parameter of normal 'foo'", "valid: mean, std"]),
         # malformed init specs

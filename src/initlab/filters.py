@@ -163,7 +163,9 @@ def _centre_pad(kernel: np.ndarray, size: int, name: str) -> np.ndarray:
 
 
 def _named(name, size: int) -> np.ndarray:
-    key = name.strip().lower() if isinstance(name, str) else name
+    if not isinstance(name, str):
+        raise unknown_name("filter", name, names(aliases=True))
+    key = name.strip().lower()
     key = _ALIASES.get(key, key)
     if key in _SIZED:
         return _SIZED[key](size)

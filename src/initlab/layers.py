@@ -469,7 +469,7 @@ ACTIVATION_LAYERS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmo
 
 def activation_layer(name, **kwargs):
     """The activation layer for a name ('relu', 'tanh', ...); None for 'linear'."""
-    if name not in ACTIVATION_LAYERS:
+    if not isinstance(name, str) or name not in ACTIVATION_LAYERS:
         raise unknown_name("activation", name, ACTIVATION_LAYERS)
     cls = ACTIVATION_LAYERS[name]
     return None if cls is None else cls(**kwargs)
@@ -480,7 +480,7 @@ def layer_from_config(entry: dict, *, dtype=np.float32) -> Layer:
     (they are meant to be loaded from a state dict)."""
     entry = dict(entry)
     kind = entry.pop("type", None)
-    if kind not in LAYERS:
+    if not isinstance(kind, str) or kind not in LAYERS:
         raise unknown_name("layer type", kind, LAYERS)
     if kind in ("Conv2D", "Dense"):
         entry.setdefault("weight_init", "zeros")

@@ -178,7 +178,7 @@ def build_optimizer(model, config: dict) -> Optimizer:
                                 f"got {config!r}")
     config = dict(config)
     name = config.pop("name", None)
-    if name not in OPTIMIZERS:
+    if not isinstance(name, str) or name not in OPTIMIZERS:
         raise unknown_name("optimizer", name, OPTIMIZERS)
     cls = OPTIMIZERS[name]
     accepted = [p for p in inspect.signature(cls).parameters if p != "model"]

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from initlab import layers as L
+from initlab.convolution import conv2d
 from initlab.errors import InvalidValueError, ShapeError
 
 from gradcheck import TOLERANCE, check_layer
@@ -162,3 +163,13 @@ def test_backward_before_forward_is_a_clear_error():
 
 def test_empty_batches_keep_their_shapes():
     assert L.Flatten().forward(np.zeros((0, 2, 3, 3), np.float32)).shape == (0, 18)
+
+
+def test_integer_inputs_go_straight_to_a_float64_layer_without_rounding_through_float32():
+    big = 2**24 + 1                      # not representable in float32
+    dense = L.Dense(1, 1, dtype=np.float64, weight_init="ones", bias_init="zeros")
+    assert dense.forward(np.array([[big]])).item() == big
+    conv = L.Conv2D(1, 1, 1, dtype=np.float64, weight_init="ones", bias_init="zeros")
+    assert conv.forward(np.full((1, 1, 1, 1), big)).item() == big
+    assert conv2d(np.full((1, 1, 1, 1), big), np.ones((1, 1, 1, 1))).item() == big
+    assert conv2d(np.full((1, 1, 1, 1), 3), np.full((1, 1, 1, 1), 2)).dtype == np.float32

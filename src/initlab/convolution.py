@@ -53,11 +53,14 @@ def _pad(x: np.ndarray, padding, value=0.0) -> np.ndarray:
 
 
 def _check_conv_args(x, weight, bias, where):
-    """Arrays of one float dtype (integers become float32; float32 with float64 gives float64),
-    with the shapes a convolution needs; returns (x, weight, bias)."""
-    x = as_float_array(x, f"{where} input", finite=False)
-    weight = as_float_array(weight, f"{where} weight", finite=False)
-    bias = None if bias is None else as_float_array(bias, f"{where} bias", finite=False)
+    """Arrays of one float dtype (the widest float among them, float32 if none is float;
+    integers are converted straight to it), with the shapes a convolution needs; returns
+    (x, weight, bias)."""
+    floats = [a.dtype for a in (x, weight, bias) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+    common = np.float64 if any(d == np.float64 for d in floats) else np.float32
+    x = as_float_array(x, f"{where} input", finite=False, int_dtype=common)
+    weight = as_float_array(weight, f"{where} weight", finite=False, int_dtype=common)
+    bias = None if bias is None else as_float_array(bias, f"{where} bias", finite=False, int_dtype=common)
     dtype = np.result_type(x, weight, *(() if bias is None else (bias,)))
     x, weight = x.astype(dtype, copy=False), weight.astype(dtype, copy=False)
     bias = None if bias is None else bias.astype(dtype, copy=False)

@@ -81,13 +81,14 @@ class Layer:
         return {}
 
     def _input(self, x):
-        x = as_float_array(x, f"{self.label} input", finite=False)
+        x = as_float_array(x, f"{self.label} input", finite=False, int_dtype=self.dtype or np.float32)
         return x if self.dtype in (None, x.dtype) else x.astype(self.dtype)
 
     def _grad_output(self, grad_y, shape):
         """grad_y as an array of this layer's dtype, refused unless it has `shape` (that of the
         forward's output): a wrong shape would otherwise broadcast silently or fail deep in NumPy."""
-        grad_y = as_float_array(grad_y, f"{self.label} backward grad_y", finite=False)
+        grad_y = as_float_array(grad_y, f"{self.label} backward grad_y", finite=False,
+                                int_dtype=self.dtype or np.float32)
         if grad_y.shape != tuple(shape):
             raise ShapeError(f"{self.label} backward: expected grad_y of shape {tuple(shape)} (the "
                              f"forward's output), got {grad_y.shape}")

@@ -18,8 +18,9 @@ from .errors import DataError, DTypeError, InvalidValueError, ShapeError
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
-def as_float_array(x, name: str = "x", *, finite: bool = True) -> np.ndarray:
-    """Return `x` as a float32/float64 ndarray (ints become float32); refuse other dtypes."""
+def as_float_array(x, name: str = "x", *, finite: bool = True, int_dtype=np.float32) -> np.ndarray:
+    """Return `x` as a float32/float64 ndarray (integers become `int_dtype`, float32 unless the
+    caller computes in float64: 16777217 must not round through float32); refuse other dtypes."""
     if not isinstance(x, np.ndarray):
         try:
             x = np.asarray(x)
@@ -30,7 +31,7 @@ def as_float_array(x, name: str = "x", *, finite: bool = True) -> np.ndarray:
         if x.dtype not in FLOAT_DTYPES:
             x = x.astype(np.float32)
     elif kind in "iu":
-        x = x.astype(np.float32)
+        x = x.astype(int_dtype)
     else:
         raise DTypeError(
             f"{name}: expected a float32/float64 (or integer) array, got dtype {x.dtype}"

@@ -398,3 +398,46 @@ def test_a_dense_only_model_trains_on_feature_vectors_and_shapes_are_named(digit
     with pytest.raises(ShapeError, match=r"train x: expected a batch of examples \(N, ...\)"):
         train.fit(model, CE(), optim.SGD(model, 0.1), (np.zeros(4), [0, 1, 2, 3]), epochs=1)
 
+
+
+def _model_with_gradients(seed=0):
+    model = Sequential([layers.Dense(3, 2, rng=seed, dtype=np.float64)])
+    loss = losses.MSE()
+    x = np.random.default_rng(seed).standard_normal((4, 3))
+    loss.forward(model.forward(x), np.zeros((4, 2)))
+    model.backward(loss.backward())
+    return model
+
+
+@pytest.mark.parametrize("max_norm", [-1.0, 0, 0.0, float("nan"), float("inf"), "1", None, True])
+def test_clip_gradients_refuses_a_max_norm_that_is_not_finite_and_positive(max_norm):
+    model = _model_with_gradients()
+    before = model.layers[0].grads["weight"].copy()
+    with pytest.raises(InvalidValueError, match=r"clip_gradients max_norm: expected"):
+        train.clip_gradients(model, max_norm)
+    assert np.array_equal(before, model.layers[0].grads["weight"])     # the gradients are untouched
+    with pytest.raises(InvalidValueError, match=r"clip_gradients norm: expected"):
+        train.clip_gradients(model, 1.0, norm=-2.0)
+
+
+def test_clip_gradients_with_a_valid_max_norm_keeps_the_direction():
+    model = _model_with_gradients()
+    before = model.layers[0].grads["weight"].copy()
+    norm = train.clip_gradients(model, 1e-3)
+    assert norm > 1e-3 and train.grad_norm(model) == pytest.approx(1e-3, rel=1e-3)
+    assert np.all(np.sign(model.layers[0].grads["weight"]) == np.sign(before))
+
+
+def test_fit_takes_callbacks_none_and_names_a_bad_history_or_callbacks(digits):
+    x, y = digits.train[0][:32], digits.train[1][:32]
+    model = small_cnn(digits)
+    opt = optim.SGD(model, 0.01)
+    h = train.fit(model, CE(), opt, (x, y), epochs=1, batch_size=32, rng=0, callbacks=None)
+    assert h.step == 1
+    with pytest.raises(InvalidValueError, match=r"history: expected a History .* got dict \(use History.from_dict"):
+        train.fit(model, CE(), opt, (x, y), epochs=2, batch_size=32, rng=0, history=h.to_dict(), start_epoch=1)
+    with pytest.raises(InvalidValueError, match=r"callbacks: expected a list of callback objects \(or None\), got int"):
+        train.fit(model, CE(), opt, (x, y), epochs=1, batch_size=32, rng=0, callbacks=3)
+    h = train.fit(model, CE(), opt, (x, y), epochs=2, batch_size=32, rng=0,
+                  history=train.History.from_dict(h.to_dict()), start_epoch=1)
+    assert h.epoch == [1, 2] and h.step == 2

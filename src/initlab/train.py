@@ -214,7 +214,18 @@ def grad_norm(model) -> float:
 
 def clip_gradients(model, max_norm: float, norm: float | None = None) -> float:
     """Scale every trainable gradient by max_norm / (norm + 1e-6) when norm > max_norm, as
-    torch.nn.utils.clip_grad_norm_. Returns the norm before clipping."""
+    torch.nn.utils.clip_grad_norm_. Returns the norm before clipping.
+
+    max_norm must be a finite number > 0 (a negative one would flip every gradient's sign, 0
+    would zero them); `norm`, when given, is the finite global norm already computed."""
+    max_norm = real_number(max_norm, "clip_gradients max_norm", low=0, low_open=True)
+    if norm is not None:
+        norm = real_number(norm, "clip_gradients norm", low=0)
+    return _clip(model, max_norm, norm)
+
+
+def _clip(model, max_norm: float, norm: float | None) -> float:
+    """clip_gradients without the argument checks (fit checked clip_grad_norm once)."""
     norm = grad_norm(model) if norm is None else norm
     if norm > max_norm:
         scale = max_norm / (norm + 1e-6)
@@ -386,7 +397,7 @@ def _train_step(model, loss_fn, optimizer, xb, yb, state, clip):
     if not math.isfinite(norm):
         raise _diverged(model, xb, state, loss, norm)
     if clip is not None:
-        clip_gradients(model, clip, norm)
+        _clip(model, clip, norm)
     optimizer.step()
     return logits, loss, norm
 
@@ -433,6 +444,25 @@ def _close_epoch(model, loss_fn, val, state, eval_every_epoch, labels, seconds):
     h.epoch_seconds.append(seconds)
 
 
+def _check_history(history):
+    """None or a History; a dict (e.g. read back from JSON) is refused with the way to convert it."""
+    if history is None or isinstance(history, History):
+        return history
+    hint = " (use History.from_dict(...) to rebuild one from its to_dict() data)" if isinstance(history, dict) else ""
+    raise InvalidValueError(f"history: expected a History (from an earlier fit) or None, "
+                            f"got {type(history).__name__}{hint}")
+
+
+def _check_callbacks(callbacks) -> list:
+    """None (no callbacks) or an iterable of callback objects, as a list."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise InvalidValueError(f"callbacks: expected a list of callback objects (or None), "
+                                f"got {type(callbacks).__name__}")
+    return list(callbacks)
+
+
 def fit(model, loss_fn, optimizer, train, val=None, *, epochs, batch_size=64, rng=None,
         callbacks=(), clip_grad_norm=None, history=None, start_epoch=0, eval_every_epoch=True,
         resume=None) -> History:
@@ -444,7 +474,8 @@ def fit(model, loss_fn, optimizer, train, val=None, *, epochs, batch_size=64, rn
     any of `on_train_begin/on_batch_end/on_epoch_end/on_train_end(state: TrainState)`;
     on_train_end runs only when training ends normally or is stopped (not on an error).
     `clip_grad_norm`: rescale the gradients to this global L2 norm when above it.
-    `history`/`start_epoch`: continue a run at an epoch boundary; `resume`: continue anywhere
+    `callbacks=None` is no callbacks. `history` (a History, e.g. the one an earlier fit returned)
+    and `start_epoch`: continue a run at an epoch boundary; `resume`: continue anywhere
     from `TrainState.resume_info()` (then rng must be a Generator of the same kind as the saved one;
     its state is overwritten).
     A non-finite loss or gradient raises DivergenceError naming the step, the epoch, and the
@@ -461,12 +492,13 @@ def fit(model, loss_fn, optimizer, train, val=None, *, epochs, batch_size=64, rn
         val = _checked(model, loss_fn, val, "val")
     labels = isinstance(loss_fn, SoftmaxCrossEntropy)
     rng = as_generator(rng)
+    history = _check_history(history)
+    callbacks = _check_callbacks(callbacks)
     state = TrainState(model, optimizer, history if history is not None else History(), epochs,
                        math.ceil(len(x) / batch_size), batch_size, epoch=start_epoch,
                        step=history.step if history is not None else 0)
     if resume is not None:
         _restore(state, resume, model, rng)
-    callbacks = list(callbacks)
     _call(callbacks, "on_train_begin", state)
     begin = time.perf_counter()
     while state.epoch < epochs and not state.stop:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from initlab import layers as L
-from initlab.errors import CheckpointError, ShapeError, UnknownNameError
+from initlab.errors import CallOrderError, CheckpointError, InvalidValueError, ShapeError, UnknownNameError
 from initlab.losses import MSE, SoftmaxCrossEntropy
 from initlab.model import Sequential
 from initlab.models import build, lenet5, plain_cnn, small_cnn
@@ -131,3 +131,70 @@ def test_bad_sequences_and_configs():
         Sequential.from_config({"dtype": "float99", "layers": [{"type": "ReLU"}]})
     with pytest.raises(CheckpointError, match="layer 0"):
         Sequential.from_config({"layers": ["ReLU"]})
+
+
+def test_a_layer_object_used_twice_is_refused():
+    """A layer keeps one forward cache and one set of gradients: a second use overwrote the first's."""
+    act = L.Tanh()
+    with pytest.raises(InvalidValueError, match="item 3 is the same Tanh object as item 1; use a new layer"):
+        Sequential([L.Dense(3, 3, rng=1), act, L.Dense(3, 3, rng=2), act])
+    dense = L.Dense(3, 3, rng=0)
+    with pytest.raises(InvalidValueError, match="item 1 is the same Dense object as item 0"):
+        Sequential([dense, dense])
+    for not_a_list in (None, L.ReLU(), "relu"):
+        with pytest.raises(InvalidValueError, match="expected a list of layers"):
+            Sequential(not_a_list)
+
+
+def test_backward_after_predict_or_summary_is_refused_until_the_next_forward():
+    """predict() ran on another batch of the same size used to hand backward its caches: wrong gradients."""
+    rng = np.random.default_rng(0)
+    model, loss = tiny_net(rng), SoftmaxCrossEntropy()
+    x, y = rng.normal(size=(3, 2, 6, 6)), np.array([0, 3, 4])
+    loss.forward(model.forward(x), y)
+    model.backward(loss.backward())
+    expected = model.layers[0].grads["weight"].copy()
+    for interrupt in (lambda: model.predict(rng.normal(size=(3, 2, 6, 6))),
+                      lambda: model.summary((2, 6, 6)),
+                      lambda: model.first_nonfinite_forward(rng.normal(size=(3, 2, 6, 6)))):
+        loss.forward(model.forward(x), y)
+        interrupt()
+        with pytest.raises(CallOrderError, match="call forward\\(x\\) again before backward"):
+            model.backward(loss.backward())
+    loss.forward(model.forward(x), y)
+    model.backward(loss.backward())
+    assert np.array_equal(model.layers[0].grads["weight"], expected)
+
+
+def test_predict_and_summary_name_bad_arguments():
+    model = tiny_net(np.random.default_rng(0))
+    x = np.zeros((2, 2, 6, 6))
+    for size in (0, -1, 2.5, None):
+        with pytest.raises(InvalidValueError, match="predict batch_size"):
+            model.predict(x, batch_size=size)
+    with pytest.raises(ShapeError, match="expected a batch"):
+        model.predict(np.float32(3))
+    for shape in (5, ("a", 6, 6), (2.0, 6.0, 6.0), (2, -6, 6), (6,), (True, 6, 6)):
+        with pytest.raises(ShapeError, match=r"summary: expected an input shape \(C, H, W\)"):
+            model.summary(shape)
+    assert model.predict(x, batch_size=1).shape == (2, 5)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("0.weight", np.full((3, 2, 3, 3), np.nan), "non-finite values"),
+    ("0.bias", np.array([1e39, 0, 0]), "overflow float32"),
+    ("1.num_batches_tracked", np.array(2.7), "whole numbers in \\[0, "),
+    ("1.num_batches_tracked", np.array(-5), "whole numbers"),
+])
+def test_load_state_dict_refuses_values_the_cast_would_change(key, value, message):
+    model = Sequential([L.Conv2D(2, 3, 3, rng=0), L.BatchNorm2D(3)])
+    before = model.state_dict()
+    with pytest.raises(CheckpointError, match=f"tensor '{key}': .*{message}"):
+        model.load_state_dict({**before, key: value})
+    for name, array in model.state_dict().items():
+        assert np.array_equal(array, before[name])
+    for not_a_dict in (None, list(before.items()), list(before)):
+        with pytest.raises(InvalidValueError, match="expected a dict of name -> array"):
+            model.load_state_dict(not_a_dict)
+    model.load_state_dict({**before, "1.num_batches_tracked": np.array(7.0)})   # a whole float is fine
+    assert model.layers[1].buffers["num_batches_tracked"] == 7

@@ -5,23 +5,37 @@ exactly those of the equivalent `torch.nn.Sequential`, so weights move between t
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
-from .errors import CheckpointError, InvalidValueError, ShapeError
+from .errors import CallOrderError, CheckpointError, InvalidValueError, ShapeError
 from .layers import Layer, layer_from_config
+from .validate import positive_int
 
 
 class Sequential:
     """y = layers[-1](... layers[1](layers[0](x))); backward runs the chain rule in reverse."""
 
     def __init__(self, layers):
+        if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):
+            raise InvalidValueError(f"Sequential: expected a list of layers, got {type(layers).__name__}")
         self.layers = list(layers)
         if not self.layers:
             raise InvalidValueError("Sequential: expected at least one layer, got none")
+        first_seen = {}
         for index, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
                 raise InvalidValueError(f"Sequential: item {index} is {type(layer).__name__}, not an initlab Layer")
+            # a layer keeps one forward cache and one set of gradients, so a second use would
+            # silently overwrite the first one's (PyTorch's autograd allows it; here it is refused)
+            if id(layer) in first_seen:
+                raise InvalidValueError(
+                    f"Sequential: item {index} is the same {type(layer).__name__} object as item "
+                    f"{first_seen[id(layer)]}; use a new layer for each position")
+            first_seen[id(layer)] = index
             layer.label = f"layer {index} ({type(layer).__name__})"
+        self._backward_ready = True   # False once predict() or summary() replaced the caches
 
     def __len__(self):
         return len(self.layers)
@@ -36,6 +50,7 @@ class Sequential:
     def forward(self, x, training=True):
         for layer in self.layers:
             x = layer.forward(x, training=training)
+        self._backward_ready = True
         return x
 
     __call__ = forward
@@ -46,6 +61,10 @@ class Sequential:
         Returns d loss / d input when `input_grad=True`; otherwise the first layer skips that
         work (as PyTorch does for an input that does not require grad) and None is returned.
         """
+        if not self._backward_ready:
+            raise CallOrderError("Sequential.backward: predict(), summary() or first_nonfinite_forward() "
+                                 "ran after the last forward() and replaced the layers' caches; "
+                                 "call forward(x) again before backward()")
         last = len(self.layers) - 1
         for index in range(last, -1, -1):
             layer = self.layers[index]
@@ -56,11 +75,19 @@ class Sequential:
         return grad
 
     def predict(self, x, batch_size=512):
-        """Outputs in eval mode, computed in batches to bound memory."""
-        if len(x) == 0:   # the output shape still comes from a (one-example) forward pass
-            return self.forward(np.zeros((1, *np.shape(x)[1:]), self.dtype), training=False)[:0]
-        outs = [self.forward(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
-        return np.concatenate(outs)
+        """Outputs in eval mode, computed in batches to bound memory. The layers' caches then
+        hold the last batch's, so a backward() must follow a new forward()."""
+        batch_size = positive_int(batch_size, "predict batch_size")
+        if np.ndim(x) < 1:
+            raise ShapeError(f"predict: expected a batch (N, ...) of examples, got a scalar {x!r}")
+        x = x if isinstance(x, np.ndarray) else np.asarray(x)
+        try:
+            if len(x) == 0:   # the output shape still comes from a (one-example) forward pass
+                return self.forward(np.zeros((1, *x.shape[1:]), self.dtype), training=False)[:0]
+            outs = [self.forward(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
+            return np.concatenate(outs)
+        finally:
+            self._backward_ready = False
 
     @property
     def dtype(self) -> np.dtype:
@@ -99,9 +126,12 @@ class Sequential:
     def load_state_dict(self, state, strict=True):
         """Copy arrays from `state` into the model; all of it is checked before anything changes.
 
-        Missing keys, unexpected keys (when strict), and shape mismatches raise CheckpointError
-        naming the tensor, the expected and the found shape; the model is left as it was.
+        Missing keys, unexpected keys (when strict), shape mismatches and values that would not
+        survive the cast to the model's dtype (non-finite weights, float32 overflow, fractional
+        or negative counts) raise CheckpointError naming the tensor; the model is left as it was.
         """
+        if not isinstance(state, Mapping):
+            raise InvalidValueError(f"load_state_dict: expected a dict of name -> array, got {type(state).__name__}")
         expected = self.expected_state()
         missing = [k for k in expected if k not in state]
         unexpected = [k for k in state if k not in expected]
@@ -109,13 +139,11 @@ class Sequential:
             raise CheckpointError(f"state dict is missing tensor(s) {missing} (model expects {list(expected)})")
         if strict and unexpected:
             raise CheckpointError(f"state dict has unexpected tensor(s) {unexpected}; pass strict=False to ignore")
-        for key, (shape, _) in expected.items():
+        for key, (shape, dtype) in expected.items():
             found = np.shape(state[key])
             if tuple(found) != tuple(shape):
                 raise CheckpointError(f"tensor '{key}': expected shape {tuple(shape)}, found {tuple(found)}")
-            kind = np.asarray(state[key]).dtype
-            if kind.kind not in "biuf":
-                raise CheckpointError(f"tensor '{key}': expected numbers, found dtype {kind}")
+            _check_lossless(key, np.asarray(state[key]), np.dtype(dtype))
         for key, (_, dtype) in expected.items():
             index, name = key.split(".", 1)
             layer = self.layers[int(index)]
@@ -167,7 +195,8 @@ class Sequential:
 
     def summary_rows(self, input_shape):
         """[(label, output shape, parameter count, initializers)] for an input (C, H, W) or (N, C, H, W)."""
-        shape = tuple(input_shape)
+        shape = _input_shape(input_shape)
+        self._backward_ready = False
         x = np.zeros((1, *shape) if len(shape) == 3 else (1, *shape[1:]), dtype=self.dtype)
         rows = []
         for index, layer in enumerate(self.layers):
@@ -198,6 +227,7 @@ class Sequential:
         not finite ("input" if x itself is not), or None."""
         if not np.isfinite(x).all():
             return "input"
+        self._backward_ready = False
         with np.errstate(all="ignore"):
             for layer in self.layers:
                 x = layer.forward(x, training=False)
@@ -216,3 +246,44 @@ class Sequential:
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential(\n  {inner}\n)"
+
+
+def _input_shape(input_shape) -> tuple:
+    """An example's shape (C, H, W), or a batch's (N, C, H, W) or (N, features) whose N is
+    ignored: positive ints."""
+    given = input_shape
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        shape = None
+    valid = (shape is not None and len(shape) in (2, 3, 4)
+             and all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1 for d in shape))
+    if not valid:
+        raise ShapeError(f"summary: expected an input shape (C, H, W), (N, C, H, W) or (N, features) "
+                         f"of positive integers, got {given!r}")
+    return tuple(int(d) for d in shape)
+
+
+def _check_lossless(key: str, value: np.ndarray, dtype: np.dtype):
+    """Refuse a state-dict value that is not numbers, or would change when cast to `dtype`:
+    a weight must be finite (a NaN can only come from a diverged run) and stay finite in
+    `dtype`; an integer buffer (a count, such as num_batches_tracked) must hold whole numbers
+    >= 0 that fit."""
+    if value.dtype.kind not in "biuf":
+        raise CheckpointError(f"tensor '{key}': expected numbers, found dtype {value.dtype}")
+    if value.dtype.kind == "f" and not np.isfinite(value).all():
+        raise CheckpointError(f"tensor '{key}': holds non-finite values (NaN or Inf); a diverged run's?")
+    if dtype.kind == "f":
+        with np.errstate(over="ignore"):
+            if not np.isfinite(value.astype(dtype)).all():
+                raise CheckpointError(f"tensor '{key}': values up to {np.abs(value).max():.3g} overflow {dtype}")
+    elif dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        whole = value.dtype.kind != "f" or bool((value == np.round(value)).all())
+        if not whole or (value.size and (value.min() < 0 or value.max() > info.max)):
+            raise CheckpointError(f"tensor '{key}': expected whole numbers in [0, {info.max}] for a "
+                                  f"{dtype} count, found {_preview(value)}")
+
+
+def _preview(value: np.ndarray) -> str:
+    return np.array2string(value.reshape(-1)[:4], threshold=4)

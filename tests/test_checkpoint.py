@@ -202,6 +202,14 @@ def test_a_flipped_byte_in_the_data_fails_its_checksum_naming_the_tensor(tmp_pat
         checkpoint.load(bad)
 
 
+def test_bytes_appended_after_the_tensors_are_named(tmp_path, saved):
+    path, _, _, _ = saved
+    bad = tmp_path / "appended.safetensors"
+    bad.write_bytes(bytes(_bytes(path)) + b"junk")
+    with pytest.raises(CheckpointError, match=r"corrupted: 4 byte\(s\) follow its last tensor"):
+        checkpoint.load(bad)
+
+
 def test_a_damaged_header_is_refused(tmp_path, saved):
     path, _, _, _ = saved
     raw = _bytes(path)

@@ -167,6 +167,11 @@ def _parse_header(raw: bytes, where: str) -> dict:
         raise CheckpointError(
             f"{where} is truncated: its header needs {end} data bytes, the file holds {data_size}"
         )
+    if end < data_size:
+        raise CheckpointError(
+            f"{where} is corrupted: {data_size - end} byte(s) follow its last tensor "
+            f"(its header accounts for {end} data bytes); something was appended to it?"
+        )
     return header
 
 

@@ -10,7 +10,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from initlab import data
-from initlab.errors import DivergenceError, InvalidValueError, ShapeError, UnknownNameError
+from initlab.errors import DataError, DivergenceError, InvalidValueError, ShapeError, UnknownNameError
 from initlab.estimator import AUTO_SMALL_MODEL, CNNClassifier
 
 
@@ -256,3 +256,61 @@ def test_partial_fit_classes_may_exceed_the_first_batch(digits_small):
     assert clf.predict_proba(x).shape == (len(x), 10)
     with pytest.raises(InvalidValueError, match="classes of the first call"):
         clf.partial_fit(x, y, classes=np.arange(11))
+
+
+# --------------------------------------------------------------------------- parameters of any type
+
+def tiny_xy(seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((12, 1, 3, 3)), np.arange(12) % 3
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(activation=["relu"]), r"unknown activation \['relu'\]"),
+    (dict(optimizer={}), r"unknown optimizer \{\} \(valid: adam, sgd\)"),
+    (dict(optimizer=["sgd"]), r"unknown optimizer \['sgd'\]"),
+])
+def test_a_name_that_is_not_a_string_is_an_unknown_name(kwargs, match):
+    with pytest.raises(UnknownNameError, match=match):
+        CNNClassifier(epochs=1, **kwargs).fit(*tiny_xy())
+
+
+def test_dtype_may_be_a_string_a_numpy_type_or_a_dtype_and_is_kept_as_given():
+    x, y = tiny_xy()
+    curves = []
+    for dtype in ("float64", np.float64, np.dtype("float64")):
+        clf = CNNClassifier(epochs=2, random_state=0, dtype=dtype).fit(x, y)
+        assert clf.model_.dtype == np.float64 and clf.get_params()["dtype"] is dtype
+        assert clone(clf).dtype == dtype and type(clone(clf).dtype) is type(dtype)
+        curves.append(clf.loss_curve_)
+    assert curves[0] == curves[1] == curves[2]
+    assert CNNClassifier(epochs=1, dtype=np.float32).fit(x, y).model_.dtype == np.float32
+    for bad in (None, "int32", ["float64"], "float6"):
+        with pytest.raises(InvalidValueError, match=r"dtype: expected float32 or float64 .*got"):
+            CNNClassifier(epochs=1, dtype=bad).fit(x, y)
+
+
+@pytest.mark.parametrize("shape", [None, 5, (1, 8), "1x8x8", (1, 0, 8)])
+def test_network_names_an_image_shape_that_is_not_three_positive_ints(shape):
+    with pytest.raises(InvalidValueError, match=r"network image_shape: expected \(channels, height, width\)"):
+        CNNClassifier().network(shape, 2)
+
+
+@pytest.mark.parametrize("factor", [1e300, 1e-310])
+def test_standardization_copes_with_huge_and_tiny_features(factor):
+    """The std of values ~1e300 overflowed (scale_ inf: every input became 0, trained on zeros);
+    that of values ~1e-310 underflowed (scale_ 1: the inputs stayed ~0)."""
+    x, y = tiny_xy()
+    plain = CNNClassifier(epochs=2, random_state=0, dtype="float64").fit(x, y)
+    scaled = CNNClassifier(epochs=2, random_state=0, dtype="float64").fit(x * factor, y)
+    assert np.isfinite(scaled.scale_).all()
+    np.testing.assert_allclose(scaled.scale_ / factor, plain.scale_, rtol=1e-9)
+    np.testing.assert_allclose(scaled.loss_curve_, plain.loss_curve_, rtol=1e-6)
+    np.testing.assert_allclose(scaled.predict_proba(x * factor), plain.predict_proba(x), rtol=1e-6)
+
+
+def test_standardized_inputs_that_overflow_are_a_data_error():
+    x, y = tiny_xy()
+    clf = CNNClassifier(epochs=1, random_state=0).fit(x * 1e-30, y)     # float32, std ~1e-30
+    with pytest.raises(DataError, match=r"X: standardizing with the training .* too large for float32"):
+        clf.predict(x * 1e10)

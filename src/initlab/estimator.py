@@ -31,7 +31,7 @@ from sklearn.utils.validation import (check_array, check_consistent_length, chec
 from . import functional as F
 from . import init
 from .data import batches
-from .errors import DivergenceError, InvalidValueError, ShapeError, unknown_name
+from .errors import DataError, DivergenceError, InvalidValueError, ShapeError, unknown_name
 from .layers import ACTIVATION_LAYERS
 from .losses import SoftmaxCrossEntropy
 from .model import Sequential
@@ -90,6 +90,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     clip_grad_norm : float or None
         Rescale the gradients when their global L2 norm exceeds this (as torch's clip_grad_norm_).
     dtype : "float32" or "float64"
+        Also np.float32/np.float64 or an np.dtype (kept as given, as scikit-learn requires).
     random_state : None, int, numpy Generator or RandomState
         Seeds the weight draws and the mini-batch order (two independent streams spawned from
         one SeedSequence). An int makes `fit` reproducible bit for bit.
@@ -185,9 +186,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         """Validate the hyper-parameters (at fit time, as scikit-learn requires)."""
         check_model(self.model)
         init.scaled(self.weight_init, real_number(self.init_scale, "init_scale", low=0.0))
-        if self.activation not in ACTIVATION_LAYERS:
+        # a name that is not a string (['relu'], {}) is unknown, not an 'unhashable' TypeError
+        if not isinstance(self.activation, str) or self.activation not in ACTIVATION_LAYERS:
             raise unknown_name("activation", self.activation, ACTIVATION_LAYERS)
-        if self.optimizer not in DEFAULT_LR:
+        if not isinstance(self.optimizer, str) or self.optimizer not in DEFAULT_LR:
             raise unknown_name("optimizer", self.optimizer, DEFAULT_LR)
         if self.lr is not None:
             real_number(self.lr, "lr", low=0.0, low_open=True)
@@ -196,18 +198,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         positive_int(self.epochs, "epochs")
         positive_int(self.batch_size, "batch_size")
         if self.image_shape is not None:
-            shape = self.image_shape
-            if (not isinstance(shape, (tuple, list)) or len(shape) != 3 or not all(
-                    isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in shape)):
-                raise InvalidValueError(f"image_shape: expected (channels, height, width) of "
-                                        f"positive ints, or None; got {shape!r}")
+            _check_image_shape(self.image_shape, "image_shape", none_ok=True)
         if self.clip_grad_norm is not None:
             real_number(self.clip_grad_norm, "clip_grad_norm", low=0.0, low_open=True)
-        if str(self.dtype) not in ("float32", "float64"):
-            raise InvalidValueError(f"dtype: expected 'float32' or 'float64', got {self.dtype!r}")
+        _float_dtype(self.dtype)
 
     def _np_dtype(self):
-        return np.dtype(str(self.dtype))
+        return _float_dtype(self.dtype)
 
     # ------------------------------------------------------------------ inputs
     def _check_input(self, X, y=_NO_Y, *, reset):
@@ -263,9 +260,21 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _to_images(self, x):
         """(n, c, h, w) standardized images from a validated X."""
         images = x.reshape(len(x), *self.image_shape_)
-        if self.standardize:
-            images = (images - self.mean_[:, None, None]) / self.scale_[:, None, None]
-        return images.astype(self._np_dtype(), copy=False)
+        if not self.standardize:
+            return images.astype(self._np_dtype(), copy=False)
+        # x/s - m/s rather than (x - m)/s: x - m overflows for values near the float64 limit
+        mean, scale = self.mean_[:, None, None], self.scale_[:, None, None]
+        with np.errstate(over="ignore", invalid="ignore"):
+            images = (images / scale - mean / scale).astype(self._np_dtype(), copy=False)
+        if not np.isfinite(images).all():
+            # images far outside the training range (beyond float32's range, say): refuse them
+            # rather than predict from infinities
+            raise DataError(
+                f"X: standardizing with the training per-channel mean {self.mean_.tolist()} and "
+                f"std {self.scale_.tolist()} gives values too large for {self._np_dtype().name} "
+                f"(X's values lie in [{x.min():.6g}, {x.max():.6g}]); rescale X, or pass "
+                f"standardize=False with inputs of a moderate size")
+        return images
 
     def _first_classes(self, y, classes):
         if classes is None:
@@ -294,8 +303,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         images = x.reshape(len(x), *self.image_shape_).astype(np.float64)
         channels = self.image_shape_[0]
         if self.standardize:
-            self.mean_ = images.mean(axis=(0, 2, 3))
-            scale = images.std(axis=(0, 2, 3))
+            self.mean_, scale = _channel_mean_std(images)
             self.scale_ = np.where(scale > 0, scale, 1.0)
         else:
             self.mean_, self.scale_ = np.zeros(channels), np.ones(channels)
@@ -314,9 +322,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         """The untrained network this estimator builds for (c, h, w) images and n_classes classes,
         its weights drawn from `rng` (e.g. to read its `summary` or its initial weight stds)."""
         self._check_params()
-        shape = tuple(positive_int(v, "image_shape") for v in image_shape)
-        if len(shape) != 3:
-            raise InvalidValueError(f"image_shape: expected (channels, height, width), got {image_shape!r}")
+        shape = _check_image_shape(image_shape, "network image_shape")
         return self._build(shape, positive_int(n_classes, "n_classes"), as_generator(rng))
 
     def _model_name(self, image_shape):
@@ -390,6 +396,40 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         if saved_optimizer is not None:
             self.optimizer_ = build_optimizer(self.model_, saved_optimizer["config"])
             self.optimizer_.load_state_dict(saved_optimizer["state"])
+
+
+def _float_dtype(value) -> np.dtype:
+    """The np.dtype a `dtype` parameter names: float32 or float64, given as a string ("float64",
+    "f8"), a NumPy type (np.float64) or an np.dtype, as the layers take it."""
+    try:
+        dtype = None if value is None else np.dtype(value)
+    except Exception:           # np.dtype raises TypeError or ValueError, by input
+        dtype = None
+    if dtype is None or dtype not in (np.float32, np.float64):
+        raise InvalidValueError(f"dtype: expected float32 or float64 ('float32', np.float32, "
+                                f"np.dtype('float32'), ...), got {value!r}")
+    return dtype
+
+
+def _check_image_shape(shape, name, *, none_ok=False) -> tuple:
+    """(channels, height, width) of positive ints, as a tuple."""
+    if (not isinstance(shape, (tuple, list)) or len(shape) != 3 or not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in shape)):
+        raise InvalidValueError(f"{name}: expected (channels, height, width) of positive ints"
+                                f"{', or None' if none_ok else ''}; got {shape!r}")
+    return tuple(int(v) for v in shape)
+
+
+def _channel_mean_std(images):
+    """Per-channel mean and std of (n, c, h, w) float64 images, finite for any finite images.
+
+    Computed on each channel divided by its largest |value| and scaled back: the sum of squares
+    of values beyond ~1e154 overflows (std inf turned every standardized input into 0), and of
+    values below ~1e-162 underflows to 0. The std is at most the largest |value|, so it fits."""
+    peak = np.abs(images).max(axis=(0, 2, 3))
+    peak = np.where(peak > 0, peak, 1.0)
+    unit = images / peak[:, None, None]
+    return unit.mean(axis=(0, 2, 3)) * peak, unit.std(axis=(0, 2, 3)) * peak
 
 
 def check_model(name) -> str:

@@ -8,8 +8,8 @@ from scipy import integrate
 from initlab import data
 from initlab import layers as L
 from initlab.diagnostics import (SATURATION, filter_similarity, offdiagonal, predicted_propagation,
-                                 signal_propagation)
-from initlab.errors import InvalidValueError, ShapeError
+                                 signal_propagation, template_scores)
+from initlab.errors import DTypeError, InvalidValueError, ShapeError
 from initlab.losses import SoftmaxCrossEntropy
 from initlab.model import Sequential
 from initlab.models import plain_cnn
@@ -221,3 +221,77 @@ def test_filter_similarity_of_equal_and_random_filters():
     assert np.allclose(filter_similarity(same), 1.0)
     random = np.random.default_rng(0).standard_normal((4, 2, 3, 3))
     assert np.abs(offdiagonal(filter_similarity(random))).max() < 0.99
+
+
+# --------------------------------------------------------------------------- bad input, named
+
+def test_signal_propagation_names_a_loss_fn_that_is_not_a_loss(batch):
+    x, y = batch
+    with pytest.raises(InvalidValueError, match=r"signal_propagation loss_fn: expected a loss .* got int"):
+        signal_propagation(small_net(), x, y, loss_fn=3)
+
+
+def test_an_input_variance_map_must_match_the_first_layer_and_the_image_size():
+    spec = dict(depth=2, width=4)          # plain_cnn: 1 input channel
+    one = predicted_propagation(spec, np.ones((1, 5, 5)))[0]["q"]
+    assert predicted_propagation(spec, np.ones((5, 5)), image_size=5)[0]["q"] == one   # agreeing: fine
+    with pytest.raises(ShapeError, match=r"map of 3 channel\(s\) \(shape \(3, 5, 5\)\), but layer 0 \(Conv2D\) "
+                                         r"takes 1 input channel"):
+        predicted_propagation(spec, np.ones((3, 5, 5)))       # was accepted: q 2.71 instead of 0.90
+    with pytest.raises(InvalidValueError, match=r"image_size \(9, 9\) conflicts with the input_variance map's size \(5, 5\)"):
+        predicted_propagation(spec, np.ones((5, 5)), image_size=9)     # was silently ignored
+
+
+@pytest.mark.parametrize("image_size, layer", [(2, "layer 0"), (5, "layer 2")])
+def test_a_kernel_larger_than_the_map_reaching_it_is_named(image_size, layer):
+    model = Sequential([L.Conv2D(1, 2, 5, rng=0), L.ReLU(), L.Conv2D(2, 2, 3, rng=1)])   # no padding
+    with pytest.raises(ShapeError, match=rf"predicted_propagation: {layer} \(Conv2D\) .* has no output"):
+        predicted_propagation(model, 1.0, image_size=image_size)
+
+
+@pytest.mark.parametrize("variance, error, match", [
+    ("a", InvalidValueError, r"input_variance: expected a number, an \(H, W\) or a \(C, H, W\) map.*got 'a'"),
+    (None, InvalidValueError, "input_variance: expected a number"),
+    (1 + 1j, DTypeError, r"input_variance: expected real values of E\[x\^2\], got complex"),
+    (np.ones((0, 5)), ShapeError, r"got shape \(0, 5\)"),
+])
+def test_an_input_variance_that_is_not_real_numbers_is_named(variance, error, match):
+    with pytest.raises(error, match=match):
+        predicted_propagation(dict(depth=2, width=4), variance)
+
+
+def test_complex_weights_are_refused_not_cast_to_real():
+    w = np.random.default_rng(0).standard_normal((4, 1, 3, 3)) * (1 + 1j)
+    with pytest.raises(DTypeError, match="filter_similarity weight: .* got dtype complex128"):
+        filter_similarity(w)
+    with pytest.raises(DTypeError, match="template_scores weight: .* got dtype complex128"):
+        template_scores(w)
+    with pytest.raises(DTypeError, match="template_scores template 'a'"):
+        template_scores(w.real, {"a": np.ones((3, 3), complex)})
+
+
+@pytest.mark.parametrize("matrix", [np.ones((2, 3)), np.ones(3), 1.0, np.ones((2, 2, 2))])
+def test_offdiagonal_needs_a_square_matrix(matrix):
+    with pytest.raises(ShapeError, match=r"offdiagonal: expected a square matrix \(n, n\), got shape"):
+        offdiagonal(matrix)
+    assert sorted(offdiagonal([[1, 2], [3, 4]]).tolist()) == [2, 3]
+
+
+def test_filter_similarity_names_strings_and_no_filters():
+    with pytest.raises(DTypeError, match="filter_similarity weight"):
+        filter_similarity(np.array([["a", "b"]]))
+    with pytest.raises(ShapeError, match=r"expected at least one filter, got a weight of shape \(0, 3\)"):
+        filter_similarity(np.zeros((0, 3)))
+
+
+@pytest.mark.parametrize("weight, templates, error, match", [
+    (np.ones((2, 1, 3, 3)), {}, InvalidValueError, "expected at least one template, got an empty dict"),
+    (np.ones((2, 1, 3, 3)), ["x"], InvalidValueError, r"expected a dict \{name: \(kh, kw\) array\} or None, got list"),
+    (np.ones((2, 1, 3, 3)), "abc", InvalidValueError, "got str"),
+    (np.ones((2, 1, 3, 3)), {"a": np.ones((3, 3)), "b": np.ones((2, 2))}, ShapeError,
+     r"template 'b' has shape \(2, 2\), expected the kernels' \(3, 3\)"),
+    (np.zeros((0, 1, 3, 3)), None, ShapeError, "at least one filter and one input channel"),
+])
+def test_template_scores_names_bad_templates_and_empty_weights(weight, templates, error, match):
+    with pytest.raises(error, match=match):
+        template_scores(weight, templates)

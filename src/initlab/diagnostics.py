@@ -6,13 +6,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InvalidValueError, ShapeError
+from .errors import DTypeError, InvalidValueError, ShapeError
+from .validate import as_float_array
+
+
+def _as_float64(array, who) -> np.ndarray:
+    """A real array in float64; complex (whose imaginary part would be dropped), bool, string
+    and object arrays are a DTypeError naming `who`."""
+    return as_float_array(array, who, finite=False, int_dtype=np.float64).astype(np.float64, copy=False)
 
 
 def _as_filters(weight, who):
-    weight = np.asarray(weight, dtype=np.float64)
+    weight = _as_float64(weight, f"{who} weight")
     if weight.ndim < 2:
         raise ShapeError(f"{who}: expected a weight with an output axis first, (out, ...), got shape {weight.shape}")
+    if weight.shape[0] == 0:
+        raise ShapeError(f"{who}: expected at least one filter, got a weight of shape {weight.shape}")
     return weight.reshape(weight.shape[0], -1)
 
 
@@ -33,8 +42,13 @@ def filter_similarity(weight) -> np.ndarray:
 
 
 def offdiagonal(matrix) -> np.ndarray:
-    """The entries of a square matrix off its diagonal, as a flat array."""
-    matrix = np.asarray(matrix)
+    """The entries of a square matrix (n, n) off its diagonal, as a flat array (n * (n - 1),)."""
+    try:
+        matrix = np.asarray(matrix)
+    except Exception as exc:      # ragged nested lists
+        raise ShapeError(f"offdiagonal: expected a square matrix (n, n), got {type(matrix).__name__} ({exc})") from None
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ShapeError(f"offdiagonal: expected a square matrix (n, n), got shape {matrix.shape}")
     return matrix[~np.eye(matrix.shape[0], dtype=bool)]
 
 
@@ -47,18 +61,18 @@ def template_scores(weight, templates=None):
     best over its input channels. weight (out, in, kh, kw) -> scores (out, len(templates)).
     `templates` defaults to `filters.templates(kh)` (X, plus, diagonals, lines, edges).
     """
-    weight = np.asarray(weight, dtype=np.float64)
+    weight = _as_float64(weight, "template_scores weight")
     if weight.ndim != 4:
         raise ShapeError(f"template_scores: expected a conv weight (out, in, kh, kw), got shape {weight.shape}")
     if weight.shape[2] != weight.shape[3]:
         raise ShapeError(f"template_scores: expected square kernels, got {weight.shape[2]}x{weight.shape[3]}")
+    if weight.shape[0] == 0 or weight.shape[1] == 0:
+        raise ShapeError(f"template_scores: expected at least one filter and one input channel, "
+                         f"got a weight of shape {weight.shape}")
     if templates is None:
         from .filters import templates as make_templates
         templates = make_templates(weight.shape[2])
-    names = list(templates)
-    stack = np.stack([np.asarray(templates[n], dtype=np.float64) for n in names])
-    if stack.shape[1:] != weight.shape[2:]:
-        raise ShapeError(f"template_scores: templates are {stack.shape[1:]}, kernels are {weight.shape[2:]}")
+    names, stack = _template_stack(templates, weight.shape[2:])
 
     def normalize(a):
         a = a.reshape(*a.shape[:-2], -1)
@@ -68,6 +82,23 @@ def template_scores(weight, templates=None):
 
     corr = np.einsum("oik,tk->oit", normalize(weight), normalize(stack))
     return np.abs(corr).max(axis=1), names
+
+
+def _template_stack(templates, kernel_shape):
+    """(names, (T, kh, kw) float64 stack) from a non-empty {name: (kh, kw) array} dict."""
+    if not isinstance(templates, dict):
+        raise InvalidValueError(f"template_scores templates: expected a dict {{name: (kh, kw) array}} "
+                                f"or None, got {type(templates).__name__}")
+    if not templates:
+        raise InvalidValueError("template_scores templates: expected at least one template, got an empty dict")
+    names, arrays = list(templates), []
+    for name in names:
+        array = _as_float64(templates[name], f"template_scores template {name!r}")
+        if array.shape != tuple(kernel_shape):
+            raise ShapeError(f"template_scores: template {name!r} has shape {array.shape}, "
+                             f"expected the kernels' {tuple(kernel_shape)}")
+        arrays.append(array)
+    return names, np.stack(arrays)
 
 
 # --------------------------------------------------------------------------- signal propagation
@@ -170,6 +201,11 @@ def signal_propagation(model, x, y=None, *, loss_fn=None, lr=0.01, bins=50) -> l
 
     bins = positive_int(bins, "signal_propagation bins")
     lr = real_number(lr, "signal_propagation lr", low=0)
+    if loss_fn is not None and not (callable(getattr(loss_fn, "forward", None))
+                                    and callable(getattr(loss_fn, "backward", None))):
+        raise InvalidValueError(f"signal_propagation loss_fn: expected a loss with forward(logits, y) "
+                                f"and backward() (e.g. losses.SoftmaxCrossEntropy()) or None, "
+                                f"got {type(loss_fn).__name__}")
     records, h = [], x
     with np.errstate(all="ignore"):
         for index, layer in enumerate(model.layers):
@@ -297,23 +333,69 @@ def _as_model(model_spec_or_model):
     )
 
 
-def _input_map(input_variance, in_channels, image_size):
-    """S_0: the per-pixel sum over input channels of E[x_c^2], as an (H, W) map ((1, 1) if homogeneous)."""
-    v = np.asarray(input_variance, dtype=np.float64)
+_VARIANCE_FORMS = "a number, an (H, W) or a (C, H, W) map of E[x^2]"
+
+
+def _variance_array(input_variance) -> np.ndarray:
+    """input_variance as a float64 array of finite values >= 0."""
+    try:
+        v = np.asarray(input_variance)
+    except Exception:         # ragged nested lists
+        v = np.asarray(None)
+    if v.dtype.kind == "c":
+        raise DTypeError(f"predicted_propagation input_variance: expected real values of E[x^2], "
+                         f"got complex {_brief(input_variance)}")
+    if v.dtype.kind not in "iuf":
+        raise InvalidValueError(f"predicted_propagation input_variance: expected {_VARIANCE_FORMS}, "
+                                f"got {_brief(input_variance)}")
+    v = v.astype(np.float64)
     if not np.all(np.isfinite(v)) or np.any(v < 0):
-        raise InvalidValueError(f"predicted_propagation: input_variance must be finite and >= 0, got {input_variance!r}")
+        raise InvalidValueError(f"predicted_propagation: input_variance must be finite and >= 0, "
+                                f"got {_brief(input_variance)}")
+    return v
+
+
+def _brief(value, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _input_map(input_variance, in_channels, image_size):
+    """S_0: the per-pixel sum over input channels of E[x_c^2], as an (H, W) map ((1, 1) if homogeneous).
+
+    A map must match the model's first layer (C = in_channels) and fixes the image size, so an
+    `image_size` that differs from it is refused rather than silently ignored."""
+    from .validate import pair
+
+    v = _variance_array(input_variance)
+    size = None if image_size is None else pair(image_size, "predicted_propagation image_size", minimum=1)
     if v.ndim == 0:
-        if image_size is None:
+        if size is None:
             return None, float(v) * in_channels
-        from .validate import pair
-        h, w = pair(image_size, "predicted_propagation image_size", minimum=1)
-        return np.full((h, w), float(v) * in_channels), None
-    if v.ndim == 2:
-        return v * in_channels, None
-    if v.ndim == 3:
-        return v.sum(axis=0), None
-    raise ShapeError(f"predicted_propagation: input_variance must be a number, an (H, W) or a (C, H, W) "
-                     f"map of E[x^2], got shape {v.shape}")
+        return np.full(size, float(v) * in_channels), None
+    if v.ndim not in (2, 3) or 0 in v.shape:
+        raise ShapeError(f"predicted_propagation: input_variance must be {_VARIANCE_FORMS}, got shape {v.shape}")
+    if v.ndim == 3 and v.shape[0] != in_channels:
+        raise ShapeError(f"predicted_propagation: input_variance is a map of {v.shape[0]} channel(s) "
+                         f"(shape {v.shape}), but layer 0 (Conv2D) takes {in_channels} input channel(s): "
+                         f"expected ({in_channels}, H, W), or an (H, W) map shared by every channel")
+    if size is not None and size != v.shape[-2:]:
+        raise InvalidValueError(f"predicted_propagation: image_size {size} conflicts with the input_variance "
+                                f"map's size {v.shape[-2:]}; a map sets the image size, give image_size "
+                                f"only with a scalar input_variance")
+    return (v * in_channels if v.ndim == 2 else v.sum(axis=0)), None
+
+
+def _conv_window_sum(s_map, conv, index):
+    """_window_sum over conv's windows, or a ShapeError naming the layer when none fits the map."""
+    (kh, kw), (sh, sw), (ph, pw) = conv.kernel_size, conv.stride, conv.padding
+    h, w = s_map.shape
+    if h + 2 * ph < kh or w + 2 * pw < kw:
+        raise ShapeError(f"predicted_propagation: layer {index} (Conv2D) with a {kh}x{kw} kernel and padding "
+                         f"({ph}, {pw}) has no output on the {h}x{w} map reaching it; give a larger "
+                         f"image_size (or input_variance map), or a scalar input_variance alone for an "
+                         f"infinite image")
+    return _window_sum(s_map, conv.kernel_size, conv.stride, conv.padding)
 
 
 def predicted_propagation(model_spec_or_model, input_variance, *, image_size=None, points=100) -> list[dict]:
@@ -339,6 +421,9 @@ def predicted_propagation(model_spec_or_model, input_variance, *, image_size=Non
     (C, H, W) map of E[x^2] as `input_variance`) it is run per pixel, summing only the window
     taps that fall inside the zero-padded image, so the border loss of padding is predicted too:
     q_l(p) = sigma_w^2 * sum_{taps t in bounds} C_in E[phi(z_{l-1}(p + t))^2] + sigma_b^2.
+    A (C, H, W) map must have the first conv's C input channels; a map sets the image size, so an
+    `image_size` that differs from it is an error. A layer whose kernel does not fit the map
+    reaching it (no padding, a small image) is a ShapeError naming it.
 
     Backward, with the usual independence assumption, the variance of the gradient reaching
     block l's output follows G_{l-1} = sigma_w,l^2 * C_out,l * sum_taps E[phi'(z_l)^2] G_l,
@@ -379,7 +464,7 @@ def predicted_propagation(model_spec_or_model, input_variance, *, image_size=Non
         if s_map is None:
             q = np.array([[weight_var * np.prod(w.shape[2:]) * s_scalar + bias_var]])
         else:
-            q = weight_var * _window_sum(s_map, conv.kernel_size, conv.stride, conv.padding) + bias_var
+            q = weight_var * _conv_window_sum(s_map, conv, index) + bias_var
         m1, m2, d2 = _activation_moments(act, q, nodes, weights)
         blocks.append({"index": index, "activation_index": None if act is None else index + 1,
                        "fan_in": fan_in, "weight_var": weight_var, "bias_var": bias_var,

@@ -66,6 +66,8 @@ def test_shapes_classes_are_learnable_by_a_linear_classifier():
     ({"n": 10, "noise": -0.1}, "noise"),
     ({"n": 10, "classes": ()}, "classes"),
     ({"n": 10, "classes": ("x", "x")}, "classes"),
+    ({"n": 10, "classes": None}, r"classes: expected a shape class name or a list of them .*got None"),
+    ({"n": 10, "classes": 5}, r"classes: expected a shape class name or a list of them .*got 5"),
 ])
 def test_shapes_rejects_bad_arguments(kwargs, match):
     with pytest.raises(InvalidValueError, match=match):
@@ -213,6 +215,44 @@ def test_mnist_label_count_mismatch(tmp_path):
     (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros(4, np.uint8)))
     with pytest.raises(DataError, match="5 images but .* 4 labels"):
         data.mnist(tmp_path)
+
+
+@pytest.mark.parametrize("where", [data.read_idx, data.mnist])
+def test_a_path_that_is_not_a_path_is_named(where):
+    name = "read_idx path" if where is data.read_idx else "MNIST folder"
+    with pytest.raises(InvalidValueError, match=rf"{name}: expected a path \(str or pathlib.Path\), got None"):
+        where(None)
+
+
+def _relabel(folder, train=None, test=None):
+    if train is not None:
+        (folder / "train-labels-idx1-ubyte").write_bytes(idx_bytes(np.asarray(train, np.uint8)))
+    if test is not None:
+        (folder / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.asarray(test, np.uint8)))
+
+
+@pytest.mark.parametrize("train, test, file, match", [
+    ([200] * 12, None, "train-labels", r"expected class labels 0..K-1 .*; found only label 200 in its 12 example"),
+    ([0, 1, 2, 5] * 3, [0, 1, 2, 0, 1], "train-labels", r"found labels 0, 1, 2, 5 \(classes 3, 4 have no training example\)"),
+    (np.arange(12) % 10 + 1, [1, 2, 3, 4, 5], "train-labels", r"found labels 1, 2, .* \(class 0 has no training example\)"),
+    (None, [0, 1, 2, 3, 12], "t10k-labels", r"test label 12 is not a class of the training labels \(0..9\)"),
+])
+def test_mnist_labels_must_be_classes_with_training_examples(tmp_path, train, test, file, match):
+    """Labels all 200 used to load as a '201-class' dataset the CLI then trained on."""
+    write_fake_mnist(tmp_path)
+    _relabel(tmp_path, train, test)
+    with pytest.raises(DataError, match=rf"{file}-idx1-ubyte': .*{match}"):
+        data.mnist(tmp_path)
+    with pytest.raises(DataError, match=file):
+        data.load(f"mnist:{tmp_path}")
+
+
+def test_idx_datasets_with_other_class_counts_still_load(tmp_path):
+    """Labels need only be 0..K-1 with every class in training: EMNIST-like K = 12 loads."""
+    write_fake_mnist(tmp_path, n_train=24)
+    _relabel(tmp_path, train=np.arange(24) % 12, test=[11, 0, 3, 3, 7])
+    ds = data.load(f"mnist:{tmp_path}")
+    assert ds.num_classes == 12 and ds.class_names[-1] == "11"
 
 
 def test_mnist_test_images_of_another_size_are_refused_at_load(tmp_path):

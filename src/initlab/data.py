@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +73,11 @@ def _shape_distance(name, px, py, cx, cy, r):
 def _check_classes(classes) -> tuple[str, ...]:
     if isinstance(classes, str):
         classes = (classes,)
-    classes = tuple(classes)
+    try:
+        classes = tuple(classes)
+    except TypeError:               # None, a number: not a name nor a collection of names
+        raise InvalidValueError(f"classes: expected a shape class name or a list of them "
+                                f"(from {', '.join(SHAPE_CLASSES)}), got {classes!r}") from None
     if not classes:
         raise InvalidValueError("classes: expected at least one shape class, got none")
     for name in classes:
@@ -169,6 +174,13 @@ def _read_bytes(path: Path) -> bytes:
         raise DataError(f"IDX file {str(path)!r} is a damaged gzip file: {exc}") from None
 
 
+def _as_path(value, name: str) -> Path:
+    """A str or os.PathLike as a Path; anything else is an InvalidValueError naming `name`."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise InvalidValueError(f"{name}: expected a path (str or pathlib.Path), got {value!r}")
+    return Path(value)
+
+
 def read_idx(path) -> np.ndarray:
     """Read an IDX file (raw or gzipped) -> an array of its dims, in native byte order.
 
@@ -176,7 +188,7 @@ def read_idx(path) -> np.ndarray:
     big-endian items of the type (0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
     0x0D float32, 0x0E float64).
     """
-    path = Path(path)
+    path = _as_path(path, "read_idx path")
     data = _read_bytes(path)
     where = f"IDX file {str(path)!r}"
     if len(data) < 4:
@@ -259,16 +271,54 @@ def _mnist_pair(images_path: Path, labels_path: Path):
     return x, labels.astype(np.int64)
 
 
+def _list_labels(values: np.ndarray, limit: int = 12) -> str:
+    """Sorted distinct labels as "0, 1, 5", shortened to "0, 1, ..., 9998, 9999 (N distinct)"."""
+    if values.size <= limit:
+        return ", ".join(str(int(v)) for v in values)
+    head = ", ".join(str(int(v)) for v in values[:limit // 2])
+    tail = ", ".join(str(int(v)) for v in values[-2:])
+    return f"{head}, ..., {tail} ({values.size} distinct)"
+
+
+def _check_mnist_labels(train_labels, test_labels, paths):
+    """The labels are classes 0..K-1, each with a training example, K >= 2, and the test labels
+    are among them: a class without training examples would be an output unit nothing trains
+    (labels all 200 made a "201-class" net). K is free, so other IDX sets (EMNIST: 47) load."""
+    where = f"{str(paths['train_labels'])!r}"
+    expected = ("expected class labels 0..K-1 with every class in the training labels "
+                "(MNIST: the digits 0-9)")
+    present = np.unique(train_labels)
+    if present.size < 2:
+        found = "no labels" if present.size == 0 else f"only label {int(present[0])}"
+        raise DataError(f"{where}: {expected}; found {found} in its {len(train_labels)} example(s)")
+    if present[0] != 0 or present[-1] != present.size - 1:
+        missing = ""
+        if present[-1] < 100_000:           # name the empty classes when listing them is cheap
+            empty = np.setdiff1d(np.arange(present[-1] + 1), present)
+            missing = (f" (class {int(empty[0])} has" if empty.size == 1 else
+                       f" (classes {_list_labels(empty)} have") + " no training example)"
+        raise DataError(f"{where}: {expected}; found labels {_list_labels(present)}{missing}")
+    unseen = np.setdiff1d(np.unique(test_labels), present)
+    if unseen.size:
+        what = f"label {int(unseen[0])} is not a class" if unseen.size == 1 else \
+            f"labels {_list_labels(unseen)} are not classes"
+        raise DataError(f"{str(paths['test_labels'])!r}: test {what} of the training labels "
+                        f"(0..{present.size - 1}) in {where}")
+
+
 def mnist(folder):
     """Read MNIST from a local folder -> ((x_train, y_train), (x_test, y_test)).
 
     The folder holds train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte
     and t10k-labels-idx1-ubyte, each raw or gzipped (.gz). Images become float32
-    (n, 1, rows, cols) = pixels / 255 ((n, 1, 28, 28) for MNIST); labels int64.
+    (n, 1, rows, cols) = pixels / 255 ((n, 1, 28, 28) for MNIST); labels int64. The labels
+    must be classes 0..K-1 (K >= 2; 10 for MNIST), each present in the training file, and the
+    test labels among them (DataError otherwise).
     """
-    paths = _find_mnist_files(Path(folder))
+    paths = _find_mnist_files(_as_path(folder, "MNIST folder"))
     train = _mnist_pair(paths["train_images"], paths["train_labels"])
     test = _mnist_pair(paths["test_images"], paths["test_labels"])
+    _check_mnist_labels(train[1], test[1], paths)
     if train[0].shape[1:] != test[0].shape[1:]:
         raise DataError(
             f"MNIST folder {str(folder)!r}: the test images are {_size(test[0])}, the training images "

@@ -82,8 +82,9 @@ def lsuv(model, x_batch, tol=0.1, max_iter=10, rng=None, orthonormal=True) -> li
        Without a bias one rescaling is exact; with biases it converges in a few.
 
     Layers run in eval mode (batch-norm statistics and dropout untouched). Biases are left as
-    they are, and so are frozen layers (`trainable=False`, e.g. hand-made filters). Returns one record per rescaled layer: label, iterations, variance (final),
-    initial_variance, scale (the product of the factors applied), converged (|variance - 1| <= tol).
+    they are, and so are frozen layers (`trainable=False`, e.g. hand-made filters). Returns one
+    record per rescaled layer: label, iterations, variance (final), initial_variance, scale (the
+    product of the factors applied), converged (|variance - 1| <= tol).
     A layer whose output has zero or non-finite variance cannot be rescaled: InvalidValueError.
     """
     tol = real_number(tol, "lsuv tol", low=0, low_open=True)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from initlab import functional as F
+from initlab.errors import DTypeError, InvalidValueError, ShapeError
 
 from gradcheck import numeric_grad, relative_error, sample_indices
 
@@ -91,3 +92,99 @@ def test_gelu_takes_0_d_and_empty_arrays(dtype):
     assert F.gelu(x) == pytest.approx(0.5 * 0.5 * (1 + math.erf(0.5 / math.sqrt(2))), rel=1e-6)
     assert F.gelu_grad(x, F.gelu(x)).shape == ()
     assert F.gelu(np.zeros((0, 3), dtype)).shape == (0, 3)
+
+
+# ---- every public function takes its input through validate.as_float_array
+
+def _pool(fn):
+    return lambda x: fn(x, 2)
+
+
+# (name, function of one array, float input it is checked on)
+_PUBLIC = [
+    ("relu", F.relu), ("tanh", F.tanh), ("sigmoid", F.sigmoid), ("gelu", F.gelu), ("selu", F.selu),
+    ("leaky_relu", lambda x: F.leaky_relu(x, 0.5)), ("elu", lambda x: F.elu(x, 0.5)),
+    ("relu_grad", lambda x: F.relu_grad(x, x)), ("tanh_grad", lambda x: F.tanh_grad(x, x)),
+    ("sigmoid_grad", lambda x: F.sigmoid_grad(x, x)), ("gelu_grad", lambda x: F.gelu_grad(x, x)),
+    ("selu_grad", lambda x: F.selu_grad(x, x)), ("elu_grad", lambda x: F.elu_grad(x, x, 0.5)),
+    ("leaky_relu_grad", lambda x: F.leaky_relu_grad(x, x, 0.5)),
+    ("log_softmax", F.log_softmax), ("softmax", F.softmax),
+    ("max_pool2d", _pool(F.max_pool2d)), ("avg_pool2d", _pool(F.avg_pool2d)),
+    ("max_pool2d padded", lambda x: F.max_pool2d(x, 3, 1, 1)),
+    ("avg_pool2d padded", lambda x: F.avg_pool2d(x, 3, 1, 1)),
+    ("max_pool2d_forward", lambda x: F.max_pool2d_forward(x, 2)[0]),
+    ("avg_pool2d_forward", lambda x: F.avg_pool2d_forward(x, 2)[0]),
+]
+
+
+@pytest.mark.parametrize("name,fn", _PUBLIC, ids=[p[0] for p in _PUBLIC])
+def test_integer_inputs_compute_in_float32_like_the_same_values_as_floats(name, fn):
+    ints = np.arange(-8, 8).reshape(1, 1, 4, 4)      # avg_pool2d of these used to give [0 0 0 0]
+    out = fn(ints)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, fn(ints.astype(np.float32)))
+    np.testing.assert_array_equal(fn(ints.tolist()), out)                    # lists work too
+    floats = ints.astype(np.float64)
+    np.testing.assert_array_equal(fn(floats.tolist()), fn(floats))
+
+
+@pytest.mark.parametrize("name,fn", _PUBLIC, ids=[p[0] for p in _PUBLIC])
+@pytest.mark.parametrize("dtype", [bool, complex, object])
+def test_bool_complex_and_object_arrays_are_dtype_errors(name, fn, dtype):
+    with pytest.raises(DTypeError, match=f"got dtype {np.dtype(dtype)}"):
+        fn(np.ones((1, 1, 4, 4), dtype))
+
+
+def test_known_integer_results():
+    np.testing.assert_array_equal(F.avg_pool2d(np.arange(16).reshape(1, 1, 4, 4), 2).ravel(), [2.5, 4.5, 10.5, 12.5])
+    np.testing.assert_array_equal(F.leaky_relu(np.array([-4]), 0.5), [-2.0])
+    np.testing.assert_allclose(F.elu(np.array([-1, 2]), 0.5), [0.5 * math.expm1(-1), 2], rtol=1e-7)
+    np.testing.assert_allclose(F.gelu(np.array([1, 2])), [0.8413447, 1.9544997], rtol=1e-6)
+
+
+def test_public_functions_name_bad_arguments():
+    with pytest.raises(InvalidValueError, match="leaky_relu negative_slope"):
+        F.leaky_relu(np.ones(2), "a")
+    with pytest.raises(InvalidValueError, match="elu alpha"):
+        F.elu(np.ones(2), None)
+    with pytest.raises(ShapeError, match=r"tanh_grad: expected y = phi\(x\) of x's shape \(3,\), got \(2,\)"):
+        F.tanh_grad(np.zeros(3), np.zeros(2))
+    with pytest.raises(InvalidValueError, match=r"log_softmax axis: expected an integer in \[-2, 2\)"):
+        F.log_softmax(np.zeros((2, 3)), axis=2)
+    with pytest.raises(InvalidValueError, match="softmax axis"):
+        F.softmax(np.zeros(3), axis=0.5)
+    with pytest.raises(ShapeError, match="at least one logit along axis -1, got shape"):
+        F.log_softmax(np.zeros((2, 0)))
+    assert F.log_softmax(np.zeros((0, 3))).shape == (0, 3)     # an empty batch is fine
+    with pytest.raises(DTypeError, match="max_pool2d input: expected a numeric array"):
+        F.max_pool2d([[1], [1, 2]], 2)
+
+
+def test_pooling_backward_checks_its_cache_and_grad_shape():
+    y, max_cache = F.max_pool2d_forward(np.zeros((1, 1, 2, 2)), 2)
+    _, avg_cache = F.avg_pool2d_forward(np.zeros((1, 1, 2, 2)), 2)
+    with pytest.raises(InvalidValueError, match="max_pool2d_backward: expected the cache max_pool2d_forward returned, got NoneType"):
+        F.max_pool2d_backward(y, None)
+    with pytest.raises(InvalidValueError, match="expected the cache max_pool2d_forward returned"):
+        F.max_pool2d_backward(y, avg_cache)
+    with pytest.raises(InvalidValueError, match="expected the cache avg_pool2d_forward returned"):
+        F.avg_pool2d_backward(y, max_cache)
+    with pytest.raises(ShapeError, match=r"expected grad_y of shape \(1, 1, 1, 1\).*got \(1, 1, 2, 1\)"):
+        F.avg_pool2d_backward(np.zeros((1, 1, 2, 1)), avg_cache)
+    with pytest.raises(DTypeError, match="max_pool2d_backward grad_y"):
+        F.max_pool2d_backward(np.ones((1, 1, 1, 1), bool), max_cache)
+    np.testing.assert_array_equal(F.avg_pool2d_backward([[[[4]]]], avg_cache), np.ones((1, 1, 2, 2)))
+
+
+def test_max_pool_of_minus_inf_sends_the_gradient_to_the_input_not_the_padding_like_pytorch():
+    # all -inf windows tie with the -inf padding; PyTorch picks each window's first input
+    y, cache = F.max_pool2d_forward(np.full((1, 1, 3, 3), -np.inf), 3, 1, 1)
+    grad = F.max_pool2d_backward(np.ones_like(y), cache)
+    np.testing.assert_array_equal(grad[0, 0], [[4, 2, 0], [2, 1, 0], [0, 0, 0]])   # torch's x.grad
+    x = np.arange(20.0).reshape(1, 1, 4, 5)
+    x[0, 0, :2] = -np.inf                  # some windows all -inf, others with a finite maximum
+    y, cache = F.max_pool2d_forward(x, (3, 2), (2, 1), (1, 1))
+    grad = F.max_pool2d_backward(np.ones_like(y), cache)
+    np.testing.assert_array_equal(grad[0, 0], [[2, 1, 1, 1, 1], [0, 0, 0, 0, 0],
+                                               [0, 0, 0, 0, 0], [1, 1, 1, 1, 2]])
+    assert grad.sum() == y.size

@@ -7,6 +7,7 @@ Floor 1: NumPy only. Shapes are NCHW.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -14,11 +15,14 @@ import numpy as np
 from .convolution import _layout_of, _nchw, _output_hw, _pad, conv_output_size
 # DESIGN.md's map and its "how does a kernel step over the image?" answer name these here
 from .convolution import conv2d, conv2d_naive, im2col  # noqa: F401
-from .errors import ShapeError
-from .validate import pair
+from .errors import InvalidValueError, ShapeError
+from .validate import as_float_array, pair, real_number
 
 
 # --------------------------------------------------------------------------- pooling
+# The public functions take their input through validate.as_float_array (integers compute in
+# float32; bool, complex and object arrays are DTypeErrors). The layers, which have checked
+# their input already, call the unchecked `_max_pool2d_forward` & co. directly.
 
 class PoolCache(NamedTuple):
     x_shape: tuple
@@ -55,8 +59,15 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, *, where="max_poo
     """y[n, c, i, j] = max over the window at (i*sh, j*sw) of the (-inf)-padded input.
 
     Returns (y, cache); stride defaults to the kernel size, as in PyTorch. The cache records
-    the first offset holding the maximum (PyTorch's choice among ties).
+    the first offset holding the maximum (PyTorch's choice among ties); a window whose every
+    input is -inf points at its first input position, never at the padding.
     """
+    x = as_float_array(x, f"{where} input", finite=False)
+    return _max_pool2d_forward(x, kernel_size, stride, padding, where=where)
+
+
+def _max_pool2d_forward(x, kernel_size, stride=None, padding=0, *, where="max_pool2d"):
+    """`max_pool2d_forward` for a float32/float64 ndarray x (unchecked: the layers' path)."""
     kernel, stride, padding = _pool_args(kernel_size, stride, padding)
     views = _pool_offsets(x, kernel, stride, padding, -np.inf, where)
     index_type = np.uint8 if len(views) < 256 else np.int32
@@ -64,6 +75,8 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, *, where="max_poo
     if np.ndim(argmax) == 0:    # a 1x1 window: every position wins its own window
         argmax = np.zeros(y.shape, index_type)
         y = y.copy()
+    elif padding != (0, 0):
+        _argmax_off_padding(y, argmax, kernel, stride, padding)
     return y, PoolCache(x.shape, kernel, stride, padding, argmax)
 
 
@@ -79,6 +92,25 @@ def _max_and_first_argmax(views, first, index_type):
     right_wins = (right > left).astype(index_type)
     # index = right where it wins, else left (np.where is ~50x slower than this arithmetic here)
     return np.maximum(left, right), left_index + right_wins * (right_index - left_index)
+
+
+def _argmax_off_padding(y, argmax, kernel, stride, padding):
+    """Point each window whose maximum is -inf at its first input position (in place).
+
+    Such a window holds only -inf inputs, which tie with the -inf padding; the tournament's
+    first offset may be a padding one, and the gradient would vanish into the padding. PyTorch
+    sends it to the window's first input position, row u0 = max(ph - i*sh, 0), column
+    v0 = max(pw - j*sw, 0), and so does this. Costs one pass over y, and only with padding.
+    """
+    empty = y == -np.inf
+    if not empty.any():
+        return
+    (_, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    _, _, oh, ow = y.shape
+    u0 = np.maximum(ph - sh * np.arange(oh), 0)
+    v0 = np.maximum(pw - sw * np.arange(ow), 0)
+    first = (u0[:, None] * kw + v0[None, :]).astype(argmax.dtype)     # (OH, OW)
+    argmax[empty] = np.broadcast_to(first, y.shape)[empty]
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0):
@@ -108,13 +140,39 @@ def _scatter_to_windows(cache: PoolCache, grad_y, contribution):
     return grad_xp[:, :, ph:ph + h, pw:pw + w]
 
 
+def _pool_grad_output(grad_y, cache, kind, where):
+    """Check a public pooling backward's arguments: `cache` from `<kind>_pool2d_forward`, and
+    grad_y of that forward's output shape; returns grad_y as a float array."""
+    if not isinstance(cache, PoolCache) or (cache.argmax is None) != (kind == "avg"):
+        raise InvalidValueError(f"{where}: expected the cache {kind}_pool2d_forward returned, "
+                                f"got {type(cache).__name__}")
+    n, c, h, w = cache.x_shape
+    (kh, kw), (sh, sw), (ph, pw) = cache.kernel, cache.stride, cache.padding
+    expected = (n, c, conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw))
+    grad_y = as_float_array(grad_y, f"{where} grad_y", finite=False)
+    if grad_y.shape != expected:
+        raise ShapeError(f"{where}: expected grad_y of shape {expected} (the forward's output), "
+                         f"got {grad_y.shape}")
+    return grad_y
+
+
 def max_pool2d_backward(grad_y, cache: PoolCache):
     """Each window's gradient goes to the (first) position that held its maximum."""
+    return _max_pool2d_backward(_pool_grad_output(grad_y, cache, "max", "max_pool2d_backward"), cache)
+
+
+def _max_pool2d_backward(grad_y, cache: PoolCache):
     return _scatter_to_windows(cache, grad_y, lambda k: grad_y * (cache.argmax == k))
 
 
 def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, *, where="avg_pool2d"):
     """y[n, c, i, j] = mean of the window (zero padding counts, as PyTorch's default)."""
+    x = as_float_array(x, f"{where} input", finite=False)
+    return _avg_pool2d_forward(x, kernel_size, stride, padding, where=where)
+
+
+def _avg_pool2d_forward(x, kernel_size, stride=None, padding=0, *, where="avg_pool2d"):
+    """`avg_pool2d_forward` for a float32/float64 ndarray x (unchecked: the layers' path)."""
     kernel, stride, padding = _pool_args(kernel_size, stride, padding)
     views = _pool_offsets(x, kernel, stride, padding, 0.0, where)
     y = views[0].copy(order="K")     # keeps the input's memory order
@@ -131,66 +189,127 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
 
 def avg_pool2d_backward(grad_y, cache: PoolCache):
     """Each window spreads its gradient evenly: grad / (KH*KW) to every position it averaged."""
+    return _avg_pool2d_backward(_pool_grad_output(grad_y, cache, "avg", "avg_pool2d_backward"), cache)
+
+
+def _avg_pool2d_backward(grad_y, cache: PoolCache):
     share = grad_y * grad_y.dtype.type(1.0 / (cache.kernel[0] * cache.kernel[1]))
     return _scatter_to_windows(cache, grad_y, lambda k: share)
 
 
 # --------------------------------------------------------------------------- activations
 # Each activation is phi(x); each `*_grad(x, y)` is phi'(x), given x and y = phi(x).
+# The public functions take their arrays through validate.as_float_array; the kernels `_relu`
+# & co. (ACTIVATION_KERNELS) assume float32/float64 ndarrays, for the layers that checked them.
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
+def _floats(x, who):
+    return as_float_array(x, f"{who} x", finite=False)
+
+
+def _floats2(x, y, who):
+    """x and y = phi(x) of a derivative, as float arrays of one shape."""
+    x = as_float_array(x, f"{who} x", finite=False)
+    y = as_float_array(y, f"{who} y", finite=False, int_dtype=x.dtype)
+    if y.shape != x.shape:
+        raise ShapeError(f"{who}: expected y = phi(x) of x's shape {x.shape}, got {y.shape}")
+    return x, y
+
+
+def _relu(x):
+    return np.maximum(x, 0)
+
+
+def _relu_grad(x, y):
+    return (x > 0).astype(x.dtype)
+
+
 def relu(x):
     """phi(x) = max(x, 0)."""
-    return np.maximum(x, 0)
+    return _relu(_floats(x, "relu"))
 
 
 def relu_grad(x, y):
     """phi'(x) = 1 for x > 0, else 0 (0 at x = 0, as PyTorch)."""
-    return (x > 0).astype(x.dtype)
+    return _relu_grad(*_floats2(x, y, "relu_grad"))
+
+
+def _leaky_relu(x, negative_slope=0.01):
+    return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+
+
+def _leaky_relu_grad(x, y, negative_slope=0.01):
+    return np.where(x > 0, x.dtype.type(1), x.dtype.type(negative_slope))
 
 
 def leaky_relu(x, negative_slope=0.01):
     """phi(x) = x for x > 0, else negative_slope * x."""
-    return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+    slope = real_number(negative_slope, "leaky_relu negative_slope")
+    return _leaky_relu(_floats(x, "leaky_relu"), slope)
 
 
 def leaky_relu_grad(x, y, negative_slope=0.01):
     """phi'(x) = 1 for x > 0, else negative_slope."""
-    return np.where(x > 0, x.dtype.type(1), x.dtype.type(negative_slope))
+    slope = real_number(negative_slope, "leaky_relu_grad negative_slope")
+    return _leaky_relu_grad(*_floats2(x, y, "leaky_relu_grad"), slope)
+
+
+def _tanh(x):
+    return np.tanh(x)
+
+
+def _tanh_grad(x, y):
+    return 1 - y * y
 
 
 def tanh(x):
     """phi(x) = tanh(x)."""
-    return np.tanh(x)
+    return _tanh(_floats(x, "tanh"))
 
 
 def tanh_grad(x, y):
     """phi'(x) = 1 - tanh(x)^2."""
-    return 1 - y * y
+    return _tanh_grad(*_floats2(x, y, "tanh_grad"))
 
 
-def sigmoid(x):
-    """phi(x) = 1 / (1 + exp(-x)), computed without overflow for large |x|."""
+def _sigmoid(x):
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
+def _sigmoid_grad(x, y):
+    return y * (1 - y)
+
+
+def sigmoid(x):
+    """phi(x) = 1 / (1 + exp(-x)), computed without overflow for large |x|."""
+    return _sigmoid(_floats(x, "sigmoid"))
+
+
 def sigmoid_grad(x, y):
     """phi'(x) = sigma(x) (1 - sigma(x))."""
-    return y * (1 - y)
+    return _sigmoid_grad(*_floats2(x, y, "sigmoid_grad"))
+
+
+def _elu(x, alpha=1.0):
+    return np.where(x > 0, x, x.dtype.type(alpha) * np.expm1(np.minimum(x, 0)))
+
+
+def _elu_grad(x, y, alpha=1.0):
+    return np.where(x > 0, x.dtype.type(1), y + x.dtype.type(alpha))
 
 
 def elu(x, alpha=1.0):
     """phi(x) = x for x > 0, else alpha (exp(x) - 1)."""
-    return np.where(x > 0, x, x.dtype.type(alpha) * np.expm1(np.minimum(x, 0)))
+    return _elu(_floats(x, "elu"), real_number(alpha, "elu alpha"))
 
 
 def elu_grad(x, y, alpha=1.0):
     """phi'(x) = 1 for x > 0, else alpha exp(x) = y + alpha."""
-    return np.where(x > 0, x.dtype.type(1), y + x.dtype.type(alpha))
+    return _elu_grad(*_floats2(x, y, "elu_grad"), real_number(alpha, "elu_grad alpha"))
 
 
 _erfc = np.frompyfunc(math.erfc, 1, 1)
@@ -230,32 +349,49 @@ def _std_normal_cdf(x):
     return erfc.astype(x.dtype).reshape(x.shape)
 
 
+def _gelu(x):
+    return x * _std_normal_cdf(x)
+
+
+def _gelu_grad(x, y):
+    pdf = np.exp(-0.5 * x * x) / x.dtype.type(math.sqrt(2 * math.pi))
+    return _std_normal_cdf(x) + x * pdf
+
+
 def gelu(x):
     """phi(x) = x * Phi(x), Phi the standard normal CDF (the exact form, PyTorch's default).
 
     float64 uses math.erf element by element (exact); float32 a vectorized fit of erfc, as
     precise as float32 can hold (`_std_normal_cdf`), ~4x faster.
     """
-    return x * _std_normal_cdf(x)
+    return _gelu(_floats(x, "gelu"))
 
 
 def gelu_grad(x, y):
     """phi'(x) = Phi(x) + x * pdf(x)."""
-    pdf = np.exp(-0.5 * x * x) / x.dtype.type(math.sqrt(2 * math.pi))
-    return _std_normal_cdf(x) + x * pdf
+    return _gelu_grad(*_floats2(x, y, "gelu_grad"))
 
 
-def selu(x):
-    """phi(x) = scale * (x for x > 0, else alpha (exp(x) - 1)), Klambauer et al. 2017."""
-    return x.dtype.type(SELU_SCALE) * elu(x, SELU_ALPHA)
+def _selu(x):
+    return x.dtype.type(SELU_SCALE) * _elu(x, SELU_ALPHA)
 
 
-def selu_grad(x, y):
-    """phi'(x) = scale for x > 0, else y + scale * alpha."""
+def _selu_grad(x, y):
     scale = x.dtype.type(SELU_SCALE)
     return np.where(x > 0, scale, y + x.dtype.type(SELU_SCALE * SELU_ALPHA))
 
 
+def selu(x):
+    """phi(x) = scale * (x for x > 0, else alpha (exp(x) - 1)), Klambauer et al. 2017."""
+    return _selu(_floats(x, "selu"))
+
+
+def selu_grad(x, y):
+    """phi'(x) = scale for x > 0, else y + scale * alpha."""
+    return _selu_grad(*_floats2(x, y, "selu_grad"))
+
+
+# the checked functions, by name (what users and `init.gain_for` call)
 ACTIVATIONS = {
     "relu": (relu, relu_grad),
     "leaky_relu": (leaky_relu, leaky_relu_grad),
@@ -266,16 +402,43 @@ ACTIVATIONS = {
     "selu": (selu, selu_grad),
 }
 
+# the unchecked kernels, by name: for callers whose arrays are float32/float64 ndarrays already
+# and whose options were checked when they were set (the activation layers)
+ACTIVATION_KERNELS = {
+    "relu": (_relu, _relu_grad),
+    "leaky_relu": (_leaky_relu, _leaky_relu_grad),
+    "tanh": (_tanh, _tanh_grad),
+    "sigmoid": (_sigmoid, _sigmoid_grad),
+    "elu": (_elu, _elu_grad),
+    "gelu": (_gelu, _gelu_grad),
+    "selu": (_selu, _selu_grad),
+}
+
 
 # --------------------------------------------------------------------------- softmax
 
+def _logits(logits, axis, who):
+    """logits as a float array with at least one entry along `axis`, an int in [-ndim, ndim)."""
+    logits = as_float_array(logits, f"{who} logits", finite=False)
+    ndim = logits.ndim
+    if (type(axis) is not int and (not isinstance(axis, numbers.Integral) or isinstance(axis, bool))
+            or not -ndim <= axis < ndim):       # (type() first: isinstance of an ABC is slow)
+        raise InvalidValueError(f"{who} axis: expected an integer in [{-ndim}, {ndim}) for logits "
+                                f"of shape {logits.shape}, got {axis!r}")
+    if logits.shape[axis] == 0:
+        raise ShapeError(f"{who}: expected at least one logit along axis {axis}, got shape {logits.shape}")
+    return logits
+
+
 def log_softmax(logits, axis=-1):
     """log softmax(z)_k = z_k - max(z) - log(sum_j exp(z_j - max(z))): no overflow for large z."""
+    logits = _logits(logits, axis, "log_softmax")
     shifted = logits - logits.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 def softmax(logits, axis=-1):
     """softmax(z)_k = exp(z_k - max z) / sum_j exp(z_j - max z)."""
+    logits = _logits(logits, axis, "softmax")
     shifted = np.exp(logits - logits.max(axis=axis, keepdims=True))
     return shifted / shifted.sum(axis=axis, keepdims=True)

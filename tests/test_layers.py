@@ -1,4 +1,6 @@
 """Every layer's backward against central finite differences in float64."""
+import re
+
 import numpy as np
 import pytest
 
@@ -173,3 +175,32 @@ def test_integer_inputs_go_straight_to_a_float64_layer_without_rounding_through_
     assert conv.forward(np.full((1, 1, 1, 1), big)).item() == big
     assert conv2d(np.full((1, 1, 1, 1), big), np.ones((1, 1, 1, 1))).item() == big
     assert conv2d(np.full((1, 1, 1, 1), 3), np.full((1, 1, 1, 1), 2)).dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", [(0, 2, 3, 3), (1, 2, 1, 1)], ids=["empty batch", "one value per channel"])
+def test_batchnorm_training_refuses_fewer_than_two_values_per_channel_and_keeps_its_statistics(shape):
+    bn = L.BatchNorm2D(2, **F64)
+    bn.forward(np.random.default_rng(0).normal(size=(4, 2, 3, 3)))
+    before = {k: v.copy() for k, v in bn.buffers.items()}
+    with pytest.raises(ShapeError, match="BatchNorm2D: training needs more than 1 value per channel.*"
+                                         f"got input shape {re.escape(str(shape))}"):
+        bn.forward(np.full(shape, 5.0))
+    for key, value in before.items():
+        np.testing.assert_array_equal(bn.buffers[key], value)     # not NaN, not pulled, not counted
+    assert bn.forward(np.full((1, 2, 1, 1), 5.0), training=False).shape == (1, 2, 1, 1)
+    assert bn.forward(np.full((1, 2, 1, 2), 5.0)).shape == (1, 2, 1, 2)   # two values: fine
+    assert bn.buffers["num_batches_tracked"] == 2
+
+
+def test_max_pool_layer_of_minus_inf_with_padding_keeps_the_whole_gradient_like_pytorch():
+    pool = L.MaxPool2D(3, 1, 1)
+    y = pool.forward(np.full((1, 1, 3, 3), -np.inf))
+    grad = pool.backward(np.ones(y.shape))
+    assert grad.sum() == 9                          # was 4: five windows sent theirs to the padding
+    np.testing.assert_array_equal(grad[0, 0], [[4, 2, 0], [2, 1, 0], [0, 0, 0]])   # torch's x.grad
+
+
+@pytest.mark.parametrize("entry", [None, "ReLU", [("type", "ReLU")]])
+def test_layer_from_config_needs_a_dict(entry):
+    with pytest.raises(InvalidValueError, match="layer config: expected a dict"):
+        L.layer_from_config(entry)

@@ -32,7 +32,12 @@ DEFAULT_WEIGHT_INIT = "he_normal"
 
 
 class Layer:
-    """Base class: no parameters, identity config."""
+    """Base class: no parameters, identity config.
+
+    `forward` keeps references to the arrays `backward` needs (its input or its output, not
+    copies), so changing those arrays in place between forward and backward changes the
+    gradients silently; PyTorch's autograd would refuse (a version-counter error). Copy first.
+    """
 
     trainable = True
     can_skip_input_grad = False   # True where backward(grad, need_input_grad=False) saves work
@@ -251,11 +256,16 @@ class BatchNorm2D(Layer):
     def forward(self, x, training=True):
         x = as_images(self._input(x), f"{self.label} input", channels=self.num_features)
         if training:
+            count = x.size // self.num_features
+            if count < 2:       # the batch variance needs two values (PyTorch refuses too)
+                raise ShapeError(
+                    f"{self.label}: training needs more than 1 value per channel for the batch "
+                    f"statistics, got input shape {x.shape} ({count} per channel); use "
+                    "training=False to normalize with the running statistics")
             mean = x.mean(axis=(0, 2, 3))
             var = x.var(axis=(0, 2, 3))
-            count = x.size // self.num_features
             m = self.momentum
-            unbiased = var * (count / max(count - 1, 1))
+            unbiased = var * (count / (count - 1))
             self.buffers["running_mean"] = ((1 - m) * self.buffers["running_mean"] + m * mean).astype(self.dtype)
             self.buffers["running_var"] = ((1 - m) * self.buffers["running_var"] + m * unbiased).astype(self.dtype)
             self.buffers["num_batches_tracked"] = self.buffers["num_batches_tracked"] + 1
@@ -327,14 +337,14 @@ class _Pool2D(Layer):
 
 class MaxPool2D(_Pool2D):
     """Max over each kernel window; stride defaults to the kernel size."""
-    _forward = staticmethod(F.max_pool2d_forward)
-    _backward = staticmethod(F.max_pool2d_backward)
+    _forward = staticmethod(F._max_pool2d_forward)      # unchecked: forward checked x
+    _backward = staticmethod(F._max_pool2d_backward)
 
 
 class AvgPool2D(_Pool2D):
     """Mean over each kernel window; stride defaults to the kernel size."""
-    _forward = staticmethod(F.avg_pool2d_forward)
-    _backward = staticmethod(F.avg_pool2d_backward)
+    _forward = staticmethod(F._avg_pool2d_forward)
+    _backward = staticmethod(F._avg_pool2d_backward)
 
 
 class GlobalAvgPool2D(Layer):
@@ -390,7 +400,8 @@ class Activation(Layer):
 
     def __init__(self, *, dtype=None):
         super().__init__(dtype)
-        self.fn, self.fn_grad = F.ACTIVATIONS[self.function]
+        # the unchecked kernels: _input has made x a float array, __init__ checked the options
+        self.fn, self.fn_grad = F.ACTIVATION_KERNELS[self.function]
         self.fn_params = {}     # keyword arguments of fn and fn_grad (LeakyReLU's slope, ...)
 
     def forward(self, x, training=True):
@@ -479,6 +490,9 @@ def activation_layer(name, **kwargs):
 def layer_from_config(entry: dict, *, dtype=np.float32) -> Layer:
     """Rebuild one layer from {"type": "Conv2D", ...config}; weights start at zeros
     (they are meant to be loaded from a state dict)."""
+    if not isinstance(entry, dict):
+        raise InvalidValueError(
+            f"layer config: expected a dict such as {{'type': 'ReLU'}}, got {type(entry).__name__}")
     entry = dict(entry)
     kind = entry.pop("type", None)
     if not isinstance(kind, str) or kind not in LAYERS:

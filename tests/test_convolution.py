@@ -293,3 +293,60 @@ def test_public_entry_points_check_their_arguments():
         C.im2col(np.ones((1, 4, 4)), 3)
     with pytest.raises(ShapeError, match="col2im: expected cols of shape"):
         C.col2im(np.ones((9, 5)), (1, 1, 4, 4), 3)
+
+
+@pytest.mark.parametrize("layout", C.LAYOUTS)
+@pytest.mark.parametrize("c, o", [(16, 0), (0, 3)], ids=["no output channels", "no input channels"])
+def test_zero_channels_give_the_naive_convolutions_results_forward_and_backward(layout, c, o):
+    rng = np.random.default_rng(0)
+    x, w, b = rng.normal(size=(2, c, 4, 5)), rng.normal(size=(o, c, 3, 3)), rng.normal(size=o)
+    y, cache = C.conv2d_forward(x, w, b, 1, 1, layout=layout)    # 0 output channels: a reshape error
+    expected = C.conv2d_naive(x, w, b, 1, 1)
+    assert y.shape == expected.shape == (2, o, 4, 5)
+    np.testing.assert_allclose(y, expected)                       # no input channels: y = the bias
+    g = rng.normal(size=y.shape)
+    for fast, naive in zip(C.conv2d_backward(g, cache), C.conv2d_naive_backward(g, x, w, 1, 1)):
+        assert fast.shape == naive.shape
+        np.testing.assert_allclose(fast, naive, atol=1e-12)
+    assert C.conv2d(x, w, b, 1, 1).shape == (2, o, 4, 5)
+
+
+def test_bad_arguments_to_the_helpers_are_named_errors():
+    from initlab.errors import InvalidValueError, UnknownNameError
+    x, w = np.ones((1, 1, 4, 4)), np.ones((2, 1, 3, 3))
+    for x_shape in (None, (1.0, 1.0, 4.0, 4.0), (1, -1, 4, 4), (1, 1, 4), 7, (1, True, 4, 4)):
+        with pytest.raises(ShapeError, match=r"col2im x_shape: expected 4 ints >= 0, \(N, C, H, W\), got"):
+            C.col2im(np.ones((9, 4)), x_shape, 3)
+    assert C.col2im(np.ones((9, 4)), [1, 1, 4, 4], 3).shape == (1, 1, 4, 4)
+    for cache in (None, (1, 2, 3)):
+        with pytest.raises(InvalidValueError, match="conv2d_backward: expected the ConvCache conv2d_forward returned, got"):
+            C.conv2d_backward(np.zeros((1, 2, 2, 2)), cache)
+    with pytest.raises(InvalidValueError, match="conv_layout in_channels: expected an integer >= 0, got 'a'"):
+        C.conv_layout("a", 2, 3)
+    with pytest.raises(InvalidValueError, match="conv_layout out_channels: expected an integer >= 0, got None"):
+        C.conv_layout(2, None, 3)
+    with pytest.raises(InvalidValueError, match="conv_layout kernel_size"):
+        C.conv_layout(2, 2, 0)
+    with pytest.raises(UnknownNameError, match=r"unknown layout \['batch-last'\]"):
+        C.conv2d_forward(x, w, layout=["batch-last"])
+    with pytest.raises(ShapeError, match=r"conv2d: expected a weight with a kernel of at least 1x1, got shape \(2, 1, 0, 3\)"):
+        C.conv2d(x, np.ones((2, 1, 0, 3)))
+
+
+def test_the_naive_backward_checks_its_arguments_like_the_naive_forward():
+    from initlab.errors import DTypeError
+    x, w = np.ones((1, 1, 4, 4)), np.ones((2, 1, 3, 3))
+    with pytest.raises(ShapeError, match=r"conv2d_naive_backward: expected grad_y of shape \(1, 2, 2, 2\).*got \(1, 2\)"):
+        C.conv2d_naive_backward(np.zeros((1, 2)), x, w)
+    with pytest.raises(ShapeError, match="conv2d_naive_backward: the weight expects 1 input channel"):
+        C.conv2d_naive_backward(np.zeros((1, 2, 2, 2)), np.ones((1, 3, 4, 4)), w)
+    with pytest.raises(ShapeError, match="conv2d_naive_backward: expected a 4-D NCHW input"):
+        C.conv2d_naive_backward(np.zeros((1, 2, 2, 2)), np.ones((4, 4)), w)
+    with pytest.raises(DTypeError, match="conv2d_naive_backward grad_y"):
+        C.conv2d_naive_backward(np.zeros((1, 2, 2, 2), complex), x, w)
+    with pytest.raises(ShapeError, match="kernel 3x3 is larger than the padded input"):
+        C.conv2d_naive_backward(np.zeros((1, 2, 1, 1)), np.ones((1, 1, 2, 2)), w)
+    grads = C.conv2d_naive_backward(np.ones((1, 2, 2, 2), int), x.tolist(), w.astype(np.uint8))
+    fast = C.conv2d_backward(np.ones((1, 2, 2, 2)), C.conv2d_forward(x, w)[1])
+    for a, b in zip(grads, fast):
+        np.testing.assert_allclose(a, b)

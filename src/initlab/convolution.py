@@ -16,6 +16,7 @@ The tests hold the fast convolution to the naive one and to `scipy.signal.correl
 """
 from __future__ import annotations
 
+import numbers
 import threading
 from collections import OrderedDict
 from typing import NamedTuple
@@ -24,7 +25,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .errors import InvalidValueError, ShapeError, UnknownNameError
-from .validate import as_float_array, as_images, pair
+from .validate import as_float_array, as_images, pair, positive_int
 
 
 # --------------------------------------------------------------------------- geometry
@@ -68,6 +69,8 @@ def _check_conv_args(x, weight, bias, where):
         raise ShapeError(f"{where}: expected a 4-D NCHW input, got shape {x.shape}")
     if weight.ndim != 4:
         raise ShapeError(f"{where}: expected a 4-D weight (out, in, kh, kw), got shape {weight.shape}")
+    if 0 in weight.shape[2:]:
+        raise ShapeError(f"{where}: expected a weight with a kernel of at least 1x1, got shape {weight.shape}")
     if x.shape[1] != weight.shape[1]:
         raise ShapeError(
             f"{where}: the weight expects {weight.shape[1]} input channel(s), "
@@ -111,8 +114,15 @@ def conv2d_naive_backward(grad_y, x, weight, stride=1, padding=0):
     Returns (grad_x, grad_weight, grad_bias).
     """
     stride, padding = pair(stride, "stride", minimum=1), pair(padding, "padding")
-    n_batch, _, oh, ow = grad_y.shape
+    where = "conv2d_naive_backward"
+    x, weight, _ = _check_conv_args(x, weight, None, where)
     out_channels, _, kh, kw = weight.shape
+    expected = (x.shape[0], out_channels, *_output_hw(x.shape, (kh, kw), stride, padding, where))
+    grad_y = as_float_array(grad_y, f"{where} grad_y", finite=False, int_dtype=x.dtype)
+    if grad_y.shape != expected:
+        raise ShapeError(f"{where}: expected grad_y of shape {expected} (the forward's output), "
+                         f"got {grad_y.shape}")
+    n_batch, _, oh, ow = grad_y.shape
     xp = _pad(x, padding)
     grad_xp = np.zeros_like(xp)
     grad_w = np.zeros_like(weight)
@@ -301,8 +311,15 @@ def conv_layout(in_channels, out_channels, kernel_size, stride=1, padding=0):
     """The memory layout the fast convolution picks for a layer: "channels-last" for stride 1,
     padding below the kernel size, at least CHANNELS_LAST_MIN_CHANNELS input channels and no
     more output channels than input ones; else "batch-last"."""
-    kernel = pair(kernel_size, "kernel_size", minimum=1)
-    stride, padding = pair(stride, "stride", minimum=1), pair(padding, "padding")
+    in_channels = positive_int(in_channels, "conv_layout in_channels", minimum=0)
+    out_channels = positive_int(out_channels, "conv_layout out_channels", minimum=0)
+    kernel = pair(kernel_size, "conv_layout kernel_size", minimum=1)
+    stride = pair(stride, "conv_layout stride", minimum=1)
+    return _layout_for(in_channels, out_channels, kernel, stride, pair(padding, "conv_layout padding"))
+
+
+def _layout_for(in_channels, out_channels, kernel, stride, padding):
+    """`conv_layout` for checked arguments (ints, and pairs of ints)."""
     wide = CHANNELS_LAST_MIN_CHANNELS <= in_channels and out_channels <= in_channels
     return "channels-last" if wide and _channels_last_fits(kernel, stride, padding) else "batch-last"
 
@@ -311,8 +328,8 @@ def _uses_channels_last(in_channels, out_channels, kernel, stride, padding, layo
     """Whether the fast convolution takes the channels-last path: `layout` if given (one of
     LAYOUTS), else `conv_layout`'s choice."""
     if layout is None:
-        return conv_layout(in_channels, out_channels, kernel, stride, padding) == "channels-last"
-    if layout not in LAYOUTS:
+        return _layout_for(in_channels, out_channels, kernel, stride, padding) == "channels-last"
+    if not isinstance(layout, str) or layout not in LAYOUTS:
         raise UnknownNameError(
             f"{where}: unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)} or None")
     if layout == "channels-last" and not _channels_last_fits(kernel, stride, padding):
@@ -344,7 +361,7 @@ def _conv_forward_channels_last(x, weight, bias, padding, workspace):
     xl = _in_layout(x, "NHWC", "x", padding)
     cols = _im2col_channels_last(xl, (kh, kw), workspace, "cols_nhwc")
     y = np.empty((cols.shape[0], out_channels), cols.dtype)
-    np.matmul(cols, weight.transpose(2, 3, 1, 0).reshape(-1, out_channels), out=y)
+    np.matmul(cols, weight.transpose(2, 3, 1, 0).reshape(cols.shape[1], out_channels), out=y)
     if bias is not None:
         y += bias
     return _rows_to_nchw(y, x.shape[0], xl.shape[1] - kh + 1, xl.shape[2] - kw + 1), cols
@@ -357,7 +374,7 @@ def _conv_backward_channels_last(grad_y, cache, need_input_grad):
     (n, c, h, w), cols, weight, _, (ph, pw), _ = cache
     out_channels, _, kh, kw = weight.shape
     g = _in_layout(grad_y, "NHWC", "grad_y")
-    g_rows = g.reshape(-1, out_channels)
+    g_rows = g.reshape(cols.shape[0], out_channels)
     grad_w = np.ascontiguousarray((g_rows.T @ cols).reshape(out_channels, kh, kw, c).transpose(0, 3, 1, 2))
     ones = _buffer(_SCRATCH, "ones", (g_rows.shape[0],), g.dtype)
     ones[...] = 1
@@ -368,7 +385,7 @@ def _conv_backward_channels_last(grad_y, cache, need_input_grad):
     if need_input_grad:
         g_pad = _in_layout(_nchw(g, "NHWC"), "NHWC", "grad_y", (kh - 1 - ph, kw - 1 - pw))
         grad_cols = _im2col_channels_last(g_pad, (kh, kw), _SCRATCH, "grad_cols_nhwc")
-        flipped = weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(-1, c)   # (KH*KW*O, C)
+        flipped = weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * out_channels, c)
         grad_rows = np.empty((grad_cols.shape[0], c), g.dtype)
         np.matmul(grad_cols, flipped, out=grad_rows)
         grad_x = _rows_to_nchw(grad_rows, n, h, w)
@@ -395,14 +412,16 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     kernel = pair(kernel_size, "kernel_size", minimum=1)
     stride, padding = pair(stride, "stride", minimum=1), pair(padding, "padding")
     cols = as_float_array(cols, "col2im cols", finite=False)
-    if len(tuple(x_shape)) != 4:
-        raise ShapeError(f"col2im: expected x_shape (N, C, H, W), got {tuple(x_shape)}")
+    if (not isinstance(x_shape, (tuple, list)) or len(x_shape) != 4
+            or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 0 for d in x_shape)):
+        raise ShapeError(f"col2im x_shape: expected 4 ints >= 0, (N, C, H, W), got {x_shape!r}")
+    x_shape = tuple(int(d) for d in x_shape)
     n, c, h, w = x_shape
-    oh, ow = _output_hw(tuple(x_shape), kernel, stride, padding, "col2im")
+    oh, ow = _output_hw(x_shape, kernel, stride, padding, "col2im")
     expected = (c * kernel[0] * kernel[1], oh * ow * n)
     if cols.shape != expected:
-        raise ShapeError(f"col2im: expected cols of shape {expected} for x_shape {tuple(x_shape)}, got {cols.shape}")
-    return _col2im_batch_last(cols, tuple(x_shape), kernel, stride, padding)
+        raise ShapeError(f"col2im: expected cols of shape {expected} for x_shape {x_shape}, got {cols.shape}")
+    return _col2im_batch_last(cols, x_shape, kernel, stride, padding)
 
 
 def conv2d_forward(x, weight, bias=None, stride=1, padding=0, *, where="conv2d", workspace=None,
@@ -428,7 +447,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, *, where="conv2d",
         return y, ConvCache(x.shape, cols, weight, stride, padding, channels_last=True)
     cols = _im2col_batch_last(_in_layout(x, "CHWN", "x", padding), (kh, kw), stride, (oh, ow), workspace)
     y = np.empty((out_channels, cols.shape[1]), cols.dtype)
-    np.matmul(weight.reshape(out_channels, -1), cols, out=y)          # (O, OH*OW*N)
+    np.matmul(weight.reshape(out_channels, cols.shape[0]), cols, out=y)       # (O, OH*OW*N)
     if bias is not None:
         y += bias[:, None]
     y = _nchw(y.reshape(out_channels, oh, ow, x.shape[0]), "CHWN")
@@ -451,6 +470,9 @@ def conv2d_backward(grad_y, cache: ConvCache, *, need_input_grad=True, where="co
     path convolves G with the flipped kernel instead). grad_x is None when not needed (the
     first layer of a network). `where` names the caller in error messages.
     """
+    if not isinstance(cache, ConvCache):
+        raise InvalidValueError(f"{where}: expected the ConvCache conv2d_forward returned, "
+                                f"got {type(cache).__name__}")
     n, o, kernel = cache.x_shape[0], cache.weight.shape[0], cache.weight.shape[2:]
     expected = (n, o, *_output_hw(cache.x_shape, kernel, cache.stride, cache.padding, where))
     grad_y = as_float_array(grad_y, f"{where} grad_y", finite=False)
@@ -462,7 +484,7 @@ def conv2d_backward(grad_y, cache: ConvCache, *, need_input_grad=True, where="co
         return _conv_backward_channels_last(grad_y, cache, need_input_grad)
     x_shape, cols, weight, stride, padding, _ = cache
     out_channels, _, kh, kw = weight.shape
-    g = _in_layout(grad_y, "CHWN", "grad_y").reshape(out_channels, -1)  # (O, OH*OW*N)
+    g = _in_layout(grad_y, "CHWN", "grad_y").reshape(out_channels, cols.shape[1])  # (O, OH*OW*N)
     # cols @ G^T with G^T copied contiguous first: the product OpenBLAS runs fastest (2.5x with
     # its AVX-512 kernels on LeNet's second layer), for a copy of only O*OH*OW*N numbers
     grad_w = np.ascontiguousarray((cols @ np.ascontiguousarray(g.T)).T).reshape(weight.shape)
@@ -470,6 +492,6 @@ def conv2d_backward(grad_y, cache: ConvCache, *, need_input_grad=True, where="co
     grad_x = None
     if need_input_grad:
         grad_cols = _buffer(_SCRATCH, "grad_cols", cols.shape, cols.dtype)
-        np.matmul(weight.reshape(out_channels, -1).T, g, out=grad_cols)
+        np.matmul(weight.reshape(out_channels, cols.shape[0]).T, g, out=grad_cols)
         grad_x = _col2im_batch_last(grad_cols, x_shape, (kh, kw), stride, padding)
     return grad_x, grad_w, grad_b

@@ -168,6 +168,8 @@ def test_bank_is_a_conv_weight_an_initializer_accepts():
     (lambda: filters.bank(["sobel_x"], size=4), InvalidValueError, "sobel_x.*3, 5, 7"),
     (lambda: filters.bank(["plus"], size=4), InvalidValueError, "odd"),
     (lambda: filters.bank(["x"], size=0), InvalidValueError, "size"),
+    (lambda: filters.bank(None), InvalidValueError, "bank: names: expected a filter name or a list of names, got NoneType"),
+    (lambda: filters.bank(3), InvalidValueError, "bank: names: .* got int"),
 ])
 def test_bank_bad_input(call, error, words):
     with pytest.raises(error, match=words):
@@ -193,3 +195,20 @@ def test_bank_returns_a_writable_array_of_its_own():
     a = filters.bank(["sobel_x", "x_shape"], in_channels=1)
     a *= 2                                   # a user scales their kernels in place
     assert np.array_equal(filters.bank(["sobel_x"])[0, 0], filters.sobel_x())
+
+
+@pytest.mark.parametrize("size", [1, 3, 4, 5])
+def test_gaussian_at_extreme_sigmas_is_the_delta_or_the_box(size):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                      # no overflow warning either
+        tiny, huge = filters.gaussian(size, 1e-300), filters.gaussian(size, 1e300)
+    centre = np.zeros((size, size), np.float32)             # sigma**2 underflowed: 0/0 = NaN before
+    middle = slice((size - 1) // 2, size // 2 + 1)          # one centre tap, or four for an even size
+    centre[middle, middle] = 1.0 / centre[middle, middle].size
+    np.testing.assert_array_equal(tiny, centre)
+    np.testing.assert_allclose(huge, np.full((size, size), 1.0 / size**2), rtol=1e-7)
+    for sigma in (0.05, 0.3, 2.0, 40.0):                     # the ordinary range is unchanged
+        offsets = np.arange(size) - (size - 1) / 2
+        g = np.exp(-(offsets[:, None] ** 2 + offsets[None, :] ** 2) / (2 * sigma**2))
+        np.testing.assert_allclose(filters.gaussian(size, sigma), g / g.sum(), rtol=1e-6, atol=1e-30)

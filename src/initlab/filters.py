@@ -73,11 +73,19 @@ def sharpen() -> np.ndarray:
 
 
 def gaussian(size: int = 3, sigma: float = 1.0) -> np.ndarray:
-    """A blur: exp(-(i**2 + j**2) / (2 sigma**2)) over offsets from the centre, normalized to sum 1."""
+    """A blur: exp(-(i**2 + j**2) / (2 sigma**2)) over offsets from the centre, normalized to sum 1.
+
+    Any sigma > 0 works: a tiny one gives the delta at the centre (the four centre taps for an
+    even size), a huge one the box filter.
+    """
     size = positive_int(size, "gaussian: size")
     sigma = real_number(sigma, "gaussian: sigma", low=0.0, low_open=True)
     offsets = np.arange(size) - (size - 1) / 2
-    g = np.exp(-(offsets ** 2) / (2.0 * sigma ** 2))
+    # measured from the taps nearest the centre, which get exp(0) = 1, so the sum is >= 1 even
+    # where sigma**2 underflows; divided by sigma twice, since sigma**2 may underflow to 0 (0/0)
+    excess = offsets ** 2 - np.min(offsets ** 2)
+    with np.errstate(over="ignore"):            # exp(-inf) = 0 is the right weight there
+        g = np.exp(-(excess / sigma / sigma) / 2.0)
     k = np.outer(g, g)
     return (k / k.sum()).astype(np.float32)
 
@@ -185,6 +193,9 @@ def bank(names: str | Iterable[str], in_channels: int = 1, size: int | None = No
     """
     if isinstance(names, str):
         names = [names]
+    if not isinstance(names, Iterable):
+        raise InvalidValueError(
+            f"bank: names: expected a filter name or a list of names, got {type(names).__name__}")
     names = list(names)
     if not names:
         raise InvalidValueError("bank: names: expected at least one filter name, got an empty list")

@@ -605,3 +605,52 @@ def test_is_fan_scaled_names_the_schemes_whose_variance_comes_from_the_fans():
     for spec in ("normal(std=0.01)", "he_normal*0.1", "orthogonal", "zeros", np.zeros((2, 2)),
                  lambda shape, rng=None, dtype=np.float32: np.zeros(shape, dtype)):
         assert not init.is_fan_scaled(spec), spec
+
+
+# settings that overflow the dtype: a named error, not inf weights behind a NumPy warning
+@pytest.mark.parametrize("call, words", [
+    (lambda: init.constant((2, 2), value=1e39), r"constant: with value=1e\+39 the weights would not be finite in float32"),
+    (lambda: init.initialize("ones*1e39", (2,)), r"initializer ones\*1e\+39: with factor 1e\+39 .* not be finite in float32"),
+    (lambda: init.normal((2, 2), std=1e300), r"normal: with mean=0, std=1e\+300 .* not be finite in float32"),
+    (lambda: init.initialize("normal(std=1e300)", (2, 2)), r"normal: .*std=1e\+300 .* not be finite in float32"),
+    (lambda: init.normal((2, 2), std=1e308, mean=1e308, dtype=np.float64), r"normal: .* not be finite in float64"),
+    (lambda: init.glorot_uniform((2, 2), gain=1e200), r"glorot_uniform: with gain=1e\+200 .* not be finite in float32"),
+    (lambda: init.glorot_normal((2, 2), gain=1e200), r"glorot_normal: with gain=1e\+200"),
+    (lambda: init.sparse((2, 20), std=1e200), r"sparse: with std=1e\+200 .* not be finite in float32"),
+    (lambda: init.orthogonal((2, 2), gain=1e200), r"orthogonal: with gain=1e\+200"),
+    (lambda: init.identity((2, 2), gain=1e200), r"identity: with gain=1e\+200"),
+    (lambda: init.delta_orthogonal((2, 2, 3, 3), gain=1e200), r"delta_orthogonal: with gain=1e\+200"),
+    (lambda: init.variance_scaling((2, 2), scale=1e300), r"variance_scaling: with scale=1e\+300"),
+    (lambda: init.variance_scaling((2, 2), scale=1e300, distribution="uniform"), r"variance_scaling: with scale=1e\+300"),
+    (lambda: init.truncated_normal((2, 2), std=1e300, a=-1e301, b=1e301), r"truncated_normal: .*std=1e\+300 .* not be finite in float32"),
+    (lambda: init.initialize(np.full((2,), 1e39), (2,)), r"initializer array: the weights would not be finite in float32"),
+    (lambda: init.initialize(lambda s, r, dtype: np.full(s, 1e39), (2,)), r"initializer <lambda>: the weights would not be finite"),
+    # raw ZeroDivisionError / OverflowError before
+    (lambda: init.truncated_normal((2, 2), mean=1e308, std=1e308), r"truncated_normal: the interval \[a, b\] = \[-2, 2\] is narrower than float64 resolves"),
+    (lambda: init.truncated_normal((2, 2), a=40, b=41), r"truncated_normal: the interval \[40, 41\] .* too far in the tail"),
+    (lambda: init.uniform((2, 2), low=-1e308, high=1e308), r"uniform: .* wider than float64 can hold"),
+    (lambda: init.glorot_uniform((2, 2), gain=1e308), r"glorot_uniform: with gain=1e\+308 .* wider than float64 can hold"),
+])
+def test_settings_that_overflow_the_dtype_are_named_errors(call, words):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # and no NumPy overflow warning on the way
+        with pytest.raises(InvalidValueError, match=words):
+            call()
+
+
+def test_large_but_representable_settings_still_work():
+    assert init.constant((2,), value=3e38)[0] == np.float32(3e38)
+    assert np.isfinite(init.normal((3,), 0, std=1e300, dtype=np.float64)).all()
+    assert np.isfinite(init.initialize("ones*1e39", (2,), dtype=np.float64)).all()
+    assert init.initialize(np.zeros((0, 3)), (0, 3)).shape == (0, 3)
+
+
+@pytest.mark.parametrize("phi, returned", [
+    (lambda z: [1.0, 2.0], r"list of shape \(2,\)"),
+    (lambda z: "abc", "str"),
+    (lambda z: np.ones(3), r"ndarray of shape \(3,\)"),
+])
+def test_gain_for_names_a_callable_that_returns_the_wrong_thing(phi, returned):
+    with pytest.raises(InvalidValueError, match=rf"gain_for: expected the activation to map .* got {returned}"):
+        init.gain_for(phi)

@@ -185,7 +185,23 @@ def _evaluate(phi, nodes: np.ndarray) -> np.ndarray:
     except (TypeError, ValueError):
         values = None
     if values is None or values.shape != nodes.shape:
-        values = np.array([float(phi(float(z))) for z in nodes])
+        try:
+            values = np.array([float(phi(float(z))) for z in nodes])
+        except (TypeError, ValueError):
+            raise InvalidValueError(
+                f"gain_for: expected the activation to map a float64 array of shape {nodes.shape} "
+                f"to numbers of that shape (or a float to a float), got {_returned(phi, nodes)}"
+            ) from None
     if not np.all(np.isfinite(values)):
         raise InvalidValueError("gain_for: the activation returned non-finite values on N(0, 1) inputs")
     return values
+
+
+def _returned(phi, nodes: np.ndarray) -> str:
+    """What phi gave for the nodes, for an error message: a type, with a shape if it has one."""
+    try:
+        out = phi(nodes.copy())
+    except Exception as exc:            # noqa: BLE001 - only described, never swallowed silently
+        return f"{type(exc).__name__}: {exc}"
+    shape = getattr(out, "shape", None) if not isinstance(out, (list, tuple)) else (len(out),)
+    return type(out).__name__ + ("" if shape is None else f" of shape {shape}")

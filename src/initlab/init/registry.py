@@ -12,6 +12,7 @@ import numpy as np
 from ..errors import InvalidValueError, ShapeError, unknown_name
 from ..validate import as_float_array, real_number
 from .fans import _as_dtype, _as_shape
+from .schemes import _finite
 from .schemes import (constant, delta_orthogonal, dirac, glorot_normal, glorot_uniform, he_normal,
                       he_uniform, identity, lecun_normal, lecun_uniform, normal, ones, orthogonal,
                       pytorch_conv_default, sparse, truncated_normal, uniform, variance_scaling, zeros)
@@ -182,7 +183,9 @@ class Initializer:
             w = _from_array(self.source, shape, draw)
         else:
             w = _from_callable(self.source, shape, rng, draw)
-        return w if self.factor == 1.0 else (w * self.factor).astype(dtype)
+        if self.factor == 1.0:
+            return w
+        return _finite(lambda: w * self.factor, dtype, f"initializer {self.spec}", f"factor {self.factor:g}")
 
     def __repr__(self) -> str:
         return f"Initializer({self.spec!r})"
@@ -249,7 +252,7 @@ def _from_array(array: np.ndarray, shape, dtype) -> np.ndarray:
     array = as_float_array(array, "initializer array")
     if array.shape != shape:
         raise ShapeError(f"initializer array: expected shape {shape}, got an array of shape {array.shape}")
-    return array.astype(dtype, copy=True)
+    return _finite(lambda: array, dtype, "initializer array")     # astype copies
 
 
 def _from_callable(fn, shape, rng, dtype) -> np.ndarray:
@@ -265,7 +268,10 @@ def _from_callable(fn, shape, rng, dtype) -> np.ndarray:
         raise ShapeError(f"{who}: expected it to return an ndarray of shape {shape}, got {type(out).__name__}")
     if out.shape != shape:
         raise ShapeError(f"{who}: expected it to return shape {shape}, got shape {out.shape}")
-    return as_float_array(out, f"{who} output").astype(dtype, copy=False)
+    out = as_float_array(out, f"{who} output")
+    if out.dtype == dtype:
+        return out
+    return _finite(lambda: out, dtype, who)
 
 
 def initialize(spec, shape, rng=None, *, dtype=np.float32, groups=None, transposed=None) -> np.ndarray:

@@ -46,6 +46,22 @@ def _fanned(shape, who: str, mode: str = "fan_in", groups: int = 1, transposed: 
     return _fan(shape, mode, who, groups, _flag(transposed, f"{who}: transposed"))
 
 
+def _finite(compute, dtype, who: str, settings: str | None = None) -> np.ndarray:
+    """`compute()` (weights in float64) cast to `dtype`, refused unless every weight is finite
+    there: settings such as std=1e300 overflow float32 (or even float64) to inf. NumPy's
+    overflow warnings are silenced, since the error says it instead."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        wide = np.asarray(compute())
+        w = wide.astype(dtype)
+    if not np.isfinite(w).all():
+        name = np.dtype(dtype).name
+        given = f" with {settings}" if settings else ""
+        raise InvalidValueError(
+            f"{who}:{given} the weights would not be finite in {name} (|w| reaches "
+            f"{float(np.max(np.abs(wide))):.3g}; {name} holds up to {np.finfo(dtype).max:.3g})")
+    return w
+
+
 # ---------------------------------------------------------------------------------------------
 # constant schemes
 # ---------------------------------------------------------------------------------------------
@@ -70,6 +86,7 @@ def constant(shape, rng=None, *, dtype=np.float32, value: float = 0.0) -> np.nda
     shape, dtype = _setup(shape, dtype, "constant")
     value = real_number(value, "constant: value")
     _check_rng(rng)
+    _finite(lambda: value, dtype, "constant", f"value={value:g}")
     return np.full(shape, value, dtype=dtype)
 
 
@@ -77,13 +94,23 @@ def constant(shape, rng=None, *, dtype=np.float32, value: float = 0.0) -> np.nda
 # plain distributions
 # ---------------------------------------------------------------------------------------------
 
-def _uniform(shape, rng, dtype, bound: float) -> np.ndarray:
+def _draw_uniform(shape, rng, dtype, low: float, high: float, who: str, settings: str) -> np.ndarray:
+    """U(low, high) drawn in float64, cast to dtype; an interval wider than float64 can hold
+    (high - low overflows) is refused by name."""
+    if not math.isfinite(high - low):
+        raise InvalidValueError(
+            f"{who}: with {settings} the interval [{low:g}, {high:g}] is wider than float64 can "
+            f"hold (high - low overflows), so the weights would not be finite")
+    return _finite(lambda: as_generator(rng).uniform(low, high, size=shape), dtype, who, settings)
+
+
+def _uniform(shape, rng, dtype, bound: float, who: str, settings: str) -> np.ndarray:
     """U(-bound, bound): variance bound**2 / 3."""
-    return as_generator(rng).uniform(-bound, bound, size=shape).astype(dtype)
+    return _draw_uniform(shape, rng, dtype, -bound, bound, who, settings)
 
 
-def _normal(shape, rng, dtype, std: float, mean: float = 0.0) -> np.ndarray:
-    return (as_generator(rng).standard_normal(size=shape) * std + mean).astype(dtype)
+def _normal(shape, rng, dtype, std: float, who: str, settings: str, mean: float = 0.0) -> np.ndarray:
+    return _finite(lambda: as_generator(rng).standard_normal(size=shape) * std + mean, dtype, who, settings)
 
 
 def uniform(shape, rng=None, *, dtype=np.float32, low: float = 0.0, high: float = 1.0) -> np.ndarray:
@@ -96,7 +123,7 @@ def uniform(shape, rng=None, *, dtype=np.float32, low: float = 0.0, high: float 
     low, high = real_number(low, "uniform: low"), real_number(high, "uniform: high")
     if not low < high:
         raise InvalidValueError(f"uniform: expected low < high, got low={low:g}, high={high:g}")
-    return as_generator(rng).uniform(low, high, size=shape).astype(dtype)
+    return _draw_uniform(shape, rng, dtype, low, high, "uniform", f"low={low:g}, high={high:g}")
 
 
 def normal(shape, rng=None, *, dtype=np.float32, mean: float = 0.0, std: float = 1.0) -> np.ndarray:
@@ -104,7 +131,7 @@ def normal(shape, rng=None, *, dtype=np.float32, mean: float = 0.0, std: float =
     fan, so deep nets built with it see their signal vanish or explode with depth."""
     shape, dtype = _setup(shape, dtype, "normal")
     mean, std = real_number(mean, "normal: mean"), _nonneg(std, "normal: std")
-    return _normal(shape, rng, dtype, std, mean)
+    return _normal(shape, rng, dtype, std, "normal", f"mean={mean:g}, std={std:g}", mean)
 
 
 def _phi(x: float) -> float:
@@ -143,7 +170,8 @@ def _standard_truncated(rng: np.random.Generator, n: int, alpha: float, beta: fl
     """
     mass = _mass(alpha, beta)
     m = min(max(0.0, alpha), beta)
-    uniform_rate = mass / ((beta - alpha) * _phi(m)) if math.isfinite(beta - alpha) else 0.0
+    envelope = (beta - alpha) * _phi(m)     # 0 far in the tail, where the density underflows
+    uniform_rate = mass / envelope if math.isfinite(envelope) and envelope > 0 else 0.0
     rate = max(mass, uniform_rate)
     if rate < 1e-3:
         raise InvalidValueError(
@@ -183,8 +211,14 @@ def truncated_normal(shape, rng=None, *, dtype=np.float32, mean: float = 0.0, st
     if not a < b:
         raise InvalidValueError(f"truncated_normal: expected a < b, got a={a:g}, b={b:g}")
     alpha, beta = (a - mean) / std, (b - mean) / std
+    if not alpha < beta:
+        raise InvalidValueError(
+            f"truncated_normal: the interval [a, b] = [{a:g}, {b:g}] is narrower than float64 "
+            f"resolves at mean={mean:g}, std={std:g} (in std units both ends are {alpha:g}); "
+            "widen it or make std smaller")
     z = _standard_truncated(as_generator(rng), math.prod(shape), alpha, beta, "truncated_normal")
-    return (z.reshape(shape) * std + mean).astype(dtype)
+    return _finite(lambda: z.reshape(shape) * std + mean, dtype, "truncated_normal",
+                   f"mean={mean:g}, std={std:g}")
 
 
 def _bound(value, name: str) -> float:
@@ -208,7 +242,7 @@ def glorot_uniform(shape, rng=None, *, dtype=np.float32, gain: float = 1.0,
     shape, dtype = _setup(shape, dtype, "glorot_uniform")
     gain = _nonneg(gain, "glorot_uniform: gain")
     fan = _fanned(shape, "glorot_uniform", "fan_avg", groups, transposed)
-    return _uniform(shape, rng, dtype, gain * math.sqrt(3.0 / fan))
+    return _uniform(shape, rng, dtype, gain * math.sqrt(3.0 / fan), "glorot_uniform", f"gain={gain:g}")
 
 
 def glorot_normal(shape, rng=None, *, dtype=np.float32, gain: float = 1.0,
@@ -221,7 +255,7 @@ def glorot_normal(shape, rng=None, *, dtype=np.float32, gain: float = 1.0,
     shape, dtype = _setup(shape, dtype, "glorot_normal")
     gain = _nonneg(gain, "glorot_normal: gain")
     fan = _fanned(shape, "glorot_normal", "fan_avg", groups, transposed)
-    return _normal(shape, rng, dtype, gain / math.sqrt(fan))
+    return _normal(shape, rng, dtype, gain / math.sqrt(fan), "glorot_normal", f"gain={gain:g}")
 
 
 def _he_std(shape, who, mode, nonlinearity, a, groups, transposed) -> float:
@@ -242,7 +276,7 @@ def he_uniform(shape, rng=None, *, dtype=np.float32, mode: str = "fan_in",
     """
     shape, dtype = _setup(shape, dtype, "he_uniform")
     std = _he_std(shape, "he_uniform", mode, nonlinearity, a, groups, transposed)
-    return _uniform(shape, rng, dtype, math.sqrt(3.0) * std)
+    return _uniform(shape, rng, dtype, math.sqrt(3.0) * std, "he_uniform", f"std={std:g}")
 
 
 def he_normal(shape, rng=None, *, dtype=np.float32, mode: str = "fan_in",
@@ -255,7 +289,7 @@ def he_normal(shape, rng=None, *, dtype=np.float32, mode: str = "fan_in",
     """
     shape, dtype = _setup(shape, dtype, "he_normal")
     std = _he_std(shape, "he_normal", mode, nonlinearity, a, groups, transposed)
-    return _normal(shape, rng, dtype, std)
+    return _normal(shape, rng, dtype, std, "he_normal", f"std={std:g}")
 
 
 def lecun_uniform(shape, rng=None, *, dtype=np.float32, groups: int = 1,
@@ -263,7 +297,7 @@ def lecun_uniform(shape, rng=None, *, dtype=np.float32, groups: int = 1,
     """LeCun et al. 1998 ("Efficient BackProp"): U(-b, b), b = sqrt(3 / fan_in), variance 1 / fan_in."""
     shape, dtype = _setup(shape, dtype, "lecun_uniform")
     fan = _fanned(shape, "lecun_uniform", "fan_in", groups, transposed)
-    return _uniform(shape, rng, dtype, math.sqrt(3.0 / fan))
+    return _uniform(shape, rng, dtype, math.sqrt(3.0 / fan), "lecun_uniform", f"fan_in={fan:g}")
 
 
 def lecun_normal(shape, rng=None, *, dtype=np.float32, groups: int = 1,
@@ -274,7 +308,7 @@ def lecun_normal(shape, rng=None, *, dtype=np.float32, groups: int = 1,
     """
     shape, dtype = _setup(shape, dtype, "lecun_normal")
     fan = _fanned(shape, "lecun_normal", "fan_in", groups, transposed)
-    return _normal(shape, rng, dtype, 1.0 / math.sqrt(fan))
+    return _normal(shape, rng, dtype, 1.0 / math.sqrt(fan), "lecun_normal", f"fan_in={fan:g}")
 
 
 _DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
@@ -298,14 +332,15 @@ def variance_scaling(shape, rng=None, *, dtype=np.float32, scale: float = 1.0,
     if distribution not in _DISTRIBUTIONS:
         raise unknown_name("distribution for variance_scaling", distribution, _DISTRIBUTIONS)
     std = math.sqrt(scale / _fanned(shape, "variance_scaling", mode, groups, transposed))
+    settings = f"scale={scale:g}"
     if distribution == "uniform":
-        return _uniform(shape, rng, dtype, math.sqrt(3.0) * std)
+        return _uniform(shape, rng, dtype, math.sqrt(3.0) * std, "variance_scaling", settings)
     if distribution == "normal":
-        return _normal(shape, rng, dtype, std)
+        return _normal(shape, rng, dtype, std, "variance_scaling", settings)
     sigma = std / truncated_std(-_TRUNCATION, _TRUNCATION)
     z = _standard_truncated(as_generator(rng), math.prod(shape), -_TRUNCATION, _TRUNCATION,
                             "variance_scaling")
-    return (z.reshape(shape) * sigma).astype(dtype)
+    return _finite(lambda: z.reshape(shape) * sigma, dtype, "variance_scaling", settings)
 
 
 def pytorch_conv_default(shape, rng=None, *, dtype=np.float32) -> np.ndarray:
@@ -318,7 +353,7 @@ def pytorch_conv_default(shape, rng=None, *, dtype=np.float32) -> np.ndarray:
     """
     shape, dtype = _setup(shape, dtype, "pytorch_conv_default")
     fan_in = _fan(shape, "fan_in", "pytorch_conv_default")
-    return _uniform(shape, rng, dtype, 1.0 / math.sqrt(fan_in))
+    return _uniform(shape, rng, dtype, 1.0 / math.sqrt(fan_in), "pytorch_conv_default", f"fan_in={fan_in:g}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,8 +386,8 @@ def orthogonal(shape, rng=None, *, dtype=np.float32, gain: float = 1.0) -> np.nd
         raise ShapeError(f"orthogonal: needs a weight of at least 2 dimensions, got shape {shape}")
     gain = _nonneg(gain, "orthogonal: gain")
     rows, cols = shape[0], math.prod(shape[1:])
-    w = _random_orthogonal(as_generator(rng), rows, cols) * gain
-    return w.reshape(shape).astype(dtype)
+    w = _random_orthogonal(as_generator(rng), rows, cols)
+    return _finite(lambda: (w * gain).reshape(shape), dtype, "orthogonal", f"gain={gain:g}")
 
 
 def identity(shape, rng=None, *, dtype=np.float32, gain: float = 1.0) -> np.ndarray:
@@ -365,7 +400,7 @@ def identity(shape, rng=None, *, dtype=np.float32, gain: float = 1.0) -> np.ndar
         )
     gain = _nonneg(gain, "identity: gain")
     _check_rng(rng)
-    return (np.eye(*shape) * gain).astype(dtype)
+    return _finite(lambda: np.eye(*shape) * gain, dtype, "identity", f"gain={gain:g}")
 
 
 def dirac(shape, rng=None, *, dtype=np.float32, groups: int = 1) -> np.ndarray:
@@ -414,6 +449,7 @@ def delta_orthogonal(shape, rng=None, *, dtype=np.float32, gain: float = 1.0) ->
             f"shrink the channel count), got in={shape[1]} > out={shape[0]} (shape {shape})"
         )
     gain = _nonneg(gain, "delta_orthogonal: gain")
+    _finite(lambda: gain, dtype, "delta_orthogonal", f"gain={gain:g}")     # |entries| <= gain
     w = np.zeros(shape, dtype=dtype)
     centre = tuple(k // 2 for k in shape[2:])
     w[(slice(None), slice(None)) + centre] = gain * _random_orthogonal(as_generator(rng), shape[0], shape[1])
@@ -434,12 +470,13 @@ def sparse(shape, rng=None, *, dtype=np.float32, sparsity: float = 0.9, std: flo
     std = _nonneg(std, "sparse: std")
     rng = as_generator(rng)
     rows, cols = shape[0], math.prod(shape[1:])
-    w = rng.standard_normal((rows, cols)) * std
+    with np.errstate(over="ignore"):        # (_finite below names an overflow)
+        w = rng.standard_normal((rows, cols)) * std
     n_zero = math.ceil(sparsity * cols)
     # argsort of iid uniforms gives an independent random permutation per row
     zero_cols = np.argsort(rng.random((rows, cols)), axis=1)[:, :n_zero]
     np.put_along_axis(w, zero_cols, 0.0, axis=1)
-    return w.reshape(shape).astype(dtype)
+    return _finite(lambda: w.reshape(shape), dtype, "sparse", f"std={std:g}")
 
 
 # the names PyTorch uses for the same schemes

@@ -34,9 +34,10 @@ DEFAULT_WEIGHT_INIT = "he_normal"
 class Layer:
     """Base class: no parameters, identity config.
 
-    `forward` keeps references to the arrays `backward` needs (its input or its output, not
-    copies), so changing those arrays in place between forward and backward changes the
-    gradients silently; PyTorch's autograd would refuse (a version-counter error). Copy first.
+    `forward` keeps references, not copies, to the arrays `backward` needs (the input it was
+    given, the output it returned, or its weight), so changing one of them in place between
+    forward and backward silently changes the gradients, where PyTorch's autograd would raise
+    an error. Copy an array before modifying it in place.
     """
 
     trainable = True

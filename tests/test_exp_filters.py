@@ -9,7 +9,7 @@ from initlab import filters as hand
 from initlab import init
 from initlab.cli import main
 from initlab.diagnostics import template_scores
-from initlab.errors import InvalidValueError, UnknownNameError
+from initlab.errors import DivergenceError, InvalidValueError, UnknownNameError
 from initlab.experiments import filters as study
 from initlab.experiments import to_jsonable
 from initlab.plots import close
@@ -91,6 +91,11 @@ def test_bad_options():
         study.check_options(model="three_conv")
     with pytest.raises(InvalidValueError, match="seeds"):
         study.check_options(seeds=())
+
+
+def test_a_diverging_run_stops_by_name_instead_of_scoring_nan_filters():
+    with pytest.raises(DivergenceError, match="filters: the loss became (nan|inf|-inf) at step"):
+        study.run(**{**study.TINY, "starts": ("he_normal",), "lr": 1e30, "steps": 4})
 
 
 @pytest.mark.parametrize("name", list(figures.FIGURES))

@@ -158,3 +158,14 @@ def test_prefilters_curve_counts_epochs_of_steps(digits):
     steps, accs = prefilters.train_curve(model, (x[:50], y[:50]), (x[50:], y[50:]), epochs=2, batch_size=16,
                                          lr=0.01, momentum=0.9, eval_every=3, rng=0)
     assert steps == [0, 3, 6, 8] and len(accs) == 4          # 2 epochs of ceil(50 / 16) = 4 steps
+
+
+def test_accuracy_on_an_empty_set_is_an_error_not_nan():
+    model = small_cnn(1, 10, 8, rng=0)
+    with pytest.raises(InvalidValueError, match="evaluation set is empty"):
+        training.accuracy(model, np.zeros((0, 1, 8, 8), np.float32), np.zeros(0, int))
+
+
+def test_prefilters_keeps_validation_images_for_a_tiny_training_set():
+    result = prefilters.run(**{**prefilters.TINY, "datasets": ("shapes",), "n_train": 3, "epochs": 1})
+    assert result["datasets"]["shapes"]["n_val"] > 0

@@ -124,3 +124,15 @@ def test_every_number_is_checked(options, name):
         study.check_options(**options)
     with pytest.raises(InvalidValueError, match=f"zero-mean: {name}"):
         study.run(**{**study.TINY, **options})
+
+
+def test_a_negative_shift_kills_the_net_and_says_so_without_warnings():
+    """U(-2a, 0): every ReLU unit is dead, so the means are 0 and their ratios undefined."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with threadpool_limits(1):
+            result = study.run(**{**study.TINY, "shift": -1.0})
+    summary = result["summary"]["shifted"]
+    assert summary["last_layer_active"] == 0.0
+    assert summary["last_over_first_mean"] == 0.0

@@ -147,7 +147,7 @@ def train_one(start, seed, ds, *, width, kernel_size, steps, every, batch_size, 
     optimizer = SGD(model, lr=lr, momentum=momentum, weight_decay=weight_decay)
     loss = train_steps(model, ds.train, optimizer, steps=steps, batch_size=batch_size,
                        rng=np.random.default_rng(order_ss), every=math.gcd(every, eval_every),
-                       on_snapshot=on_snapshot, where="filters")
+                       on_snapshot=on_snapshot, nonfinite="raise", where="filters")
     weights = np.array(snap["weights"])                               # snapshots x width x k x k
     scores, names = template_scores(weights.reshape(-1, 1, kernel_size, kernel_size))
     return {"model": model, "steps": snap["steps"], "weights": weights, "val_acc": snap["val_acc"],

@@ -206,7 +206,8 @@ def run(datasets=DATASETS, starts=STARTS, seeds=(0, 1, 2, 3, 4), *, n_train=1400
     out = {"study": "prefilters", "starts": list(starts), "labels": {s: LABELS[s] for s in starts},
            "datasets": {}}
     for name in datasets:
-        ds = D.load(name, seed=0, n=None if name == "digits" else max(n_train * 10 // 7 + 1, 16))
+        # at least 64 images, so that the validation and test parts are never empty
+        ds = D.load(name, seed=0, n=None if name == "digits" else max(n_train * 10 // 7 + 1, 64))
         train = ds.train[0][:n_train], ds.train[1][:n_train]
         per_start = {s: _empty_record() for s in starts}
         for seed in seeds:

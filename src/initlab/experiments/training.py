@@ -45,6 +45,8 @@ def batches_per_pass(n_examples, batch_size, *, drop_last=False, where="training
 
 def accuracy(model, x, y) -> float:
     """The fraction of examples whose largest logit is the true class (eval mode)."""
+    if len(y) == 0:
+        raise InvalidValueError("accuracy: the evaluation set is empty; use more examples")
     with np.errstate(all="ignore"):      # a diverged model's NaN logits score 0, not a warning
         return float((model.predict(x).argmax(axis=1) == y).mean())
 

@@ -244,22 +244,27 @@ def _summary(out):
     test accuracy (mean over seeds) and the first loss."""
     summary = {}
     for name, p in out["propagation"].items():
-        post = np.abs(p["post_mean"])                  # seeds x layers
-        ratio = post[:, -1] / post[:, 0]
-        growth = post[:, 1:] / post[:, :-1] if post.shape[1] > 1 else np.ones((len(post), 1))
-        t = out["training"][name]
-        summary[name] = {
-            "last_over_first_mean": float(np.exp(np.log(ratio).mean())),      # geometric mean over seeds
-            "median_growth_per_layer": float(np.median(growth)),
-            "spread": float(np.exp(np.log(post.mean(axis=0)).max() - np.log(post.mean(axis=0)).min())),
-            "last_layer_active": float(p["active"][:, -1].mean()),
-            "final_test_acc": float(np.mean(t["final_test_acc"])),
-            "final_test_acc_per_seed": t["final_test_acc"],
-            "initial_loss": float(np.mean(t["initial_loss"])),
-            "last_layer_active_after_training": float(t["active_after"][:, -1].mean()),
-            "diverged_seeds": int(sum(t["diverged"])),
-        }
+        with np.errstate(divide="ignore", invalid="ignore"):   # a dead net (shift < 0): 0 and NaN
+            summary[name] = _init_summary(p, out["training"][name])
     return summary
+
+
+def _init_summary(p, t):
+    """`_summary` of one init, from its propagation and training records."""
+    post = np.abs(p["post_mean"])                  # seeds x layers
+    ratio = post[:, -1] / post[:, 0]
+    growth = post[:, 1:] / post[:, :-1] if post.shape[1] > 1 else np.ones((len(post), 1))
+    return {
+        "last_over_first_mean": float(np.exp(np.log(ratio).mean())),      # geometric mean over seeds
+        "median_growth_per_layer": float(np.median(growth)),
+        "spread": float(np.exp(np.log(post.mean(axis=0)).max() - np.log(post.mean(axis=0)).min())),
+        "last_layer_active": float(p["active"][:, -1].mean()),
+        "final_test_acc": float(np.mean(t["final_test_acc"])),
+        "final_test_acc_per_seed": t["final_test_acc"],
+        "initial_loss": float(np.mean(t["initial_loss"])),
+        "last_layer_active_after_training": float(t["active_after"][:, -1].mean()),
+        "diverged_seeds": int(sum(t["diverged"])),
+    }
 
 
 def _flat_numbers(out):

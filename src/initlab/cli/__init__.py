@@ -3,7 +3,8 @@
 Each module here that defines `register(subparsers)` adds its subcommands; `register` sets
 `func` on its parser, called with the parsed args and returning an exit status.
 Errors print one line without a traceback (`--debug` shows it): status 2 for usage errors
-(unknown names, invalid values), 1 for runtime failures (missing files, divergence, ...).
+(unknown names, invalid values, sizes that do not fit in memory), 1 for runtime failures
+(missing files, divergence, ...).
 """
 from __future__ import annotations
 
@@ -15,28 +16,41 @@ import sys
 from threadpoolctl import threadpool_limits
 
 from ..errors import InitlabError, InvalidValueError, UnknownNameError
+from ._common import LIMITS_HELP, Parser, check_limits
 
 USAGE_ERRORS = (UnknownNameError, InvalidValueError)
+MAX_THREADS = 256
+
+
+def add_global_options(parser, default=None):
+    """--debug and --threads: before the command, and (default=SUPPRESS, so that they override
+    nothing unless given) after it too."""
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help="show the full traceback on errors")
+    parser.add_argument("--threads", type=int, default=default, metavar="N",
+                        help=f"BLAS threads, 1 to {MAX_THREADS} (default 1: initlab's matrices are small, and a "
+                             "second thread was measured to slow them down several times on 2 cores)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="initlab",
         description="A NumPy CNN and a lab for how convolution filters are initialized and learned.",
     )
     parser.add_argument("--version", action="version", version=f"initlab {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
-    parser.add_argument("--threads", type=int, default=1, metavar="N",
-                        help="BLAS threads (default 1: initlab's matrices are small, and a second "
-                             "thread was measured to slow them down several times on 2 cores)")
+    add_global_options(parser)
+    parser.set_defaults(debug=False, threads=1)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = [importlib.import_module(f"{__name__}.{m.name}")
                for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
     for module in sorted(modules, key=lambda m: getattr(m, "ORDER", 100)):
         if hasattr(module, "register"):
             module.register(sub)
+    for command in sub.choices.values():
+        add_global_options(command, default=argparse.SUPPRESS)
+        command.epilog = " ".join(filter(None, [command.epilog, LIMITS_HELP]))
     return parser
 
 
@@ -47,13 +61,21 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
-        if args.threads < 1:
-            raise InvalidValueError(f"--threads: expected an integer >= 1, got {args.threads}")
+        if not 1 <= args.threads <= MAX_THREADS:
+            raise InvalidValueError(f"--threads: expected an integer from 1 to {MAX_THREADS}, got {args.threads}")
+        check_limits(args)
         with threadpool_limits(limits=args.threads, user_api="blas"):
             return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("initlab: interrupted", file=sys.stderr)
         return 130
+    except MemoryError as exc:      # a size the limits let through, but this machine cannot hold
+        if args.debug:
+            raise
+        detail = f" ({exc})" if str(exc) else ""
+        print(f"initlab: error: not enough memory for 'initlab {args.command}'{detail}: try smaller sizes "
+              f"({getattr(args, 'sizes', 'the counts, depths and widths')})", file=sys.stderr)
+        return 2
     except Exception as exc:  # one line for the user; the traceback with --debug
         if args.debug or not isinstance(exc, (InitlabError, OSError)):
             raise

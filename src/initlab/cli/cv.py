@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import InitlabError, InvalidValueError
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import prepare_out, report_written, run_study, split_list, write_json
+from ._common import check_unique, output_folder, report_written, run_study, split_list, write_json
 
 ORDER = 25
 BACKENDS = ("local", "dask")   # as experiments.cv.BACKENDS; the study (and sklearn) load only when run
@@ -49,8 +49,17 @@ def parse_params(items) -> dict:
             raise InvalidValueError(f"--param: expected NAME=V1,V2,..., got {item!r}")
         if name in grid:
             raise InvalidValueError(f"--param: {name!r} given twice; list all its values in one --param")
-        grid[name] = [parse_value(v) for v in split_list(rest, "--param")]
+        grid[name] = [parse_value(v) for v in split_list(rest, "--param", unique=False)]
+        check_unique(grid[name], f"--param {name}", key=_value_key)
     return grid
+
+
+def _value_key(value):
+    """What makes two --param values one candidate: 1, 1.0 and 1e0 are one number; a name
+    ignores case and spaces."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return "".join(value.split()).lower() if isinstance(value, str) else repr(value)
 
 
 def _cell(value, fmt="{:.3f}"):
@@ -101,6 +110,42 @@ def check_dataset(name) -> str:
     return name
 
 
+_ADDRESS = re.compile(r"(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?:[^\s:/\[\]]+|\[[0-9a-fA-F:.]+\]):(?P<port>\d{1,5})")
+
+
+def check_search_options(args):
+    """--folds, --seed, --n-jobs and --backend/--scheduler, each error naming its option."""
+    if args.folds is not None:
+        positive_int(args.folds, "--folds", minimum=2)
+    positive_int(args.seed, "--seed", minimum=0)
+    if args.n_jobs is not None and (args.n_jobs == 0 or args.n_jobs < -1):
+        raise InvalidValueError(f"--n-jobs: expected an integer >= 1, or -1 for all cores, got {args.n_jobs}")
+    if args.backend == "dask" and not args.scheduler:
+        raise InvalidValueError("--scheduler: --backend dask needs the scheduler's address, e.g. tcp://HOST:8786")
+    if args.backend == "local" and args.scheduler is not None:
+        raise InvalidValueError(f"--scheduler: applies to --backend dask only, got --backend {args.backend}")
+    if args.scheduler is not None:
+        match = _ADDRESS.fullmatch(args.scheduler)
+        if not (match and (match["scheme"] or "tcp") in ("tcp", "tls", "ws", "wss", "ucx")
+                and 1 <= int(match["port"]) <= 65535):
+            raise InvalidValueError(f"--scheduler: expected an address such as tcp://HOST:8786 (tcp, tls, ws, "
+                                    f"wss or ucx; port 1 to 65535), got {args.scheduler!r}")
+
+
+def check_folds(kwargs: dict, folds: int, seed: int):
+    """Stratified folds need at least one example of every class each: folds <= the smallest
+    class's count among the examples cross-validated (train + validation, as the study loads them)."""
+    import numpy as np
+    from ..data import load
+    ds = load(kwargs.get("dataset", "digits"), seed=seed, n=kwargs.get("n"), standardize=False)
+    classes, counts = np.unique(np.concatenate([ds.train[1], ds.val[1]]), return_counts=True)
+    if folds > counts.min():
+        raise InvalidValueError(
+            f"--folds: expected at most {counts.min()}, the examples of the smallest class "
+            f"(class {classes[counts.argmin()]}) among the {counts.sum()} cross-validated, got {folds}"
+            + (" (a larger --n gives more)" if kwargs.get("n") is not None else ""))
+
+
 def check_run_options(kwargs: dict):
     """The options the study reads only once it runs (after --out is made): dataset, model and
     the numbers, each error naming its option."""
@@ -130,14 +175,19 @@ def cv(args) -> int:
     kwargs.update(seed=args.seed, n_jobs=args.n_jobs, backend=args.backend, scheduler=args.scheduler)
     if args.clip is not None:
         kwargs["clip_grad_norm"] = args.clip
+    check_search_options(args)
     study.check_options(kwargs.get("folds", 5), args.backend, args.scheduler, args.n_jobs)
     check_run_options(kwargs)
-    study.check_grid(study.param_grid(kwargs.get("grid"), kwargs.get("scales", study.SCALES),
-                                      kwargs.get("schemes", study.SCHEMES)))
-    out = prepare_out(args.out, args.force)   # after the options are known to be good
-    result, paths = run_study("cv", "cv", kwargs, out, _print_ranked)
-    paths.append(write_csv(out / "cv_results.csv", result["cv_results"]))
-    paths.append(write_json(out / "cv_results.json", result["cv_results"]))
+    try:
+        study.check_grid(study.param_grid(kwargs.get("grid"), kwargs.get("scales", study.SCALES),
+                                          kwargs.get("schemes", study.SCHEMES)))
+    except InitlabError as exc:
+        raise type(exc)(f"--param: {exc}") from None
+    check_folds(kwargs, kwargs.get("folds", 5), args.seed)
+    with output_folder(args.out, args.force) as out:   # after the options are known to be good
+        result, paths = run_study("cv", "cv", kwargs, out, _print_ranked)
+        paths.append(write_csv(out / "cv_results.csv", result["cv_results"]))
+        paths.append(write_json(out / "cv_results.json", result["cv_results"]))
     report_written(paths, out, result["seconds"])
     return 0
 
@@ -162,8 +212,8 @@ def register(sub):
     p.add_argument("--backend", choices=BACKENDS, default="local",
                    help="local joblib processes, or a Dask cluster (needs initlab[dask] and --scheduler)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="the Dask scheduler's address")
-    p.add_argument("--out", type=Path, default=Path("initlab-cv"), help="output folder (default initlab-cv)")
+    p.add_argument("--out", default="initlab-cv", help="output folder (default initlab-cv)")
     p.add_argument("--force", action="store_true", help="write into an existing output folder")
     p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=cv)
+    p.set_defaults(func=cv, sizes="--n, --folds, --epochs, --n-jobs")
     return p

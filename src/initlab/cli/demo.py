@@ -13,7 +13,7 @@ from ..errors import UnknownNameError
 from ..experiments import to_jsonable
 from ..report import LANGS, write_report
 from . import ui
-from ._common import prepare_out, save_study_files, write_json
+from ._common import check_unique, output_folder, save_study_files, split_list, write_json
 
 ORDER = 90
 
@@ -37,16 +37,29 @@ def run_study(section, module_name, out: Path, preset: str, progress=None) -> di
             "numbers": _scalars(result), "result": result}
 
 
-def demo(args) -> int:
+def chosen_studies(only) -> list[str]:
+    """The studies --only names (the command's name, zero-mean, or the study's, zero_mean), in
+    the report's order; all of them when --only is not given."""
     names = [s for s, _ in STUDIES]
-    given = [s.strip() for s in args.only.split(",") if s.strip()]
-    for name in given:       # the command's name (zero-mean) or the study's (zero_mean)
+    if only is None:
+        return names
+    given = split_list(only, "--only", unique=False)
+    check_unique(given, "--only", key=lambda name: name.replace("-", "_"))
+    for name in given:
         if name.replace("-", "_") not in names:
             raise UnknownNameError(f"--only: unknown study {name!r} (valid: {', '.join(names)})")
-    chosen = [n for n in names if n in {name.replace("-", "_") for name in given}] if given else names
+    return [n for n in names if n in {name.replace("-", "_") for name in given}]
+
+
+def demo(args) -> int:
+    chosen = chosen_studies(args.only)
     if args.lang not in LANGS:
         raise UnknownNameError(f"--lang: unknown language {args.lang!r} (valid: {', '.join(LANGS)})")
-    out = prepare_out(args.out, args.force)
+    with output_folder(args.out, args.force) as out:
+        return _run(args, chosen, out)
+
+
+def _run(args, chosen, out) -> int:
     preset = "TINY" if args.tiny else "DEMO"
     start = time.perf_counter()
     sections = []
@@ -79,9 +92,9 @@ def demo(args) -> int:
 def register(sub):
     p = sub.add_parser("demo", help="run every study at small scale and write one HTML report",
                        description=__doc__)
-    p.add_argument("--out", type=Path, default=Path("initlab-report"), help="output folder (default initlab-report)")
+    p.add_argument("--out", default="initlab-report", help="output folder (default initlab-report)")
     p.add_argument("--force", action="store_true", help="write into an existing output folder")
     p.add_argument("--lang", default="en", help="language of the report's prose and claims (figures stay in English): en or ja")
-    p.add_argument("--only", default="", help="comma-separated studies to run, e.g. symmetry,zero-mean (default: all)")
+    p.add_argument("--only", default=None, help="comma-separated studies to run, e.g. symmetry,zero-mean (default: all)")
     p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds, not minutes)")
-    p.set_defaults(func=demo)
+    p.set_defaults(func=demo, sizes="--tiny, or fewer studies with --only")

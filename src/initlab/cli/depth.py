@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from ..experiments import depth as study
 from . import ui
-from ._common import add_common, given_options, split_ints, split_list, study_command, study_preset
+from ._common import (MAX_DEPTH, add_common, check_at_most, given_options, split_ints, split_list, study_command,
+                      study_preset)
 
 ORDER = 23
 
@@ -51,7 +52,7 @@ def _print_tables(result):
 def depth(args) -> int:
     kwargs = study_preset(args, study)
     if args.depths is not None:
-        kwargs["depths"] = split_ints(args.depths, "--depths")
+        kwargs["depths"] = tuple(check_at_most(d, MAX_DEPTH, "--depths") for d in split_ints(args.depths, "--depths"))
     if args.inits is not None:
         kwargs["inits"] = tuple(split_list(args.inits, "--inits"))
     if args.no_critical:
@@ -79,5 +80,5 @@ def register(sub):
     p.add_argument("--no-critical", dest="no_critical", action="store_true",
                    help="skip the tanh delta-orthogonal run at the largest depth")
     p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=depth)
+    p.set_defaults(func=depth, sizes="--seeds, --depths, --max-depth, --width, --steps")
     return p

@@ -72,5 +72,5 @@ def register(sub):
     p.add_argument("--n-images", dest="n_images", type=int, default=None, help="shapes images in all (default 3000)")
     p.add_argument("--lr", type=float, default=None, help="SGD learning rate (default 0.02, momentum 0.9)")
     p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=filters_command)
+    p.set_defaults(func=filters_command, sizes="--seeds, --n-images, --width, --steps")
     return p

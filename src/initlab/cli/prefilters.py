@@ -43,7 +43,8 @@ def prefilters(args) -> int:
                   **given_options(args, ("epochs", "n_train", "width", "kernel_size")))
     if args.threshold is not None:
         kwargs["thresholds"] = {name: args.threshold for name in kwargs["datasets"]}
-    return study_command(args, "prefilters", "prefilters", kwargs, _print_tables)
+    return study_command(args, "prefilters", "prefilters", kwargs, _print_tables,
+                         renamed={"datasets": "data", "thresholds": "threshold"})
 
 
 def register(sub):
@@ -61,6 +62,6 @@ def register(sub):
     p.add_argument("--threshold", type=float, default=None,
                    help="validation accuracy to reach, for every dataset (default 0.9)")
     p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=prefilters)
+    p.set_defaults(func=prefilters, sizes="--seeds, --n-train, --width, --epochs")
     return p
 

@@ -9,6 +9,7 @@ checked; writes result.json and the figures (PNG) to --out.
 from __future__ import annotations
 
 
+from ..errors import InitlabError, UnknownNameError
 from ..experiments import propagate as study
 from . import ui
 from ._common import add_common, given_options, split_list, study_command, study_preset
@@ -43,10 +44,23 @@ def _print_tables(result):
                    rows)
 
 
+def check_inits(inits):
+    """Each --inits item is a study init or an initializer spec; an error says which forms are taken."""
+    for name in inits:
+        try:
+            study.resolve(name, "relu")
+        except UnknownNameError as exc:          # it lists the study's inits already
+            raise UnknownNameError(f"--inits: {exc}") from None
+        except InitlabError as exc:
+            raise type(exc)(f"--inits: {exc}; --inits takes {', '.join(study.INITS)} or an initializer "
+                            "spec such as 'normal(std=0.05)'") from None
+    return inits
+
+
 def propagate(args) -> int:
     kwargs = study_preset(args, study)
     if args.inits is not None:
-        kwargs["inits"] = tuple(split_list(args.inits, "--inits"))
+        kwargs["inits"] = check_inits(tuple(split_list(args.inits, "--inits")))
     if args.activations is not None:
         kwargs["activations"] = tuple(split_list(args.activations, "--activations"))
     kwargs.update(given_options(args, ("depth", "width", "batch", "data", "theory_width", "theory_depth",
@@ -74,5 +88,5 @@ def register(sub):
                    help="nets averaged in the theory check (default 8)")
     p.add_argument("--lr", type=float, default=None, help="learning rate for the update/weight ratio (default 0.01)")
     p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=propagate)
+    p.set_defaults(func=propagate, sizes="--seeds, --depth, --width, --batch, --theory-width")
     return p

@@ -62,6 +62,6 @@ def register(sub):
     p.add_argument("--no-float32-control", dest="no_float32_control", action="store_true",
                    help="skip the float32 re-run of the constant start")
     p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=symmetry)
+    p.set_defaults(func=symmetry, sizes="--seeds, --steps")
     return p
 

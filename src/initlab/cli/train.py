@@ -20,11 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from .. import checkpoint, data, init, layers, models, optim, patchinit
-from ..errors import CheckpointError, InvalidValueError, ShapeError, UnknownNameError, unknown_name
+from ..errors import (CheckpointError, InitlabError, InvalidValueError, ShapeError, UnknownNameError,
+                      unknown_name)
 from ..losses import SoftmaxCrossEntropy
 from ..train import History, check_resume_info, evaluate, fit
 from ..validate import positive_int, real_number
 from . import ui
+from ._common import (MAX_DEPTH, MAX_WIDTH, check_at_most, check_not_empty, check_writable_folder)
 
 ORDER = 10
 
@@ -59,16 +61,18 @@ def register(subparsers):
     p.add_argument("--seed", type=int, help="seed of the split, the weights and the data order (default 0)")
     p.add_argument("--n", type=int, help="number of shapes images, or a cap on digits/MNIST examples")
     p.add_argument("--clip-grad-norm", type=float, metavar="X", help="clip the global gradient norm to X")
-    p.add_argument("--save", metavar="PATH", help="write the trained model to PATH (.safetensors)")
+    p.add_argument("--save", metavar="PATH", help="write the trained model to PATH (.safetensors); an "
+                                                  "existing file is refused unless --force")
     p.add_argument("--checkpoint-dir", metavar="DIR", help="write resumable checkpoints to DIR")
     p.add_argument("--checkpoint-every", metavar="N",
                    help="checkpoint every N steps, or every N epochs as 'Ne' (default 1e)")
     p.add_argument("--keep", type=int, metavar="K", help="keep the last K step checkpoints (plus best)")
     p.add_argument("--resume", metavar="DIR", help="continue from the newest checkpoint in DIR")
     p.add_argument("--force", action="store_true",
-                   help="start a fresh run in a --checkpoint-dir that holds checkpoints (deletes them)")
+                   help="overwrite an existing --save file, and start a fresh run in a --checkpoint-dir "
+                        "that holds checkpoints (deletes them)")
     p.add_argument("--quiet", action="store_true", help="print only the test accuracy line")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, sizes="--n, --batch-size, --model plain:DEPTHxWIDTH")
 
 
 # --------------------------------------------------------------------------- options
@@ -108,11 +112,32 @@ def _resolve(given: dict, saved: dict | None) -> dict:
     return opts
 
 
+def _named(option: str, exc: InitlabError) -> InitlabError:
+    """The same error, its message starting with the option."""
+    return type(exc)(f"{option}: {exc}")
+
+
+def _check_model(name: str):
+    """A model name models.build knows, a plain:DEPTHxWIDTH within the size limits."""
+    if name in ("lenet5", "small_cnn"):
+        return
+    match = re.fullmatch(r"plain:(\d+)x(\d+)", name)
+    if not match:
+        raise _named("--model", unknown_name("model", name, models.MODELS))
+    check_at_most(int(match[1]), MAX_DEPTH, f"--model {name}: depth")
+    check_at_most(int(match[2]), MAX_WIDTH, f"--model {name}: width")
+
+
 def _check(opts: dict, given: dict):
     """Every name and number before any work, each error naming its option."""
     for key in NAMES:
         if not isinstance(opts[key], str):
             raise InvalidValueError(f"--{key}: expected a name, got {opts[key]!r}")
+    try:
+        data.check_name(opts["data"])
+    except InitlabError as exc:
+        raise _named("--data", exc) from None
+    _check_model(opts["model"])
     every = opts["checkpoint_every"]
     if every is not None and not (isinstance(every, (list, tuple)) and len(every) == 2
                                   and every[1] in ("step", "epoch") and not isinstance(every[0], bool)
@@ -126,11 +151,11 @@ def _check(opts: dict, given: dict):
     if opts["clip_grad_norm"] is not None:
         real_number(opts["clip_grad_norm"], "--clip-grad-norm", low=0, low_open=True)
     if opts["optimizer"] not in optim.OPTIMIZERS:
-        raise unknown_name("optimizer", opts["optimizer"], optim.OPTIMIZERS)
+        raise _named("--optimizer", unknown_name("optimizer", opts["optimizer"], optim.OPTIMIZERS))
     if opts["optimizer"] != "sgd" and given.get("momentum") is not None:
         raise InvalidValueError(f"--momentum: applies to --optimizer sgd only, got --optimizer {opts['optimizer']}")
     if opts["activation"] not in layers.ACTIVATION_LAYERS:
-        raise unknown_name("activation", opts["activation"], layers.ACTIVATION_LAYERS)
+        raise _named("--activation", unknown_name("activation", opts["activation"], layers.ACTIVATION_LAYERS))
     if opts["init"] in patchinit.METHODS:   # data-driven: the first conv layer's filters
         return
     try:
@@ -140,31 +165,51 @@ def _check(opts: dict, given: dict):
 
 
 def _check_paths(args):
-    """--save, --checkpoint-dir and --resume name usable paths (checked before any training)."""
-    if args.save is not None:
-        save = Path(args.save)
-        if save.is_dir():
-            raise InvalidValueError(f"--save: {args.save!r} is a folder; expected a file path such as "
-                                    f"{str(save / 'model.safetensors')!r}")
-        if not save.parent.is_dir():
-            what = "is not a folder" if save.parent.exists() else "does not exist"
-            raise InvalidValueError(f"--save: folder {str(save.parent)!r} {what}; create it first "
-                                    "or save elsewhere")
-    if args.checkpoint_dir is not None:
-        folder = Path(args.checkpoint_dir)
-        for path in (folder, *folder.parents):      # the folder, or the nearest one that exists
-            if path.exists():
-                if not path.is_dir():
-                    raise InvalidValueError(
-                        f"--checkpoint-dir: {str(path)!r} is an existing file, expected a folder "
-                        "(it is created when missing)")
-                break
+    """--save, --checkpoint-dir and --resume name usable paths, where this run can write
+    (checked before any training)."""
+    check_not_empty(args.save, "--save", "a file path such as model.safetensors")
+    check_not_empty(args.checkpoint_dir, "--checkpoint-dir", "a folder path")
+    check_not_empty(args.resume, "--resume", "the checkpoint folder of a run")
     if args.resume is not None and Path(args.resume).is_file():
         raise InvalidValueError(
             f"--resume: {args.resume!r} is a file; --resume takes the checkpoint folder "
             f"(here {str(Path(args.resume).parent)!r}) and continues from its newest step-*.safetensors")
-    if args.force and args.checkpoint_dir is None:
-        raise InvalidValueError("--force: applies to --checkpoint-dir DIR only")
+    if args.checkpoint_dir is not None:
+        check_writable_folder(args.checkpoint_dir, "--checkpoint-dir")
+    elif args.resume is not None and Path(args.resume).is_dir():   # the resumed run writes there
+        check_writable_folder(args.resume, "--resume")
+    if args.save is not None:
+        _check_save(args)
+    if args.force and args.checkpoint_dir is None and args.save is None:
+        raise InvalidValueError("--force: applies to --checkpoint-dir DIR or --save PATH only")
+
+
+def _check_save(args):
+    """--save names a new file in a folder that exists, or (with --force) a file to overwrite;
+    never a checkpoint of this run, nor its checkpoint folder."""
+    save = Path(args.save)
+    if save.is_dir():
+        raise InvalidValueError(f"--save: {args.save!r} is a folder; expected a file path such as "
+                                f"{str(save / 'model.safetensors')!r}")
+    if not save.parent.is_dir():
+        what = "is not a folder" if save.parent.exists() else "does not exist"
+        raise InvalidValueError(f"--save: folder {str(save.parent)!r} {what}; create it first "
+                                "or save elsewhere")
+    for option, folder in (("--checkpoint-dir", args.checkpoint_dir), ("--resume", args.resume)):
+        if folder is None:
+            continue
+        if save.resolve() == Path(folder).resolve():
+            raise InvalidValueError(f"--save: {args.save!r} is this run's {option} folder; expected a file "
+                                    f"path such as {str(save / 'model.safetensors')!r}")
+        if save.resolve().parent == Path(folder).resolve() and (
+                checkpoint.CheckpointDir.PATTERN.fullmatch(save.name) or save.name == checkpoint.CheckpointDir.BEST):
+            raise InvalidValueError(
+                f"--save: {args.save!r} is a checkpoint name in this run's {option} folder, never overwritten "
+                f"(even with --force); save the model elsewhere, e.g. {str(save.parent / 'model.safetensors')!r}")
+    if save.exists() and not args.force:
+        raise InvalidValueError(f"--save: {args.save!r} already exists; pass --force to overwrite it, "
+                                "or save elsewhere")
+    check_writable_folder(save.parent, "--save", args.save)
 
 
 def _same_folder(a, b) -> bool:
@@ -219,19 +264,33 @@ def _build_model(opts, dataset, rng):
     """The model; with a data-driven --init (patch_kmeans, patch_pca) only the first conv layer's
     filters come from the training images, the other layers keep the default initializer."""
     data_driven = opts["init"] in patchinit.METHODS
+    build = dict(in_channels=dataset.in_channels, num_classes=dataset.num_classes, image_size=dataset.image_size,
+                 activation=opts["activation"])
     try:
-        model = models.build(opts["model"], in_channels=dataset.in_channels,
-                             num_classes=dataset.num_classes, image_size=dataset.image_size,
-                             weight_init=DEFAULTS["init"] if data_driven else opts["init"],
-                             activation=opts["activation"], rng=rng)
-    except ShapeError as exc:
-        raise InvalidValueError(f"--model {opts['model']} does not fit --data {opts['data']}: {exc}") from None
+        model = models.build(opts["model"], weight_init=DEFAULTS["init"] if data_driven else opts["init"],
+                             rng=rng, **build)
+    except InitlabError as exc:
+        raise _misfit(opts, build, exc, data_driven) from None
     if data_driven:
         first = next(layer for layer in model if isinstance(layer, layers.Conv2D))
         make = patchinit.from_data(opts["init"], dataset.train[0], padding=first.padding)
         first.params["weight"][...] = make(first.params["weight"].shape, rng, dtype=first.dtype)
         first.init_names["weight"] = opts["init"]
     return model
+
+
+def _misfit(opts, build: dict, exc: InitlabError, data_driven: bool) -> InvalidValueError:
+    """Blame --init when the model builds with the default initializer, else --model."""
+    if not data_driven and opts["init"] != DEFAULTS["init"]:
+        try:
+            models.build(opts["model"], weight_init=DEFAULTS["init"], rng=0, **build)
+        except InitlabError:
+            pass
+        else:
+            return InvalidValueError(f"--init {opts['init']}: cannot initialize --model {opts['model']}: {exc}")
+    if isinstance(exc, ShapeError):
+        return InvalidValueError(f"--model {opts['model']} does not fit --data {opts['data']}: {exc}")
+    return _named("--model", exc)
 
 
 def _build_optimizer(opts, model):
@@ -381,8 +440,30 @@ def _interrupt_folder(root=INTERRUPT_DIR) -> checkpoint.CheckpointDir:
 
 # --------------------------------------------------------------------------- run
 
+def _latest(folder) -> Path:
+    """The newest step checkpoint in the --resume folder."""
+    found = checkpoint.CheckpointDir(folder)
+    try:
+        return found.latest()
+    except CheckpointError as exc:
+        if (found.folder / found.BEST).is_file():
+            raise CheckpointError(f"--resume: {exc}, only {found.BEST} (the model of the best epoch); "
+                                  "--resume continues from the newest step checkpoint") from None
+        raise _named("--resume", exc) from None
+
+
+def _check_epochs_left(opts, saved, given, folder):
+    """A resumed run must have an epoch left to train (else it would do nothing and exit 0)."""
+    done = saved["train"]["epoch"]
+    if opts["epochs"] <= done:
+        asked = f"got --epochs {given['epochs']}" if given.get("epochs") is not None else \
+            f"and was run with --epochs {opts['epochs']}"
+        raise InvalidValueError(f"--epochs: the run in {str(folder)!r} has already trained {done} epoch(s), "
+                                f"{asked}; give --epochs {done + 1} or more to train it further")
+
+
 def _load_resume(folder):
-    path = checkpoint.CheckpointDir(folder).latest()
+    path = _latest(folder)
     model, optimizer, state = checkpoint.load(path)
     if optimizer is None or not isinstance(state.get("args"), dict) or "train" not in state:
         raise CheckpointError(f"checkpoint {str(path)!r} was not written by 'initlab train' "
@@ -404,6 +485,8 @@ def run(args) -> int:
         path, model, optimizer, saved = _load_resume(args.resume)
     opts = _resolve(given, saved["args"] if saved else None)
     _check(opts, given)
+    if saved is not None:
+        _check_epochs_left(opts, saved, given, args.resume)
     for option, key in (("--checkpoint-every", "checkpoint_every"), ("--keep", "keep")):
         if opts[key] and not (args.checkpoint_dir or args.resume):
             raise InvalidValueError(f"{option}: needs --checkpoint-dir DIR")
@@ -453,7 +536,7 @@ def run(args) -> int:
         return _interrupted(callback, history)
 
     test_loss, test_acc = evaluate(model, loss_fn, *dataset.test)
-    if args.save:
+    if args.save is not None:
         checkpoint.save(args.save, model, None, args=opts, history=history.to_dict(),
                         test_accuracy=test_acc, test_loss=test_loss)
         say(f"saved model to {args.save}")

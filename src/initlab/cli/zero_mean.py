@@ -13,6 +13,7 @@ from . import ui
 from ._common import add_common, split_list, study_command, study_preset
 
 ORDER = 22
+MAX_SHIFT = 100.0     # in units of a; far beyond it the bounds a(shift -+ 1) round to one number
 
 
 def _print_tables(result):
@@ -51,7 +52,7 @@ def zero_mean(args) -> int:
     if args.lr is not None:
         kwargs["lr"] = real_number(args.lr, "--lr", low=0, low_open=True)
     if args.shift is not None:
-        kwargs["shift"] = real_number(args.shift, "--shift")
+        kwargs["shift"] = real_number(args.shift, "--shift", low=-MAX_SHIFT, high=MAX_SHIFT)
     return study_command(args, "zero-mean", "zero_mean", kwargs, _print_tables)
 
 
@@ -61,7 +62,8 @@ def register(sub):
     add_common(p, default_out="initlab-zero-mean", default_seeds="3")
     p.add_argument("--inits", default=",".join(study.INITS), help="comma-separated: centred, shifted (default both)")
     p.add_argument("--shift", type=float, default=None,
-                   help="the shifted init is U(-a + shift a, a + shift a), a = sqrt(6/fan_in) (default 1: U(0, 2a))")
+                   help="the shifted init is U(-a + shift a, a + shift a), a = sqrt(6/fan_in) (default 1: U(0, 2a); "
+                        f"from -{MAX_SHIFT:g} to {MAX_SHIFT:g})")
     p.add_argument("--depth", type=int, default=None, help="depth of the stack measured at init (default 10)")
     p.add_argument("--width", type=int, default=None, help="channels per conv layer (default 16)")
     p.add_argument("--train-depth", dest="train_depth", type=int, default=None,
@@ -70,5 +72,5 @@ def register(sub):
     p.add_argument("--every", type=int, default=None, help="test accuracy every this many steps (default 20)")
     p.add_argument("--lr", type=float, default=None, help="SGD learning rate (default 0.05, momentum 0.9)")
     p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=zero_mean)
+    p.set_defaults(func=zero_mean, sizes="--seeds, --depth, --width, --steps")
     return p

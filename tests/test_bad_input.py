@@ -254,7 +254,8 @@ CLI_CASES = [
     pytest.param(["--init", "normal(foo=1)"], 2, ["--init", "parameter of normal 'foo'"], id="cli-init-unknown-parameter"),
     pytest.param(["--init", "he_normal(("], 2, ["--init", "malformed"], id="cli-init-garbage"),
     pytest.param(["--activation", "swish"], 2, ["activation 'swish'", "valid:"], id="cli-unknown-activation"),
-    pytest.param(["--data", "mnist:"], 2, ["mnist:PATH"], id="cli-mnist-no-folder"),
+    pytest.param(["--data", "mnist:"], 2, ["--data: ", "mnist:PATH"], id="cli-mnist-no-folder"),
+    pytest.param(["--data", "mnist: "], 2, ["--data: ", "mnist:PATH"], id="cli-mnist-blank-folder"),
     pytest.param(["--data", "mnist:{mnist_images}"], 1, ["truncated", "train-images-idx3-ubyte"], id="cli-mnist-truncated-idx"),
     pytest.param(["--data", "mnist:{tmp}/absent"], 1, ["does not exist", "initlab never downloads"], id="cli-mnist-missing"),
     pytest.param(["--resume", "{tmp}/absent"], 1, ["does not exist"], id="cli-resume-missing"),
@@ -265,6 +266,18 @@ CLI_CASES = [
     pytest.param(["--resume", "{resume_other}/step-00000001.safetensors"], 2, ["--resume", "is a file", "takes the checkpoint folder"], id="cli-resume-a-file"),
     pytest.param(["--save", "{tmp}"], 2, ["--save", "is a folder"], id="cli-save-a-folder"),
     pytest.param(["--data", "shapes", "--n", "5"], 2, ["--n 5", "validation and test splits empty"], id="cli-n-empty-splits"),
+    pytest.param(["--save", ""], 2, ["--save", "empty string"], id="cli-save-empty"),
+    pytest.param(["--resume", ""], 2, ["--resume", "empty string"], id="cli-resume-empty"),
+    pytest.param(["--checkpoint-dir", ""], 2, ["--checkpoint-dir", "empty string"], id="cli-checkpoint-dir-empty"),
+    pytest.param(["--save", "{tmp}/good.safetensors"], 2, ["--save", "already exists", "--force"], id="cli-save-exists"),
+    pytest.param(["--data", "shapes", "--n", "999999999999"], 2, ["--n: expected at most 100,000"], id="cli-n-huge"),
+    pytest.param(["--model", "plain:99999999999x8"], 2, ["--model plain:99999999999x8: depth", "at most 1,000"], id="cli-plain-depth-huge"),
+    pytest.param(["--model", "plain:2x99999999999"], 2, ["width", "at most 1,024"], id="cli-plain-width-huge"),
+    pytest.param(["--init", "dirac"], 2, ["--init dirac: cannot initialize --model small_cnn"], id="cli-init-cannot-apply"),
+    pytest.param(["--model", "lenet"], 2, ["--model: unknown model 'lenet'", "did you mean 'lenet5'"], id="cli-model-unknown"),
+    pytest.param(["--optimizer", "adm"], 2, ["--optimizer: unknown optimizer 'adm'"], id="cli-optimizer-unknown"),
+    pytest.param(["--lr", "-1e-3"], 2, ["--lr", "(0, inf)", "-0.001"], id="cli-lr-negative-exponent"),
+    pytest.param(["--threads", "0"], 2, ["--threads: expected an integer from 1 to 256, got 0"], id="cli-threads-after-command"),
 ]
 
 

@@ -145,9 +145,29 @@ def test_runtime_failures_exit_1_with_one_line(capsys, tmp_path):
     (["--checkpoint-dir", "{file}"], ["--checkpoint-dir", "is an existing file, expected a folder"]),
     (["--checkpoint-dir", "{file}/run"], ["--checkpoint-dir", "is an existing file"]),
     (["--resume", "{ckpt}"], ["--resume", "is a file; --resume takes the checkpoint folder", "'{tmp}'"]),
-    (["--force"], ["--force", "--checkpoint-dir"]),
+    (["--force"], ["--force: applies to --checkpoint-dir DIR or --save PATH only"]),
     (["--data", "shapes", "--n", "5"], ["--n 5: leaves the validation and test splits empty",
                                         "train 5, validation 0, test 0", "--n 24"]),
+    # empty paths: no silent fresh run, no checkpoints dropped, no save into the current folder
+    (["--save", ""], ["--save: expected a file path such as model.safetensors, got an empty string"]),
+    (["--checkpoint-dir", ""], ["--checkpoint-dir: expected a folder path, got an empty string"]),
+    (["--resume", ""], ["--resume: expected the checkpoint folder of a run, got an empty string"]),
+    # nothing the user has is overwritten: a file unless --force, a run's own checkpoints never
+    (["--save", "{file}"], ["--save: '{file}' already exists; pass --force to overwrite it"]),
+    (["--checkpoint-dir", "{tmp}", "--save", "{tmp}/step-00000003.safetensors", "--force"],
+     ["--save", "is a checkpoint name in this run's --checkpoint-dir folder", "even with --force",
+      "'{tmp}/model.safetensors'"]),
+    (["--resume", "{tmp}", "--save", "{ckpt}", "--force"], ["--save", "checkpoint name in this run's --resume folder"]),
+    (["--resume", "{tmp}", "--save", "{tmp}/best.safetensors"], ["--save", "this run's --resume folder"]),
+    (["--checkpoint-dir", "{tmp}/run", "--save", "{tmp}/run"], ["--save", "is this run's --checkpoint-dir folder"]),
+    # places that cannot be written fail now, naming the option, not after training
+    pytest.param(["--checkpoint-dir", "/proc/initlab-test/run"],
+                 ["--checkpoint-dir: expected a path where files can be written", "writing in '/proc' failed"],
+                 marks=pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")),
+    pytest.param(["--save", "/proc/initlab-test.safetensors"],
+                 ["--save: expected a path where files can be written, got '/proc/initlab-test.safetensors'"],
+                 marks=pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")),
+    (["--model", "plain:2x8", "--init", "dirac"], ["--init dirac: cannot initialize --model plain:2x8: dirac"]),
 ])
 def test_bad_paths_and_sizes_are_refused_before_any_training(capsys, tmp_path, monkeypatch, argv, names):
     (tmp_path / "file").write_text("not a folder")
@@ -160,6 +180,55 @@ def test_bad_paths_and_sizes_are_refused_before_any_training(capsys, tmp_path, m
     assert err.startswith("initlab: error: ") and len(err.strip().splitlines()) == 1
     for name in names:
         assert name.format(**fill) in err, err
+
+
+def test_an_existing_save_file_is_kept_unless_force(capsys, tmp_path):
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(b"the user's file")
+    status, _, err = run(capsys, *TINY, "--save", str(path))
+    assert status == 2 and "already exists; pass --force" in err
+    assert path.read_bytes() == b"the user's file"
+    status, out, _ = run(capsys, *TINY, "--save", str(path), "--force")
+    assert status == 0 and f"saved model to {path}" in out
+    assert checkpoint.load(path)[2]["args"]["epochs"] == 2
+
+
+def test_help_says_force_overwrites_the_save_file(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "an existing file is refused unless --force" in shown and "overwrite an existing --save file" in shown
+
+
+def test_init_that_cannot_apply_is_blamed_not_the_model(capsys):
+    for spec in ("dirac", "identity", "he_normal(groups=3)"):
+        status, _, err = run(capsys, "train", "--n", "60", "--init", spec)
+        assert status == 2 and err.startswith(f"initlab: error: --init {spec}: cannot initialize --model small_cnn")
+        assert "does not fit" not in err
+    status, _, err = run(capsys, "train", "--model", "lenet5")      # a model too large for the data still is
+    assert status == 2 and "--model lenet5 does not fit --data digits" in err
+
+
+def test_resuming_a_run_that_has_no_epoch_left_is_an_error(capsys, tmp_path):
+    folder = tmp_path / "run"
+    assert run(capsys, "train", "--n", "60", "--epochs", "1", "--checkpoint-dir", str(folder))[0] == 0
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    status, out, err = run(capsys, "train", "--resume", str(folder), "--epochs", "1")
+    assert status == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert f"--epochs: the run in '{folder}' has already trained 1 epoch(s), got --epochs 1; " \
+           "give --epochs 2 or more" in err
+    status, _, err = run(capsys, "train", "--resume", str(folder))
+    assert status == 2 and "already trained 1 epoch(s), and was run with --epochs 1" in err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_resume_from_a_folder_with_only_the_best_checkpoint_says_so(capsys, tmp_path):
+    folder = tmp_path / "run"
+    assert run(capsys, "train", "--n", "60", "--epochs", "1", "--checkpoint-dir", str(folder))[0] == 0
+    for path in folder.glob("step-*.safetensors"):
+        path.unlink()
+    status, _, err = run(capsys, "train", "--resume", str(folder), "--epochs", "2")
+    assert status == 1 and "holds no step-*.safetensors checkpoint, only best.safetensors" in err
 
 
 def checkpoint_model():

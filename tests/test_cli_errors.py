@@ -66,10 +66,14 @@ def test_a_negative_number_in_scientific_notation_is_a_value(capsys):
     assert_one_line(err, "--lr: expected a value in (0, inf), got -0.001")
 
 
-def test_argparse_errors_are_one_line_pointing_at_the_help(capsys):
+def test_argparse_errors_are_one_line_pointing_at_the_command_help(capsys):
     status, _, err = run(capsys, "propagate", "--depth")
     assert status == 2
     assert_one_line(err, "argument --depth: expected one argument", "see 'initlab propagate --help'")
+    status, _, err = run(capsys, "symmetry", "--tiny", "--lang", "ja")
+    assert status == 2
+    assert_one_line(err, "unrecognized arguments: --lang ja", "see 'initlab symmetry --help'",
+                    start="initlab symmetry: error: ")
 
 
 @pytest.mark.parametrize("argv", [["--threads", "100000", "train"], ["train", "--threads", "0"],
@@ -170,6 +174,11 @@ def test_errors_start_with_the_option_as_typed(capsys, tmp_path, argv, start, ex
                                                             "tcp://HOST:8786", "'notanaddress'"]),
     (["--backend", "dask", "--scheduler", "tcp://host:99999"], ["--scheduler", "port 1 to 65535"]),
     (["--scheduler", "tcp://host:8786"], ["--scheduler: applies to --backend dask only"]),
+    (["--model", "small_cn"], ["--model: unknown model 'small_cn'; did you mean 'small_cnn'"]),
+    (["--model", "plain:0x8"], ["--model plain:0x8: depth: expected an integer >= 1, got 0"]),
+    (["--model", "lenet5"], ["--model: model 'lenet5' cannot take images of shape (1, 8, 8)"]),
+    (["--param", "init_scale=0.1,-1"], ["--param init_scale=-1: init_scale: expected a value in [0, inf), got -1"]),
+    (["--param", "activation=relu,rleu"], ["--param activation='rleu': unknown activation 'rleu'"]),
 ])
 def test_cv_refuses_what_scikit_learn_numpy_or_dask_would_raise_later(capsys, tmp_path, argv, expected):
     status, _, err = run(capsys, *lab("cv", tmp_path, *argv))

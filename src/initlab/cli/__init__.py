@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_global_options(parser)
     parser.set_defaults(debug=False, threads=1)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.set_defaults(command_parser=parser)
     modules = [importlib.import_module(f"{__name__}.{m.name}")
                for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
     for module in sorted(modules, key=lambda m: getattr(m, "ORDER", 100)):
@@ -50,13 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
             module.register(sub)
     for command in sub.choices.values():
         add_global_options(command, default=argparse.SUPPRESS)
+        command.set_defaults(command_parser=command)     # its usage errors point at its help
         command.epilog = " ".join(filter(None, [command.epilog, LIMITS_HELP]))
     return parser
 
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

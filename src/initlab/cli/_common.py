@@ -158,6 +158,17 @@ def check_at_most(value: int, high: int, option: str) -> int:
     return value
 
 
+def check_plain_model(name, option: str = "--model"):
+    """A "plain:DEPTHxWIDTH" model name has a depth and a width from 1 to their limits
+    (other names are left to the model's builder)."""
+    match = re.fullmatch(r"plain:(\d+)x(\d+)", str(name))
+    if match:
+        for value, what, high in ((int(match[1]), "depth", MAX_DEPTH), (int(match[2]), "width", MAX_WIDTH)):
+            if value < 1:
+                raise InvalidValueError(f"{option} {name}: {what}: expected an integer >= 1, got {value}")
+            check_at_most(value, high, f"{option} {name}: {what}")
+
+
 def check_limits(args):
     """Every size option given (LIMITS, by dest) is within its bound; the lower bounds are the
     commands' own checks."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import InitlabError, InvalidValueError
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import check_unique, output_folder, report_written, run_study, split_list, write_json
+from ._common import check_plain_model, check_unique, output_folder, report_written, run_study, split_list, write_json
 
 ORDER = 25
 BACKENDS = ("local", "dask")   # as experiments.cv.BACKENDS; the study (and sklearn) load only when run
@@ -132,18 +132,29 @@ def check_search_options(args):
                                     f"wss or ucx; port 1 to 65535), got {args.scheduler!r}")
 
 
-def check_folds(kwargs: dict, folds: int, seed: int):
-    """Stratified folds need at least one example of every class each: folds <= the smallest
-    class's count among the examples cross-validated (train + validation, as the study loads them)."""
+def check_against_data(study, kwargs: dict, seed: int, grid_given: bool):
+    """What needs the data, checked on it as the study loads it: --folds at most the smallest
+    class's count among the examples cross-validated (stratified folds need one of each), and
+    --model and every --param candidate build a network for its images."""
     import numpy as np
     from ..data import load
+    from ..estimator import CNNClassifier
     ds = load(kwargs.get("dataset", "digits"), seed=seed, n=kwargs.get("n"), standardize=False)
+    folds = kwargs.get("folds", 5)
     classes, counts = np.unique(np.concatenate([ds.train[1], ds.val[1]]), return_counts=True)
     if folds > counts.min():
         raise InvalidValueError(
             f"--folds: expected at most {counts.min()}, the examples of the smallest class "
             f"(class {classes[counts.argmin()]}) among the {counts.sum()} cross-validated, got {folds}"
             + (" (a larger --n gives more)" if kwargs.get("n") is not None else ""))
+    image_shape, model = tuple(ds.train[0].shape[1:]), kwargs.get("model", "small_cnn")
+    grid = study.param_grid(kwargs.get("grid"), kwargs.get("scales", study.SCALES), kwargs.get("schemes", study.SCHEMES))
+    for option, params in [("--model", {})] + [("--param", c) for c in study.candidates(grid)]:
+        try:
+            study.layer_stds(CNNClassifier(**{"model": model, **params}), image_shape, ds.num_classes)
+        except InitlabError as exc:
+            given = ", ".join(f"{k}={v!r}" for k, v in params.items()) if grid_given else ""
+            raise InvalidValueError(f"{option}{' ' + given if given else ''}: {exc}") from None
 
 
 def check_run_options(kwargs: dict):
@@ -153,7 +164,11 @@ def check_run_options(kwargs: dict):
     if "dataset" in kwargs:
         check_dataset(kwargs["dataset"])
     if "model" in kwargs:
-        check_model(kwargs["model"])
+        try:
+            check_model(kwargs["model"])
+        except InitlabError as exc:
+            raise type(exc)(f"--model: {exc}") from None
+        check_plain_model(kwargs["model"])
     for key in ("n", "epochs"):
         if kwargs.get(key) is not None:
             positive_int(kwargs[key], f"--{key}")
@@ -183,7 +198,7 @@ def cv(args) -> int:
                                           kwargs.get("schemes", study.SCHEMES)))
     except InitlabError as exc:
         raise type(exc)(f"--param: {exc}") from None
-    check_folds(kwargs, kwargs.get("folds", 5), args.seed)
+    check_against_data(study, kwargs, args.seed, bool(args.param))
     with output_folder(args.out, args.force) as out:   # after the options are known to be good
         result, paths = run_study("cv", "cv", kwargs, out, _print_ranked)
         paths.append(write_csv(out / "cv_results.csv", result["cv_results"]))

@@ -26,7 +26,7 @@ from ..losses import SoftmaxCrossEntropy
 from ..train import History, check_resume_info, evaluate, fit
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import (MAX_DEPTH, MAX_WIDTH, check_at_most, check_not_empty, check_writable_folder)
+from ._common import check_not_empty, check_plain_model, check_writable_folder
 
 ORDER = 10
 
@@ -119,13 +119,9 @@ def _named(option: str, exc: InitlabError) -> InitlabError:
 
 def _check_model(name: str):
     """A model name models.build knows, a plain:DEPTHxWIDTH within the size limits."""
-    if name in ("lenet5", "small_cnn"):
-        return
-    match = re.fullmatch(r"plain:(\d+)x(\d+)", name)
-    if not match:
+    if name not in ("lenet5", "small_cnn") and not re.fullmatch(r"plain:\d+x\d+", name):
         raise _named("--model", unknown_name("model", name, models.MODELS))
-    check_at_most(int(match[1]), MAX_DEPTH, f"--model {name}: depth")
-    check_at_most(int(match[2]), MAX_WIDTH, f"--model {name}: width")
+    check_plain_model(name)
 
 
 def _check(opts: dict, given: dict):
@@ -496,7 +492,10 @@ def run(args) -> int:
     quiet = args.quiet
     say = (lambda *a: None) if quiet else print
 
-    dataset = data.load(opts["data"], seed=opts["seed"], n=opts["n"])
+    try:
+        dataset = data.load(opts["data"], seed=opts["seed"], n=opts["n"])
+    except InitlabError as exc:       # a malformed MNIST file, ...
+        raise _named("--data", exc) from None
     _check_splits(dataset, opts)
     weights_rng, order_rng = _seeds(opts["seed"])
     if saved is None:

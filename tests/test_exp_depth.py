@@ -163,9 +163,9 @@ def test_every_number_is_checked(options, name):
         study.check_options(**options)
 
 
-@pytest.mark.parametrize("bad, message", [(["--batch-size", "5000"], "batch_size"),
-                                          (["--batch-size", "0"], "batch_size"), (["--lr", "0"], "lr"),
-                                          (["--deep-steps", "0"], "deep_steps"), (["--depths", "2,,3"], "--depths")])
+@pytest.mark.parametrize("bad, message", [(["--batch-size", "5000"], "--batch-size: expected at most the"),
+                                          (["--batch-size", "0"], "--batch-size: expected an integer"), (["--lr", "0"], "lr"),
+                                          (["--deep-steps", "0"], "--deep-steps: expected an integer"), (["--depths", "2,,3"], "--depths")])
 def test_cli_checks_the_numbers_before_creating_out(tmp_path, capsys, bad, message):
     out = tmp_path / "never"
     with no_hang():

@@ -131,10 +131,11 @@ def test_every_number_is_checked(options, name):
         study.run(**{**study.TINY, **options})
 
 
-@pytest.mark.parametrize("bad, message", [(["--n-train", "-5"], "n_train"), (["--epochs", "0"], "epochs"),
+@pytest.mark.parametrize("bad, message", [(["--n-train", "-5"], "--n-train: expected an integer"), (["--epochs", "0"], "epochs"),
                                           (["--width", "0"], "width"), (["--starts", "he,,pca"], "--starts"),
                                           (["--kernel-size", "4"], "kernel_size must be odd"),
-                                          (["--kernel-size", "1"], "kernel_size: expected an integer >= 3"),
+                                          (["--kernel-size", "1"], "--kernel-size: expected an integer >= 3"),
+                                          (["--width", "14"], "--width: the hand start has 13 hand-made filters"),
                                           (["--kernel-size", "9", "--data", "digits"], "larger than the digits images (8x8)")])
 def test_cli_refuses_bad_numbers_before_writing(tmp_path, capsys, bad, message):
     out = tmp_path / "nothing"

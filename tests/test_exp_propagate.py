@@ -129,7 +129,7 @@ def test_cli_bad_input_is_a_usage_error(tmp_path, capsys, bad):
 
 @pytest.mark.parametrize("bad, message", [(["--batch", "1"], "batch"),
                                           (["--data", "digits", "--batch", "700"], "too large"),
-                                          (["--lr", "0"], "lr"), (["--theory-seeds", "-1"], "theory_seeds")])
+                                          (["--lr", "0"], "lr"), (["--theory-seeds", "-1"], "--theory-seeds: expected an integer")])
 def test_cli_checks_the_numbers_before_creating_out(tmp_path, capsys, bad, message):
     out = tmp_path / "never"
     assert main(["propagate", "--tiny", "--out", str(out), *bad]) == 2

@@ -260,11 +260,13 @@ def _blame(check, kwargs: dict, options: dict, message: str) -> str | None:
 
 
 def _without_keyword(message: str, option: str) -> str:
-    """"symmetry: steps: expected ..." -> "expected ..." for --steps (the study's name and a
-    keyword spelled as the option go; another spelling, such as batch_size, stays)."""
-    for label in ("symmetry", "zero-mean", "filters", "prefilters", "depth"):
+    """"depth: batch_size: expected ..." -> "expected ..." for --batch-size (the study's name
+    and the keyword go, spelled as the option or with underscores; another spelling stays)."""
+    for label in ("symmetry", "zero-mean", "zero_mean", "filters", "prefilters", "depth", "propagate"):
         message = message.removeprefix(f"{label}: ")
-    return message.removeprefix(f"{option[2:]}: ")
+    for keyword in (option[2:], option[2:].replace("-", "_")):
+        message = message.removeprefix(f"{keyword}: ")
+    return message
 
 
 def add_common(parser, *, default_out, default_seeds="2"):

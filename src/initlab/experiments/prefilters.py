@@ -165,6 +165,9 @@ def check_options(datasets=DATASETS, starts=STARTS, seeds=(0,), thresholds=None,
         if kernel_size > IMAGE_SIZES[name]:
             raise InvalidValueError(f"prefilters: kernel_size {kernel_size} is larger than the {name} images "
                                     f"({IMAGE_SIZES[name]}x{IMAGE_SIZES[name]})")
+    if "hand" in starts and width > len(HAND_FILTERS):
+        raise InvalidValueError(f"prefilters: width: the hand start has {len(HAND_FILTERS)} hand-made filters, "
+                                f"so width is at most {len(HAND_FILTERS)}; got {width}")
     real_number(lr, "prefilters: lr", low=0, low_open=True)
     real_number(momentum, "prefilters: momentum", low=0, high=1)
     return datasets, starts, seeds, thresholds

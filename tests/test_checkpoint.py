@@ -529,3 +529,22 @@ def test_a_checkpoint_loads_into_the_equivalent_torch_sequential(tmp_path, name,
     path = checkpoint.save(tmp_path / "with-opt.safetensors", model, opt)
     tensors = safetensors.torch.load_file(str(path))
     net.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("optim/")})
+
+
+def test_an_unbuilt_lazy_dense_round_trips(tmp_path):
+    """Dense(None, k) has initializer names before it has parameters (its size comes with the first input)."""
+    model = Sequential([layers.Flatten(), layers.Dense(None, 3, rng=0)])
+    loaded, _, _ = checkpoint.load(checkpoint.save(tmp_path / "lazy.safetensors", model))
+    assert loaded.layers[1].init_names == model.layers[1].init_names
+    x = np.ones((2, 1, 2, 2), np.float32)
+    assert loaded.forward(x).shape == (2, 3)
+
+
+def test_non_ascii_digits_in_the_metadata_are_a_checkpoint_error(tmp_path, saved):
+    path, _, _, _ = saved
+    for edit in (lambda m: m.__setitem__("format_version", "\u00b2"),
+                 lambda m: m.__setitem__("init", json.dumps({"\u00b2": {}}))):
+        bad = tmp_path / "digits.safetensors"
+        bad.write_bytes(_with_header(_bytes(path), lambda h: edit(h["__metadata__"])))
+        with pytest.raises(CheckpointError):
+            checkpoint.load(bad)

@@ -175,6 +175,11 @@ def _parse_header(raw: bytes, where: str) -> dict:
     return header
 
 
+def _is_decimal(text) -> bool:
+    """A string of ASCII digits ('²'.isdigit() is true too, and int() refuses it)."""
+    return isinstance(text, str) and re.fullmatch(r"[0-9]+", text) is not None
+
+
 def _is_count(value) -> bool:
     """A JSON integer >= 0 (bool is not one, although Python says it is an int)."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
@@ -219,7 +224,7 @@ def _format_version(metadata: dict):
     """The format version of an initlab checkpoint's metadata as an int; None for other files
     or an unreadable version."""
     version = metadata.get("format_version")
-    if metadata.get("format") != FORMAT or not isinstance(version, str) or not version.isdigit():
+    if metadata.get("format") != FORMAT or not _is_decimal(version):
         return None
     return int(version)
 
@@ -317,7 +322,7 @@ def _check_format(metadata: dict, where: str):
             "in its metadata); load plain weights with checkpoint.load_weights(model, path)"
         )
     version = metadata.get("format_version", "")
-    if not version.isdigit() or int(version) > FORMAT_VERSION:
+    if not _is_decimal(version) or int(version) > FORMAT_VERSION:
         raise CheckpointError(
             f"{where}: format version {version!r} is not supported (expected <= {FORMAT_VERSION}); "
             "written by a newer initlab?"
@@ -332,9 +337,10 @@ def _build_model(metadata: dict, where: str) -> Sequential:
         raise CheckpointError(f"{where}: the model config cannot be rebuilt ({exc})") from None
     inits = _meta_json(metadata, "init", where, default={})
     valid = isinstance(inits, dict) and all(
-        index.isdigit() and int(index) < len(model.layers) and isinstance(names, dict)
+        _is_decimal(index) and int(index) < len(model.layers) and isinstance(names, dict)
         and all(isinstance(v, str) for v in names.values())
-        and set(names) <= set(model.layers[int(index)].params)
+        # a lazily sized Dense not yet built has init names but no params yet
+        and set(names) <= set(model.layers[int(index)].params) | set(model.layers[int(index)].init_names)
         for index, names in inits.items())
     if not valid:
         raise CheckpointError(f"{where}: metadata 'init' is malformed: expected {{layer index: "

@@ -193,6 +193,16 @@ def test_an_existing_save_file_is_kept_unless_force(capsys, tmp_path):
     assert checkpoint.load(path)[2]["args"]["epochs"] == 2
 
 
+def test_the_save_refusal_says_what_else_force_would_do(capsys, tmp_path):
+    """--force also clears a checkpoint folder of another run: the --save message must say so."""
+    folder = tmp_path / "runa"
+    path = tmp_path / "model.safetensors"
+    assert run(capsys, *TINY, "--checkpoint-dir", str(folder), "--save", str(path))[0] == 0
+    status, _, err = run(capsys, *TINY, "--checkpoint-dir", str(folder), "--save", str(path))
+    assert status == 2 and "--force would also delete the old checkpoints in" in err
+    assert checkpoint.CheckpointDir(folder).holds_checkpoints()
+
+
 def test_help_says_force_overwrites_the_save_file(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])

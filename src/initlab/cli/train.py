@@ -203,7 +203,11 @@ def _check_save(args):
                 f"--save: {args.save!r} is a checkpoint name in this run's {option} folder, never overwritten "
                 f"(even with --force); save the model elsewhere, e.g. {str(save.parent / 'model.safetensors')!r}")
     if save.exists() and not args.force:
-        raise InvalidValueError(f"--save: {args.save!r} already exists; pass --force to overwrite it, "
+        folder = None if args.checkpoint_dir is None else checkpoint.CheckpointDir(args.checkpoint_dir)
+        also = ""
+        if folder is not None and not _continues(args, folder) and folder.holds_checkpoints():
+            also = f" (--force would also delete the old checkpoints in {str(folder.folder)!r})"
+        raise InvalidValueError(f"--save: {args.save!r} already exists; pass --force to overwrite it{also}, "
                                 "or save elsewhere")
     check_writable_folder(save.parent, "--save", args.save)
 

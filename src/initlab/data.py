@@ -281,20 +281,22 @@ def _list_labels(values: np.ndarray, limit: int = 12) -> str:
 
 
 def _check_mnist_labels(train_labels, test_labels, paths):
-    """The labels are classes 0..K-1, each with a training example, K >= 2, and the test labels
-    are among them: a class without training examples would be an output unit nothing trains
-    (labels all 200 made a "201-class" net). K is free, so other IDX sets (EMNIST: 47) load."""
+    """The training labels are a run of consecutive classes lo..hi (at least two), each with an
+    example, and the test labels are among them: a class in the middle without training
+    examples would be an output unit nothing trains (labels all 200 made a "201-class" net).
+    The net has hi + 1 outputs; lo may be above 0 (EMNIST Letters: 1..26, unit 0 unused)."""
     where = f"{str(paths['train_labels'])!r}"
-    expected = ("expected class labels 0..K-1 with every class in the training labels "
-                "(MNIST: the digits 0-9)")
+    expected = ("expected class labels that run without gaps, each in the training labels "
+                "(MNIST: the digits 0-9; EMNIST Letters: 1-26)")
     present = np.unique(train_labels)
     if present.size < 2:
         found = "no labels" if present.size == 0 else f"only label {int(present[0])}"
         raise DataError(f"{where}: {expected}; found {found} in its {len(train_labels)} example(s)")
-    if present[0] != 0 or present[-1] != present.size - 1:
+    low, high = int(present[0]), int(present[-1])
+    if high - low + 1 != present.size:
         missing = ""
-        if present[-1] < 100_000:           # name the empty classes when listing them is cheap
-            empty = np.setdiff1d(np.arange(present[-1] + 1), present)
+        if high - low < 100_000:           # name the empty classes when listing them is cheap
+            empty = np.setdiff1d(np.arange(low, high + 1), present)
             missing = (f" (class {int(empty[0])} has" if empty.size == 1 else
                        f" (classes {_list_labels(empty)} have") + " no training example)"
         raise DataError(f"{where}: {expected}; found labels {_list_labels(present)}{missing}")
@@ -303,7 +305,7 @@ def _check_mnist_labels(train_labels, test_labels, paths):
         what = f"label {int(unseen[0])} is not a class" if unseen.size == 1 else \
             f"labels {_list_labels(unseen)} are not classes"
         raise DataError(f"{str(paths['test_labels'])!r}: test {what} of the training labels "
-                        f"(0..{present.size - 1}) in {where}")
+                        f"({low}..{high}) in {where}")
 
 
 def mnist(folder):

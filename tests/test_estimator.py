@@ -309,6 +309,19 @@ def test_standardization_copes_with_huge_and_tiny_features(factor):
     np.testing.assert_allclose(scaled.predict_proba(x * factor), plain.predict_proba(x), rtol=1e-6)
 
 
+def test_standardization_of_ordinary_features_is_the_plain_formula_bit_for_bit():
+    """Coping with huge features must not change ordinary results: the statistics are scaled by
+    a power of two (exact), and (x - mean) / std is computed as written whenever it is finite."""
+    x, y = tiny_xy()
+    x = x * 3.7 + 0.3
+    clf = CNNClassifier(epochs=1, random_state=0, dtype="float64").fit(x, y)
+    images = x.reshape(len(x), *clf.image_shape_).astype(np.float64)
+    assert np.array_equal(clf.mean_, images.mean(axis=(0, 2, 3)))
+    assert np.array_equal(clf.scale_, images.std(axis=(0, 2, 3)))
+    expected = (images - clf.mean_[:, None, None]) / clf.scale_[:, None, None]
+    assert np.array_equal(clf._to_images(x), expected)
+
+
 def test_standardized_inputs_that_overflow_are_a_data_error():
     x, y = tiny_xy()
     clf = CNNClassifier(epochs=1, random_state=0).fit(x * 1e-30, y)     # float32, std ~1e-30

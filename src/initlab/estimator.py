@@ -262,10 +262,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         images = x.reshape(len(x), *self.image_shape_)
         if not self.standardize:
             return images.astype(self._np_dtype(), copy=False)
-        # x/s - m/s rather than (x - m)/s: x - m overflows for values near the float64 limit
         mean, scale = self.mean_[:, None, None], self.scale_[:, None, None]
         with np.errstate(over="ignore", invalid="ignore"):
-            images = (images / scale - mean / scale).astype(self._np_dtype(), copy=False)
+            standardized = (images - mean) / scale
+            if not np.isfinite(standardized).all():
+                # x - m overflows for values near the float64 limit; x/s - m/s does not
+                standardized = images / scale - mean / scale
+            images = standardized.astype(self._np_dtype(), copy=False)
         if not np.isfinite(images).all():
             # images far outside the training range (beyond float32's range, say): refuse them
             # rather than predict from infinities
@@ -423,13 +426,16 @@ def _check_image_shape(shape, name, *, none_ok=False) -> tuple:
 def _channel_mean_std(images):
     """Per-channel mean and std of (n, c, h, w) float64 images, finite for any finite images.
 
-    Computed on each channel divided by its largest |value| and scaled back: the sum of squares
-    of values beyond ~1e154 overflows (std inf turned every standardized input into 0), and of
-    values below ~1e-162 underflows to 0. The std is at most the largest |value|, so it fits."""
+    Computed on each channel scaled by the power of two at its largest |value| and scaled back:
+    the sum of squares of values beyond ~1e154 overflows (std inf turned every standardized
+    input into 0), and of values below ~1e-162 underflows to 0. Scaling by a power of two is
+    exact, so ordinary data get the same bits as the plain formulas; the std is at most the
+    largest |value|, so it fits."""
     peak = np.abs(images).max(axis=(0, 2, 3))
-    peak = np.where(peak > 0, peak, 1.0)
-    unit = images / peak[:, None, None]
-    return unit.mean(axis=(0, 2, 3)) * peak, unit.std(axis=(0, 2, 3)) * peak
+    exponent = np.frexp(np.where(peak > 0, peak, 1.0))[1]          # peak < 2**exponent
+    unit = np.ldexp(images, -exponent[:, None, None])
+    return (np.ldexp(unit.mean(axis=(0, 2, 3)), exponent),
+            np.ldexp(unit.std(axis=(0, 2, 3)), exponent))
 
 
 def check_model(name) -> str:

@@ -188,3 +188,15 @@ def test_max_pool_of_minus_inf_sends_the_gradient_to_the_input_not_the_padding_l
     np.testing.assert_array_equal(grad[0, 0], [[2, 1, 1, 1, 1], [0, 0, 0, 0, 0],
                                                [0, 0, 0, 0, 0], [1, 1, 1, 1, 2]])
     assert grad.sum() == y.size
+
+
+def test_softmax_takes_the_axes_numpy_reductions_take():
+    logits = np.arange(6, dtype=np.float64).reshape(2, 3)
+    whole = F.softmax(logits, axis=None)
+    assert whole.sum() == pytest.approx(1.0)
+    assert np.allclose(F.softmax(logits, axis=(0, 1)), whole)
+    assert np.allclose(F.log_softmax(logits, axis=-1), np.log(F.softmax(logits, axis=1)))
+    with pytest.raises(InvalidValueError, match="axis: expected an integer in \\[-2, 2\\), a tuple"):
+        F.softmax(logits, axis=2)
+    with pytest.raises(InvalidValueError, match="axis"):
+        F.softmax(logits, axis=True)

@@ -144,6 +144,7 @@ def test_a_layer_object_used_twice_is_refused():
     for not_a_list in (None, L.ReLU(), "relu"):
         with pytest.raises(InvalidValueError, match="expected a list of layers"):
             Sequential(not_a_list)
+    assert len(Sequential(layer for layer in (L.Flatten(), L.Dense(4, 2, rng=0)))) == 2
 
 
 def test_backward_after_predict_or_summary_is_refused_until_the_next_forward():

@@ -7,10 +7,10 @@ Floor 1: NumPy only. Shapes are NCHW.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import NamedTuple
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
 
 from .convolution import _layout_of, _nchw, _output_hw, _pad, conv_output_size
 # DESIGN.md's map and its "how does a kernel step over the image?" answer name these here
@@ -418,14 +418,18 @@ ACTIVATION_KERNELS = {
 # --------------------------------------------------------------------------- softmax
 
 def _logits(logits, axis, who):
-    """logits as a float array with at least one entry along `axis`, an int in [-ndim, ndim)."""
+    """logits as a float array with at least one entry along `axis`: an int in [-ndim, ndim),
+    a tuple of them, or None (all axes), as NumPy's reductions take."""
     logits = as_float_array(logits, f"{who} logits", finite=False)
     ndim = logits.ndim
-    if (type(axis) is not int and (not isinstance(axis, numbers.Integral) or isinstance(axis, bool))
-            or not -ndim <= axis < ndim):       # (type() first: isinstance of an ABC is slow)
-        raise InvalidValueError(f"{who} axis: expected an integer in [{-ndim}, {ndim}) for logits "
-                                f"of shape {logits.shape}, got {axis!r}")
-    if logits.shape[axis] == 0:
+    try:
+        if isinstance(axis, bool):
+            raise TypeError
+        axes = tuple(range(ndim)) if axis is None else normalize_axis_tuple(axis, ndim)
+    except (TypeError, np.exceptions.AxisError):
+        raise InvalidValueError(f"{who} axis: expected an integer in [{-ndim}, {ndim}), a tuple of them "
+                                f"or None for logits of shape {logits.shape}, got {axis!r}") from None
+    if any(logits.shape[a] == 0 for a in axes):
         raise ShapeError(f"{who}: expected at least one logit along axis {axis}, got shape {logits.shape}")
     return logits
 

@@ -5,7 +5,7 @@ exactly those of the equivalent `torch.nn.Sequential`, so weights move between t
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -18,7 +18,7 @@ class Sequential:
     """y = layers[-1](... layers[1](layers[0](x))); backward runs the chain rule in reverse."""
 
     def __init__(self, layers):
-        if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):
+        if isinstance(layers, (Layer, str, bytes)) or not isinstance(layers, Iterable):
             raise InvalidValueError(f"Sequential: expected a list of layers, got {type(layers).__name__}")
         self.layers = list(layers)
         if not self.layers:

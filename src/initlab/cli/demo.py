@@ -39,12 +39,11 @@ def run_study(section, module_name, out: Path, preset: str, progress=None) -> di
 
 def chosen_studies(only) -> list[str]:
     """The studies --only names (the command's name, zero-mean, or the study's, zero_mean), in
-    the report's order; all of them when --only is not given."""
+    the report's order; all of them when --only is not given. A study named twice runs once."""
     names = [s for s, _ in STUDIES]
     if only is None:
         return names
     given = split_list(only, "--only", unique=False)
-    check_unique(given, "--only", key=lambda name: name.replace("-", "_"))
     for name in given:
         if name.replace("-", "_") not in names:
             raise UnknownNameError(f"--only: unknown study {name!r} (valid: {', '.join(names)})")

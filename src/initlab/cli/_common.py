@@ -231,29 +231,28 @@ def check_study_options(study, kwargs: dict, options: dict | None = None):
     (a negative n_train, a batch larger than the data, ...) fails before --out is created.
 
     `options` ({keyword: option as typed, e.g. "--batch-size"}: those the user gave) lets an
-    error name its option: the first whose value, left to the study's default, changes the
-    error (the study's messages name its keywords, which are not always the options)."""
+    error name its option: the first whose value, left to the study's default, makes the check
+    pass (the study's messages name its keywords, which are not always the options)."""
     accepted = inspect.signature(study.check_options).parameters
     kwargs = {k: v for k, v in kwargs.items() if k in accepted}
     try:
         return study.check_options(**kwargs)
     except InitlabError as exc:
-        option = _blame(study.check_options, kwargs, options or {}, str(exc))
+        option = _blame(study.check_options, kwargs, options or {})
         if option is None or str(exc).startswith(option):
             raise
         raise type(exc)(f"{option}: {_without_keyword(str(exc), option)}") from None
 
 
-def _blame(check, kwargs: dict, options: dict, message: str) -> str | None:
-    """The first option whose keyword, dropped from kwargs, changes the error `check` raises."""
+def _blame(check, kwargs: dict, options: dict) -> str | None:
+    """The first option whose keyword, dropped from kwargs (left to the study's default), makes
+    `check` pass. (Not merely change its error: without --data the default datasets may fail
+    on another dataset, and --data would be blamed for --kernel-size's error.)"""
     for key, option in options.items():
         if key in kwargs:
             try:
                 check(**{k: v for k, v in kwargs.items() if k != key})
-            except InitlabError as exc:
-                if str(exc) == message:
-                    continue
-            except TypeError:        # a keyword without a default: cannot tell
+            except (InitlabError, TypeError):   # still failing, or a keyword without a default
                 continue
             return option
     return None

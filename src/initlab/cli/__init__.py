@@ -3,7 +3,7 @@
 Each module here that defines `register(subparsers)` adds its subcommands; `register` sets
 `func` on its parser, called with the parsed args and returning an exit status.
 Errors print one line without a traceback (`--debug` shows it): status 2 for usage errors
-(unknown names, invalid values, sizes that do not fit in memory), 1 for runtime failures
+(unknown names, invalid values, sizes beyond the bounds or the memory), 1 for runtime failures
 (missing files, divergence, ...).
 """
 from __future__ import annotations

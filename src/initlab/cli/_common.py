@@ -133,9 +133,10 @@ MAX_WIDTH = 1024          # channels per layer
 MAX_IMAGES = 100_000      # images (a count or a cap on a dataset), or images in a batch
 MAX_STEPS = 1_000_000     # training steps or epochs
 MAX_SEEDS = 1000          # seeds, or nets averaged
-LIMITS_HELP = (f"Sizes are bounded so that a run fits in memory: at most {MAX_DEPTH:,} layers, {MAX_WIDTH:,} "
-               f"channels per layer, {MAX_IMAGES:,} images (or per batch), {MAX_STEPS:,} steps or epochs, "
-               f"{MAX_SEEDS:,} seeds.")
+LIMITS_HELP = (f"Sizes are bounded, to catch a mistyped one before it exhausts the memory or hangs: at "
+               f"most {MAX_DEPTH:,} layers, {MAX_WIDTH:,} channels per layer, {MAX_IMAGES:,} images (or per "
+               f"batch), {MAX_STEPS:,} steps or epochs, {MAX_SEEDS:,} seeds. Sizes within the bounds can "
+               f"still need more memory than the machine has; that is a one-line error too.")
 
 # the bound of every size option, by its argparse dest
 LIMITS = {"depth": MAX_DEPTH, "max_depth": MAX_DEPTH, "train_depth": MAX_DEPTH, "theory_depth": MAX_DEPTH,
@@ -153,8 +154,8 @@ def option_name(dest: str) -> str:
 def check_at_most(value: int, high: int, option: str) -> int:
     """value <= high: a larger size would exhaust the memory (or hang building the model)."""
     if value > high:
-        raise InvalidValueError(f"{option}: expected at most {high:,} (a limit that keeps the run within "
-                                f"memory), got {value:,}")
+        raise InvalidValueError(f"{option}: expected at most {high:,} (a bound that catches a mistyped "
+                                f"size), got {value:,}")
     return value
 
 

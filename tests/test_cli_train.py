@@ -462,3 +462,18 @@ def test_sigkill_then_resume_and_sigint_then_resume_match_an_uninterrupted_run(t
         assert low <= step < 4 * 79                            # resumed from where it stopped
         assert rows(out) == expected and final_accuracy(out) == final_accuracy(outputs[0][0])
         assert_same_run(tmp_path / f"{folder}.safetensors", tmp_path / "full.safetensors")
+
+
+def test_resuming_a_run_whose_mnist_folder_moved_names_the_runs_data(capsys, tmp_path):
+    """The user did not type --data: the message says the path came from the resumed run."""
+    from test_data import write_fake_mnist
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    write_fake_mnist(folder, n_train=40, n_test=10)
+    ckpt = tmp_path / "run"
+    argv = ["train", "--data", f"mnist:{folder}", "--epochs", "1", "--batch-size", "8",
+            "--model", "plain:1x2", "--checkpoint-dir", str(ckpt), "--quiet"]
+    assert run(capsys, *argv)[0] == 0
+    folder.rename(tmp_path / "moved")
+    status, _, err = run(capsys, "train", "--resume", str(ckpt), "--epochs", "2")
+    assert status == 1 and f"--data mnist:{folder} (the resumed run's): " in err, err

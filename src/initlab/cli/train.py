@@ -124,15 +124,16 @@ def _check_model(name: str):
     check_plain_model(name)
 
 
-def _check(opts: dict, given: dict):
-    """Every name and number before any work, each error naming its option."""
+def _check(opts: dict, given: dict, data_option: str = "--data"):
+    """Every name and number before any work, each error naming its option (`data_option`:
+    how to name the data when it came from a resumed run, not from the command line)."""
     for key in NAMES:
         if not isinstance(opts[key], str):
             raise InvalidValueError(f"--{key}: expected a name, got {opts[key]!r}")
     try:
         data.check_name(opts["data"])
     except InitlabError as exc:
-        raise _named("--data", exc) from None
+        raise _named(data_option, exc) from None
     _check_model(opts["model"])
     every = opts["checkpoint_every"]
     if every is not None and not (isinstance(every, (list, tuple)) and len(every) == 2
@@ -471,7 +472,7 @@ def _load_resume(folder):
     try:
         check_resume_info(state["train"])
         saved = _resolve({}, state["args"])
-        _check(saved, {})
+        _check(saved, {}, data_option=f"--data {saved['data']} (the resumed run's)")
     except (InvalidValueError, UnknownNameError) as exc:
         raise CheckpointError(f"checkpoint {str(path)!r} holds a malformed run state: {exc}") from None
     return path, model, optimizer, state
@@ -498,8 +499,9 @@ def run(args) -> int:
 
     try:
         dataset = data.load(opts["data"], seed=opts["seed"], n=opts["n"])
-    except InitlabError as exc:       # a malformed MNIST file, ...
-        raise _named("--data", exc) from None
+    except InitlabError as exc:       # a malformed MNIST file, a resumed run's data moved, ...
+        source = "--data" if saved is None or args.data else f"--data {opts['data']} (the resumed run's)"
+        raise _named(source, exc) from None
     _check_splits(dataset, opts)
     weights_rng, order_rng = _seeds(opts["seed"])
     if saved is None:

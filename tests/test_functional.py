@@ -200,3 +200,34 @@ def test_softmax_takes_the_axes_numpy_reductions_take():
         F.softmax(logits, axis=2)
     with pytest.raises(InvalidValueError, match="axis"):
         F.softmax(logits, axis=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_branch_free_activations_give_np_where_s_bits(dtype):
+    """leaky_relu, sigmoid, elu and selu avoid np.where (slow on data of random sign) and must
+    still give its numbers exactly, at zeros, tiny and huge values too."""
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.standard_normal(5000) * 3, [0.0, -0.0, 1e-45, -1e-45, 1e30, -1e30, 88, -88,
+                                                       700, -700, np.inf, -np.inf]]).astype(dtype)
+    t = x.dtype.type
+    with np.errstate(all="ignore"):
+        e = np.exp(-np.abs(x))
+        elu = np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
+        selu = t(F.SELU_SCALE) * np.where(x > 0, x, t(F.SELU_ALPHA) * np.expm1(np.minimum(x, 0)))
+        expected = {
+            "leaky_relu": np.where(x > 0, x, x * t(0.01)),
+            "leaky_relu_steep": np.where(x > 0, x, x * t(3.0)),
+            "leaky_relu_grad": np.where(x > 0, t(1), t(0.01)),
+            "sigmoid": np.where(x >= 0, 1 / (1 + e), e / (1 + e)),
+            "elu": elu,
+            "elu_grad": np.where(x > 0, t(1), elu + t(1)),
+            "selu_grad": np.where(x > 0, t(F.SELU_SCALE), selu + t(F.SELU_SCALE * F.SELU_ALPHA)),
+        }
+        found = {
+            "leaky_relu": F.leaky_relu(x), "leaky_relu_steep": F.leaky_relu(x, 3.0),
+            "leaky_relu_grad": F.leaky_relu_grad(x, F.leaky_relu(x)), "sigmoid": F.sigmoid(x),
+            "elu": F.elu(x), "elu_grad": F.elu_grad(x, F.elu(x)), "selu_grad": F.selu_grad(x, F.selu(x)),
+        }
+    for name, value in expected.items():
+        assert found[name].dtype == x.dtype, name
+        assert np.array_equal(found[name], value, equal_nan=True), name

@@ -237,12 +237,26 @@ def relu_grad(x, y):
     return _relu_grad(*_floats2(x, y, "relu_grad"))
 
 
+def _pick(condition, a, b, dtype):
+    """np.where(condition, a, b) as arithmetic: c a + (1 - c) b with c = 1 or 0, exact for
+    finite a and b (one product is exactly 0). np.where branches per element, and on data of
+    random sign it ran ~20x slower (1.1 ms against 0.06 ms on LeNet's first activations)."""
+    c = condition.astype(dtype)
+    out = 1 - c
+    out *= b
+    c *= a
+    out += c
+    return out
+
+
 def _leaky_relu(x, negative_slope=0.01):
-    return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+    # max(x, s x) for s <= 1, min(x, s x) for s > 1: branch-free (see _pick)
+    y = x * x.dtype.type(negative_slope)
+    return (np.maximum if negative_slope <= 1 else np.minimum)(x, y, out=y)
 
 
 def _leaky_relu_grad(x, y, negative_slope=0.01):
-    return np.where(x > 0, x.dtype.type(1), x.dtype.type(negative_slope))
+    return _pick(x > 0, x.dtype.type(1), x.dtype.type(negative_slope), x.dtype)
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -277,7 +291,7 @@ def tanh_grad(x, y):
 
 def _sigmoid(x):
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    return _pick(x >= 0, 1, e, x.dtype) / (1 + e)       # 1 / (1 + e) or e / (1 + e)
 
 
 def _sigmoid_grad(x, y):
@@ -295,11 +309,12 @@ def sigmoid_grad(x, y):
 
 
 def _elu(x, alpha=1.0):
-    return np.where(x > 0, x, x.dtype.type(alpha) * np.expm1(np.minimum(x, 0)))
+    # one of the two terms is 0: branch-free (see _pick)
+    return np.maximum(x, 0) + x.dtype.type(alpha) * np.expm1(np.minimum(x, 0))
 
 
 def _elu_grad(x, y, alpha=1.0):
-    return np.where(x > 0, x.dtype.type(1), y + x.dtype.type(alpha))
+    return _pick(x > 0, 1, np.minimum(y, 0) + x.dtype.type(alpha), x.dtype)
 
 
 def elu(x, alpha=1.0):
@@ -378,7 +393,7 @@ def _selu(x):
 
 def _selu_grad(x, y):
     scale = x.dtype.type(SELU_SCALE)
-    return np.where(x > 0, scale, y + x.dtype.type(SELU_SCALE * SELU_ALPHA))
+    return _pick(x > 0, scale, np.minimum(y, 0) + x.dtype.type(SELU_SCALE * SELU_ALPHA), x.dtype)
 
 
 def selu(x):

@@ -199,3 +199,12 @@ def test_load_state_dict_refuses_values_the_cast_would_change(key, value, messag
             model.load_state_dict(not_a_dict)
     model.load_state_dict({**before, "1.num_batches_tracked": np.array(7.0)})   # a whole float is fine
     assert model.layers[1].buffers["num_batches_tracked"] == 7
+
+
+def test_model_names_parse_in_one_place():
+    from initlab.models import parse_name
+    assert parse_name("lenet5") == ("lenet5", ())
+    assert parse_name("plain:30x16") == ("plain", (30, 16))
+    for bad in ("plain:30", "lenet", None, ["lenet5"]):
+        with pytest.raises(UnknownNameError, match="unknown model"):
+            parse_name(bad)

@@ -388,7 +388,7 @@ def _input_map(input_variance, in_channels, image_size):
 
 def _conv_window_sum(s_map, conv, index):
     """_window_sum over conv's windows, or a ShapeError naming the layer when none fits the map."""
-    (kh, kw), (sh, sw), (ph, pw) = conv.kernel_size, conv.stride, conv.padding
+    (kh, kw), (ph, pw) = conv.kernel_size, conv.padding
     h, w = s_map.shape
     if h + 2 * ph < kh or w + 2 * pw < kw:
         raise ShapeError(f"predicted_propagation: layer {index} (Conv2D) with a {kh}x{kw} kernel and padding "

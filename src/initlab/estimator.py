@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import re
 import sys
 
 import numpy as np
@@ -31,11 +30,11 @@ from sklearn.utils.validation import (check_array, check_consistent_length, chec
 from . import functional as F
 from . import init
 from .data import batches
-from .errors import DataError, DivergenceError, InvalidValueError, ShapeError, unknown_name
+from .errors import DataError, DivergenceError, InvalidValueError, ShapeError, UnknownNameError, unknown_name
 from .layers import ACTIVATION_LAYERS
 from .losses import SoftmaxCrossEntropy
 from .model import Sequential
-from .models import MODELS, build
+from .models import MODELS, build, parse_name
 from .optim import SGD, Adam, build_optimizer
 from .rng import as_generator
 from .train import clip_gradients
@@ -441,9 +440,11 @@ def _channel_mean_std(images):
 def check_model(name) -> str:
     """`name` is a model CNNClassifier can build: "auto", "small_cnn", "lenet5" or
     "plain:DEPTHxWIDTH" (UnknownNameError otherwise; the sizes are checked when it is built)."""
-    if not isinstance(name, str) or not (
-            name in ("auto", "small_cnn", "lenet5") or re.fullmatch(r"plain:\d+x\d+", name)):
-        raise unknown_name("model", name, ("auto", *MODELS))
+    if name != "auto":
+        try:
+            parse_name(name)
+        except UnknownNameError:
+            raise unknown_name("model", name, ("auto", *MODELS)) from None
     return name
 
 

@@ -86,16 +86,23 @@ def small_cnn(in_channels=1, num_classes=10, image_size=8, *, weight_init=DEFAUL
 MODELS = ("lenet5", "small_cnn", "plain:DEPTHxWIDTH")
 
 
+def parse_name(name) -> tuple[str, tuple[int, ...]]:
+    """A model's CLI name -> (builder, sizes): ("lenet5", ()), ("small_cnn", ()) or, for
+    "plain:DEPTHxWIDTH", ("plain", (depth, width)); UnknownNameError for anything else. The
+    sizes are checked when the model is built."""
+    if name in ("lenet5", "small_cnn"):
+        return name, ()
+    match = re.fullmatch(r"plain:(\d+)x(\d+)", name) if isinstance(name, str) else None
+    if match is None:
+        raise unknown_name("model", name, MODELS)
+    return "plain", (int(match[1]), int(match[2]))
+
+
 def build(name, *, in_channels, num_classes, image_size, weight_init=DEFAULT_WEIGHT_INIT,
           activation="relu", rng=None, dtype=np.float32) -> Sequential:
     """A model by its CLI name: "lenet5", "small_cnn" or "plain:DEPTHxWIDTH" (e.g. "plain:30x16")."""
     common = dict(weight_init=weight_init, activation=activation, rng=rng, dtype=dtype)
-    if name == "lenet5":
-        return lenet5(in_channels, num_classes, image_size, **common)
-    if name == "small_cnn":
-        return small_cnn(in_channels, num_classes, image_size, **common)
-    match = re.fullmatch(r"plain:(\d+)x(\d+)", str(name))
-    if match:
-        return plain_cnn(int(match[1]), int(match[2]), in_channels=in_channels,
-                         num_classes=num_classes, **common)
-    raise unknown_name("model", name, MODELS)
+    kind, sizes = parse_name(name)
+    if kind == "plain":
+        return plain_cnn(*sizes, in_channels=in_channels, num_classes=num_classes, **common)
+    return (lenet5 if kind == "lenet5" else small_cnn)(in_channels, num_classes, image_size, **common)

@@ -12,8 +12,8 @@ import re
 import tempfile
 from pathlib import Path
 
-from .. import atomic
-from ..errors import InitlabError, InvalidValueError
+from .. import atomic, models
+from ..errors import InitlabError, InvalidValueError, UnknownNameError
 from ..experiments import to_jsonable
 from . import ui
 
@@ -161,10 +161,13 @@ def check_at_most(value: int, high: int, option: str) -> int:
 
 def check_plain_model(name, option: str = "--model"):
     """A "plain:DEPTHxWIDTH" model name has a depth and a width from 1 to their limits
-    (other names are left to the model's builder)."""
-    match = re.fullmatch(r"plain:(\d+)x(\d+)", str(name))
-    if match:
-        for value, what, high in ((int(match[1]), "depth", MAX_DEPTH), (int(match[2]), "width", MAX_WIDTH)):
+    (other names are left to the command's own check: cv also takes "auto")."""
+    try:
+        kind, sizes = models.parse_name(name)
+    except UnknownNameError:
+        return
+    if kind == "plain":
+        for value, what, high in zip(sizes, ("depth", "width"), (MAX_DEPTH, MAX_WIDTH)):
             if value < 1:
                 raise InvalidValueError(f"{option} {name}: {what}: expected an integer >= 1, got {value}")
             check_at_most(value, high, f"{option} {name}: {what}")

@@ -13,7 +13,7 @@ from ..errors import UnknownNameError
 from ..experiments import to_jsonable
 from ..report import LANGS, write_report
 from . import ui
-from ._common import check_unique, output_folder, save_study_files, split_list, write_json
+from ._common import output_folder, save_study_files, split_list, write_json
 
 ORDER = 90
 

@@ -119,8 +119,10 @@ def _named(option: str, exc: InitlabError) -> InitlabError:
 
 def _check_model(name: str):
     """A model name models.build knows, a plain:DEPTHxWIDTH within the size limits."""
-    if name not in ("lenet5", "small_cnn") and not re.fullmatch(r"plain:\d+x\d+", name):
-        raise _named("--model", unknown_name("model", name, models.MODELS))
+    try:
+        models.parse_name(name)
+    except UnknownNameError as exc:
+        raise _named("--model", exc) from None
     check_plain_model(name)
 
 

@@ -186,6 +186,7 @@ def test_predict_and_summary_name_bad_arguments():
     ("0.bias", np.array([1e39, 0, 0]), "overflow float32"),
     ("1.num_batches_tracked", np.array(2.7), "whole numbers in \\[0, "),
     ("1.num_batches_tracked", np.array(-5), "whole numbers"),
+    ("1.running_var", np.array([1.0, -0.5, 1.0]), "a variance must be >= 0, found -0.5"),
 ])
 def test_load_state_dict_refuses_values_the_cast_would_change(key, value, message):
     model = Sequential([L.Conv2D(2, 3, 3, rng=0), L.BatchNorm2D(3)])

@@ -90,6 +90,11 @@ class Layer:
         x = as_float_array(x, f"{self.label} input", finite=False, int_dtype=self.dtype or np.float32)
         return x if self.dtype in (None, x.dtype) else x.astype(self.dtype)
 
+    def state_problem(self, name, value) -> str | None:
+        """What is wrong with `value` for this layer's parameter or buffer `name` beyond shape,
+        dtype and finiteness (which the model checks), or None."""
+        return None
+
     def _grad_output(self, grad_y, shape):
         """grad_y as an array of this layer's dtype, refused unless it has `shape` (that of the
         forward's output): a wrong shape would otherwise broadcast silently or fail deep in NumPy."""
@@ -254,6 +259,11 @@ class BatchNorm2D(Layer):
                         "running_var": np.ones(num_features, self.dtype),
                         "num_batches_tracked": np.zeros((), np.int64)}
 
+
+    def state_problem(self, name, value):
+        if name == "running_var" and np.size(value) and np.min(value) < 0:
+            return f"a variance must be >= 0, found {np.min(value):.3g}"
+        return None
     def forward(self, x, training=True):
         x = as_images(self._input(x), f"{self.label} input", channels=self.num_features)
         if training:

@@ -144,6 +144,10 @@ class Sequential:
             if tuple(found) != tuple(shape):
                 raise CheckpointError(f"tensor '{key}': expected shape {tuple(shape)}, found {tuple(found)}")
             _check_lossless(key, np.asarray(state[key]), np.dtype(dtype))
+            index, name = key.split(".", 1)
+            problem = self.layers[int(index)].state_problem(name, np.asarray(state[key]))
+            if problem:
+                raise CheckpointError(f"tensor '{key}': {problem}")
         for key, (_, dtype) in expected.items():
             index, name = key.split(".", 1)
             layer = self.layers[int(index)]

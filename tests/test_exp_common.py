@@ -1,4 +1,4 @@
-"""What the lab commands share (cli/_common.py): --seeds, comma lists, atomic writes, early checks."""
+"""What the lab commands share (cli/_common.py, _options.py): --seeds, comma lists, atomic writes, early checks."""
 import argparse
 import json
 
@@ -6,23 +6,24 @@ import numpy as np
 import pytest
 
 from initlab.cli import _common as common
+from initlab.cli import _options as options
 from initlab.cli import main
 from initlab.errors import InvalidValueError
 
 
 def test_seeds_as_a_count_or_a_list():
-    assert common.seeds_arg("3") == (0, 1, 2)
-    assert common.seeds_arg("0,5") == (0, 5)
-    assert common.seeds_arg(" 7 , 2") == (7, 2)
-    assert common.seeds_arg("5,") == (5,)          # one seed, not seeds 0..4
+    assert options.seeds_arg("3") == (0, 1, 2)
+    assert options.seeds_arg("0,5") == (0, 5)
+    assert options.seeds_arg(" 7 , 2") == (7, 2)
+    assert options.seeds_arg("5,") == (5,)          # one seed, not seeds 0..4
 
 
 @pytest.mark.parametrize("text", ["0", "-1", "x", "1,,2", "1,-2", "1.5", ","])
 def test_bad_seeds_are_argparse_type_errors(text):
     with pytest.raises(argparse.ArgumentTypeError, match="expected"):
-        common.seeds_arg(text)
+        options.seeds_arg(text)
     with pytest.raises(argparse.ArgumentTypeError, match="repeated"):    # it would run twice as two seeds
-        common.seeds_arg("5,5")
+        options.seeds_arg("5,5")
 
 
 def test_tiny_runs_the_presets_seeds_unless_seeds_are_given():
@@ -48,22 +49,22 @@ def test_the_cli_shows_why_seeds_are_bad(tmp_path, capsys, text, shown):
 
 def test_split_list_keeps_commas_inside_brackets_and_quotes():
     spec = "truncated_normal(std=1, a=-2, b=2)"
-    assert common.split_list(spec, "--inits") == [spec]
-    assert common.split_list(f"he_normal, {spec} ,glorot_uniform", "--inits") == ["he_normal", spec, "glorot_uniform"]
-    assert common.split_list("a[1, 2],'x,y',{k: 1, j: 2}", "--x") == ["a[1, 2]", "'x,y'", "{k: 1, j: 2}"]
-    assert common.split_ints("10, 20,30", "--depths") == (10, 20, 30)
+    assert options.split_list(spec, "--inits") == [spec]
+    assert options.split_list(f"he_normal, {spec} ,glorot_uniform", "--inits") == ["he_normal", spec, "glorot_uniform"]
+    assert options.split_list("a[1, 2],'x,y',{k: 1, j: 2}", "--x") == ["a[1, 2]", "'x,y'", "{k: 1, j: 2}"]
+    assert options.split_ints("10, 20,30", "--depths") == (10, 20, 30)
 
 
 @pytest.mark.parametrize("text, message", [("", "empty"), (",", "empty"), ("a,,b", "empty"), ("a,", "empty"),
                                            ("f(1, 2", "unclosed"), ("f(1))", "unbalanced"), ("'a,b", "unclosed")])
 def test_split_list_refuses_empty_items_and_unbalanced_brackets(text, message):
     with pytest.raises(InvalidValueError, match=f"^--inits: .*{message}"):
-        common.split_list(text, "--inits")
+        options.split_list(text, "--inits")
 
 
 def test_split_ints_names_the_option():
     with pytest.raises(InvalidValueError, match="--depths: expected comma-separated integers"):
-        common.split_ints("10,ten", "--depths")
+        options.split_ints("10,ten", "--depths")
 
 
 def test_propagate_takes_an_initializer_spec_with_commas(tmp_path):

@@ -8,7 +8,7 @@ from threadpoolctl import threadpool_limits
 
 from initlab.cli import main
 from initlab.cli import cv as cli_cv
-from initlab.cli._common import split_list
+from initlab.cli._options import split_list
 from initlab.cli.cv import parse_params, parse_value
 from initlab.errors import InvalidValueError, UnknownNameError
 from initlab.experiments import cv

@@ -16,7 +16,7 @@ import sys
 from threadpoolctl import threadpool_limits
 
 from ..errors import InitlabError, InvalidValueError, UnknownNameError
-from ._common import LIMITS_HELP, Parser, check_limits
+from ._options import LIMITS_HELP, Parser, check_limits
 
 USAGE_ERRORS = (UnknownNameError, InvalidValueError)
 MAX_THREADS = 256

@@ -17,7 +17,9 @@ from pathlib import Path
 from ..errors import InitlabError, InvalidValueError
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import check_plain_model, check_unique, output_folder, report_written, run_study, split_list, write_json
+from ._common import report_written, run_study, write_json
+from ._options import check_plain_model, check_unique, split_list
+from ._paths import output_folder
 
 ORDER = 25
 BACKENDS = ("local", "dask")   # as experiments.cv.BACKENDS; the study (and sklearn) load only when run

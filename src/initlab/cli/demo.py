@@ -13,7 +13,9 @@ from ..errors import UnknownNameError
 from ..experiments import to_jsonable
 from ..report import LANGS, write_report
 from . import ui
-from ._common import output_folder, save_study_files, split_list, write_json
+from ._common import save_study_files, write_json
+from ._options import split_list
+from ._paths import output_folder
 
 ORDER = 90
 

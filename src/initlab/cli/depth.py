@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from ..experiments import depth as study
 from . import ui
-from ._common import (MAX_DEPTH, add_common, check_at_most, given_options, split_ints, split_list, study_command,
-                      study_preset)
+from ._common import add_common, given_options, study_command, study_preset
+from ._options import MAX_DEPTH, check_at_most, split_ints, split_list
 
 ORDER = 23
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from ..errors import InitlabError, UnknownNameError
 from ..experiments import propagate as study
 from . import ui
-from ._common import add_common, given_options, split_list, study_command, study_preset
+from ._common import add_common, given_options, study_command, study_preset
+from ._options import split_list
 
 ORDER = 20
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from ..experiments import symmetry as study
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import add_common, split_list, study_command, study_preset
+from ._common import add_common, study_command, study_preset
+from ._options import split_list
 
 ORDER = 21
 

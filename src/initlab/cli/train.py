@@ -26,7 +26,8 @@ from ..losses import SoftmaxCrossEntropy
 from ..train import History, check_resume_info, evaluate, fit
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import check_not_empty, check_plain_model, check_writable_folder
+from ._options import check_plain_model
+from ._paths import check_not_empty, check_writable_folder
 
 ORDER = 10
 

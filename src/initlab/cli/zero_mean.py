@@ -10,7 +10,8 @@ from __future__ import annotations
 from ..experiments import zero_mean as study
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import add_common, split_list, study_command, study_preset
+from ._common import add_common, study_command, study_preset
+from ._options import split_list
 
 ORDER = 22
 MAX_SHIFT = 100.0     # in units of a; far beyond it the bounds a(shift -+ 1) round to one number

@@ -21,8 +21,7 @@ from .validate import as_float_array, pair, real_number
 
 # --------------------------------------------------------------------------- pooling
 # The public functions take their input through validate.as_float_array (integers compute in
-# float32; bool, complex and object arrays are DTypeErrors). The layers, which have checked
-# their input already, call the unchecked `_max_pool2d_forward` & co. directly.
+# float32; bool, complex and object arrays are DTypeErrors), then run the `_` kernels.
 
 class PoolCache(NamedTuple):
     x_shape: tuple
@@ -67,7 +66,7 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, *, where="max_poo
 
 
 def _max_pool2d_forward(x, kernel_size, stride=None, padding=0, *, where="max_pool2d"):
-    """`max_pool2d_forward` for a float32/float64 ndarray x (unchecked: the layers' path)."""
+    """`max_pool2d_forward` for a float32/float64 ndarray x."""
     kernel, stride, padding = _pool_args(kernel_size, stride, padding)
     views = _pool_offsets(x, kernel, stride, padding, -np.inf, where)
     index_type = np.uint8 if len(views) < 256 else np.int32
@@ -172,7 +171,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, *, where="avg_poo
 
 
 def _avg_pool2d_forward(x, kernel_size, stride=None, padding=0, *, where="avg_pool2d"):
-    """`avg_pool2d_forward` for a float32/float64 ndarray x (unchecked: the layers' path)."""
+    """`avg_pool2d_forward` for a float32/float64 ndarray x."""
     kernel, stride, padding = _pool_args(kernel_size, stride, padding)
     views = _pool_offsets(x, kernel, stride, padding, 0.0, where)
     y = views[0].copy(order="K")     # keeps the input's memory order
@@ -199,8 +198,8 @@ def _avg_pool2d_backward(grad_y, cache: PoolCache):
 
 # --------------------------------------------------------------------------- activations
 # Each activation is phi(x); each `*_grad(x, y)` is phi'(x), given x and y = phi(x).
-# The public functions take their arrays through validate.as_float_array; the kernels `_relu`
-# & co. (ACTIVATION_KERNELS) assume float32/float64 ndarrays, for the layers that checked them.
+# The public functions take their arrays through validate.as_float_array, then run the kernels
+# `_relu` & co., which assume float32/float64 ndarrays.
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -415,18 +414,6 @@ ACTIVATIONS = {
     "elu": (elu, elu_grad),
     "gelu": (gelu, gelu_grad),
     "selu": (selu, selu_grad),
-}
-
-# the unchecked kernels, by name: for callers whose arrays are float32/float64 ndarrays already
-# and whose options were checked when they were set (the activation layers)
-ACTIVATION_KERNELS = {
-    "relu": (_relu, _relu_grad),
-    "leaky_relu": (_leaky_relu, _leaky_relu_grad),
-    "tanh": (_tanh, _tanh_grad),
-    "sigmoid": (_sigmoid, _sigmoid_grad),
-    "elu": (_elu, _elu_grad),
-    "gelu": (_gelu, _gelu_grad),
-    "selu": (_selu, _selu_grad),
 }
 
 

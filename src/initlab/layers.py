@@ -348,14 +348,14 @@ class _Pool2D(Layer):
 
 class MaxPool2D(_Pool2D):
     """Max over each kernel window; stride defaults to the kernel size."""
-    _forward = staticmethod(F._max_pool2d_forward)      # unchecked: forward checked x
-    _backward = staticmethod(F._max_pool2d_backward)
+    _forward = staticmethod(F.max_pool2d_forward)
+    _backward = staticmethod(F.max_pool2d_backward)
 
 
 class AvgPool2D(_Pool2D):
     """Mean over each kernel window; stride defaults to the kernel size."""
-    _forward = staticmethod(F._avg_pool2d_forward)
-    _backward = staticmethod(F._avg_pool2d_backward)
+    _forward = staticmethod(F.avg_pool2d_forward)
+    _backward = staticmethod(F.avg_pool2d_backward)
 
 
 class GlobalAvgPool2D(Layer):
@@ -411,8 +411,7 @@ class Activation(Layer):
 
     def __init__(self, *, dtype=None):
         super().__init__(dtype)
-        # the unchecked kernels: _input has made x a float array, __init__ checked the options
-        self.fn, self.fn_grad = F.ACTIVATION_KERNELS[self.function]
+        self.fn, self.fn_grad = F.ACTIVATIONS[self.function]
         self.fn_params = {}     # keyword arguments of fn and fn_grad (LeakyReLU's slope, ...)
 
     def forward(self, x, training=True):

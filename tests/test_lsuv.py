@@ -101,3 +101,17 @@ def test_errors(x_batch):
         lsuv(plain_cnn(2, 4, "relu", rng=0), x_batch[:0])
     with pytest.raises(InvalidValueError, match="no trainable Conv2D or Dense"):
         lsuv(Sequential([L.ReLU(), L.Flatten()]), x_batch)
+
+
+def test_a_backward_after_lsuv_needs_a_new_forward():
+    """lsuv runs the layers on its own batch: their caches no longer match the model's forward."""
+    from initlab.errors import CallOrderError
+    from initlab.losses import SoftmaxCrossEntropy
+    from initlab.models import small_cnn
+    rng = np.random.default_rng(0)
+    model, loss = small_cnn(1, 10, 8, rng=0), SoftmaxCrossEntropy()
+    x = rng.normal(size=(4, 1, 8, 8)).astype(np.float32)
+    loss.forward(model.forward(x), np.arange(4))
+    lsuv(model, rng.normal(size=(4, 1, 8, 8)).astype(np.float32), rng=0)
+    with pytest.raises(CallOrderError, match="call forward\\(x\\) again before backward"):
+        model.backward(loss.backward())

@@ -155,9 +155,14 @@ def test_backward_after_predict_or_summary_is_refused_until_the_next_forward():
     loss.forward(model.forward(x), y)
     model.backward(loss.backward())
     expected = model.layers[0].grads["weight"].copy()
-    for interrupt in (lambda: model.predict(rng.normal(size=(3, 2, 6, 6))),
-                      lambda: model.summary((2, 6, 6)),
-                      lambda: model.first_nonfinite_forward(rng.normal(size=(3, 2, 6, 6)))):
+    from initlab.diagnostics import signal_propagation
+    other = rng.normal(size=(3, 2, 6, 6))
+    with pytest.raises(CallOrderError, match="before forward"):
+        tiny_net(rng).backward(np.zeros((3, 5)))
+    for interrupt in (lambda: model.predict(other), lambda: model.summary((2, 6, 6)),
+                      lambda: model.first_nonfinite_forward(other),
+                      lambda: model.layers[0].forward(other),
+                      lambda: signal_propagation(model, other, y)):
         loss.forward(model.forward(x), y)
         interrupt()
         with pytest.raises(CallOrderError, match="call forward\\(x\\) again before backward"):

@@ -86,7 +86,11 @@ class Layer:
     def config(self) -> dict:
         return {}
 
+    forwards = 0   # forward passes so far (every forward starts with _input): Sequential.backward
+                   # checks that none ran since its own forward replaced the caches
+
     def _input(self, x):
+        self.forwards += 1
         x = as_float_array(x, f"{self.label} input", finite=False, int_dtype=self.dtype or np.float32)
         return x if self.dtype in (None, x.dtype) else x.astype(self.dtype)
 

@@ -35,7 +35,7 @@ class Sequential:
                     f"{first_seen[id(layer)]}; use a new layer for each position")
             first_seen[id(layer)] = index
             layer.label = f"layer {index} ({type(layer).__name__})"
-        self._backward_ready = True   # False once predict() or summary() replaced the caches
+        self._forward_marks = None    # each layer's forward count after this model's last forward
 
     def __len__(self):
         return len(self.layers)
@@ -50,7 +50,7 @@ class Sequential:
     def forward(self, x, training=True):
         for layer in self.layers:
             x = layer.forward(x, training=training)
-        self._backward_ready = True
+        self._forward_marks = [layer.forwards for layer in self.layers]
         return x
 
     __call__ = forward
@@ -61,10 +61,7 @@ class Sequential:
         Returns d loss / d input when `input_grad=True`; otherwise the first layer skips that
         work (as PyTorch does for an input that does not require grad) and None is returned.
         """
-        if not self._backward_ready:
-            raise CallOrderError("Sequential.backward: predict(), summary() or first_nonfinite_forward() "
-                                 "ran after the last forward() and replaced the layers' caches; "
-                                 "call forward(x) again before backward()")
+        self._check_caches_fresh()
         last = len(self.layers) - 1
         for index in range(last, -1, -1):
             layer = self.layers[index]
@@ -74,20 +71,38 @@ class Sequential:
             grad = layer.backward(grad)
         return grad
 
+    def _check_caches_fresh(self):
+        """backward needs the caches of this model's last forward: no layer may have run another
+        forward since (predict, summary, lsuv, signal_propagation or a call of the layer itself
+        would hand backward another batch's caches, and wrong gradients)."""
+        if self._forward_marks is None:
+            raise CallOrderError("Sequential.backward: backward() was called before forward(); run forward(x) first")
+        for layer, mark in zip(self.layers, self._forward_marks):
+            if layer.forwards != mark:
+                raise CallOrderError(
+                    f"Sequential.backward: {layer.label} ran another forward after the model's last forward() "
+                    "(predict(), summary(), first_nonfinite_forward(), lsuv or a call of the layer itself), so "
+                    "its cache holds another batch; call forward(x) again before backward()")
+
     def predict(self, x, batch_size=512):
         """Outputs in eval mode, computed in batches to bound memory. The layers' caches then
         hold the last batch's, so a backward() must follow a new forward()."""
         batch_size = positive_int(batch_size, "predict batch_size")
         if np.ndim(x) < 1:
             raise ShapeError(f"predict: expected a batch (N, ...) of examples, got a scalar {x!r}")
-        x = x if isinstance(x, np.ndarray) else np.asarray(x)
+        if not isinstance(x, np.ndarray):
+            try:
+                x = np.asarray(x)
+            except ValueError as exc:    # a ragged list
+                raise ShapeError(f"predict: expected a batch of equally shaped examples ({exc})") from None
+        marks = self._forward_marks
         try:
             if len(x) == 0:   # the output shape still comes from a (one-example) forward pass
                 return self.forward(np.zeros((1, *x.shape[1:]), self.dtype), training=False)[:0]
             outs = [self.forward(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
             return np.concatenate(outs)
-        finally:
-            self._backward_ready = False
+        finally:   # its forward passes are not ones a backward may follow
+            self._forward_marks = marks
 
     @property
     def dtype(self) -> np.dtype:
@@ -200,7 +215,6 @@ class Sequential:
     def summary_rows(self, input_shape):
         """[(label, output shape, parameter count, initializers)] for an input (C, H, W) or (N, C, H, W)."""
         shape = _input_shape(input_shape)
-        self._backward_ready = False
         x = np.zeros((1, *shape) if len(shape) == 3 else (1, *shape[1:]), dtype=self.dtype)
         rows = []
         for index, layer in enumerate(self.layers):
@@ -231,7 +245,6 @@ class Sequential:
         not finite ("input" if x itself is not), or None."""
         if not np.isfinite(x).all():
             return "input"
-        self._backward_ready = False
         with np.errstate(all="ignore"):
             for layer in self.layers:
                 x = layer.forward(x, training=False)

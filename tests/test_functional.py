@@ -214,20 +214,33 @@ def test_branch_free_activations_give_np_where_s_bits(dtype):
         e = np.exp(-np.abs(x))
         elu = np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
         selu = t(F.SELU_SCALE) * np.where(x > 0, x, t(F.SELU_ALPHA) * np.expm1(np.minimum(x, 0)))
+        elu_neg = np.where(x > 0, x, t(-0.5) * np.expm1(np.minimum(x, 0)))      # alpha < 0
         expected = {
             "leaky_relu": np.where(x > 0, x, x * t(0.01)),
             "leaky_relu_steep": np.where(x > 0, x, x * t(3.0)),
+            "leaky_relu_flat": np.where(x > 0, x, t(0)),
             "leaky_relu_grad": np.where(x > 0, t(1), t(0.01)),
             "sigmoid": np.where(x >= 0, 1 / (1 + e), e / (1 + e)),
             "elu": elu,
             "elu_grad": np.where(x > 0, t(1), elu + t(1)),
+            "elu_negative_alpha": elu_neg,
+            "elu_negative_alpha_grad": np.where(x > 0, t(1), elu_neg + t(-0.5)),
             "selu_grad": np.where(x > 0, t(F.SELU_SCALE), selu + t(F.SELU_SCALE * F.SELU_ALPHA)),
         }
         found = {
             "leaky_relu": F.leaky_relu(x), "leaky_relu_steep": F.leaky_relu(x, 3.0),
+            "leaky_relu_flat": F.leaky_relu(x, 0.0),
+            "elu_negative_alpha": F.elu(x, -0.5), "elu_negative_alpha_grad": F.elu_grad(x, F.elu(x, -0.5), -0.5),
             "leaky_relu_grad": F.leaky_relu_grad(x, F.leaky_relu(x)), "sigmoid": F.sigmoid(x),
             "elu": F.elu(x), "elu_grad": F.elu_grad(x, F.elu(x)), "selu_grad": F.selu_grad(x, F.selu(x)),
         }
     for name, value in expected.items():
         assert found[name].dtype == x.dtype, name
         assert np.array_equal(found[name], value, equal_nan=True), name
+
+
+def test_activations_take_scalars_and_subclasses_as_plain_arrays():
+    assert F.leaky_relu(np.float64(-2.0)) == F.leaky_relu(np.array(-2.0)) == pytest.approx(-0.02)
+    assert F.leaky_relu(-2.0) == pytest.approx(-0.02)
+    assert np.allclose(F.sigmoid(np.matrix([[1.0, -1.0]])), [[0.7310585786, 0.2689414214]])
+    assert F.gelu(np.array([1.0], dtype=np.longdouble)).dtype == np.float64     # not down to float32

@@ -249,8 +249,11 @@ def _pick(condition, a, b, dtype):
 
 
 def _leaky_relu(x, negative_slope=0.01):
-    # max(x, s x) for s <= 1, min(x, s x) for s > 1: branch-free (see _pick)
-    y = x * x.dtype.type(negative_slope)
+    # max(x, s x) for s <= 1, min(x, s x) for s > 1: branch-free (see _pick); s = 0 is ReLU
+    # (0 * inf would be NaN)
+    if negative_slope == 0:
+        return np.maximum(x, x.dtype.type(0))
+    y = np.multiply(x, x.dtype.type(negative_slope), out=np.empty_like(x))   # an array, even 0-d
     return (np.maximum if negative_slope <= 1 else np.minimum)(x, y, out=y)
 
 
@@ -313,7 +316,10 @@ def _elu(x, alpha=1.0):
 
 
 def _elu_grad(x, y, alpha=1.0):
-    return _pick(x > 0, 1, np.minimum(y, 0) + x.dtype.type(alpha), x.dtype)
+    # alpha exp(x) for x <= 0, computed as y + alpha there; elsewhere a finite stand-in for
+    # _pick (y itself may be inf, and with alpha < 0 the negative side of y is positive)
+    negative = x.dtype.type(alpha) * np.expm1(np.minimum(x, 0))
+    return _pick(x > 0, 1, negative + x.dtype.type(alpha), x.dtype)
 
 
 def elu(x, alpha=1.0):

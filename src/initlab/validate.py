@@ -21,15 +21,15 @@ FLOAT_DTYPES = (np.float32, np.float64)
 def as_float_array(x, name: str = "x", *, finite: bool = True, int_dtype=np.float32) -> np.ndarray:
     """Return `x` as a float32/float64 ndarray (integers become `int_dtype`, float32 unless the
     caller computes in float64: 16777217 must not round through float32); refuse other dtypes."""
-    if not isinstance(x, np.ndarray):
+    if type(x) is not np.ndarray:     # lists, scalars, and subclasses (np.matrix's * is a product)
         try:
             x = np.asarray(x)
         except Exception as exc:  # ragged lists and the like
             raise DTypeError(f"{name}: expected a numeric array, got {type(x).__name__} ({exc})") from None
     kind = x.dtype.kind
     if kind == "f":
-        if x.dtype not in FLOAT_DTYPES:
-            x = x.astype(np.float32)
+        if x.dtype not in FLOAT_DTYPES:     # float16 up, longdouble down to the nearest we compute in
+            x = x.astype(np.float32 if x.dtype.itemsize < 4 else np.float64)
     elif kind in "iu":
         x = x.astype(int_dtype)
     else:

@@ -244,3 +244,10 @@ def test_activations_take_scalars_and_subclasses_as_plain_arrays():
     assert F.leaky_relu(-2.0) == pytest.approx(-0.02)
     assert np.allclose(F.sigmoid(np.matrix([[1.0, -1.0]])), [[0.7310585786, 0.2689414214]])
     assert F.gelu(np.array([1.0], dtype=np.longdouble)).dtype == np.float64     # not down to float32
+
+
+def test_real_number_options_take_any_real_and_name_the_rest():
+    from fractions import Fraction
+    assert F.leaky_relu(np.array([-1.0]), Fraction(1, 4))[0] == -0.25
+    with pytest.raises(InvalidValueError, match=r"negative_slope: expected a finite real number, got 1000000.*\.\.\."):
+        F.leaky_relu(np.array([-1.0]), 10**400)

@@ -9,6 +9,7 @@ string arrays are refused, since no meaningful convolution of them exists.
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -99,9 +100,14 @@ def positive_int(value, name: str, *, minimum: int = 1) -> int:
 def real_number(value, name: str, *, low: float | None = None, high: float | None = None,
                 low_open: bool = False, high_open: bool = False) -> float:
     """Check a real number lies in [low, high] (ends open when asked); refuse bools and NaN."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not np.isfinite(value):
-        raise InvalidValueError(f"{name}: expected a finite real number, got {value!r}")
-    value = float(value)
+    try:     # float() first: Fraction(1, 3) and 10**400 are Reals np.isfinite cannot take
+        number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else None
+    except OverflowError:
+        number = None
+    if number is None or not math.isfinite(number):
+        given = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise InvalidValueError(f"{name}: expected a finite real number, got {given}")
+    value = number
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high:

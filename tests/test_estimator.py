@@ -327,3 +327,10 @@ def test_standardized_inputs_that_overflow_are_a_data_error():
     clf = CNNClassifier(epochs=1, random_state=0).fit(x * 1e-30, y)     # float32, std ~1e-30
     with pytest.raises(DataError, match=r"X: standardizing with the training .* too large for float32"):
         clf.predict(x * 1e10)
+
+
+def test_model_and_image_shape_take_arrays_as_sequences_and_name_a_bad_array():
+    from initlab.estimator import check_model
+    assert CNNClassifier().network(np.array([1, 8, 8]), 10).layers[-1].out_features == 10
+    with pytest.raises(UnknownNameError, match="unknown model"):
+        check_model(np.array(["lenet5", "x"]))

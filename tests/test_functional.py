@@ -200,6 +200,9 @@ def test_softmax_takes_the_axes_numpy_reductions_take():
         F.softmax(logits, axis=2)
     with pytest.raises(InvalidValueError, match="axis"):
         F.softmax(logits, axis=True)
+    for bad in ([0, 1], (0, 0)):
+        with pytest.raises(InvalidValueError, match="axis"):
+            F.softmax(logits, axis=bad)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -184,6 +184,9 @@ def test_predict_and_summary_name_bad_arguments():
         with pytest.raises(ShapeError, match=r"summary: expected an input shape \(C, H, W\)"):
             model.summary(shape)
     assert model.predict(x, batch_size=1).shape == (2, 5)
+    assert model.summary((None, 2, 6, 6)) == model.summary((0, 2, 6, 6)) == model.summary((2, 6, 6))
+    with pytest.raises(ShapeError, match="equally shaped examples"):
+        model.predict([[1.0, 2.0], [3.0]])
 
 
 @pytest.mark.parametrize("key, value, message", [
@@ -192,6 +195,8 @@ def test_predict_and_summary_name_bad_arguments():
     ("1.num_batches_tracked", np.array(2.7), "whole numbers in \\[0, "),
     ("1.num_batches_tracked", np.array(-5), "whole numbers"),
     ("1.running_var", np.array([1.0, -0.5, 1.0]), "a variance must be >= 0, found -0.5"),
+    ("1.num_batches_tracked", np.array(2.0 ** 63), "whole numbers in \\[0, "),      # would wrap to -2**63
+    ("0.bias", [[1.0], [2.0, 3.0]], "expected an array, got a ragged list"),
 ])
 def test_load_state_dict_refuses_values_the_cast_would_change(key, value, message):
     model = Sequential([L.Conv2D(2, 3, 3, rng=0), L.BatchNorm2D(3)])
@@ -211,6 +216,6 @@ def test_model_names_parse_in_one_place():
     from initlab.models import parse_name
     assert parse_name("lenet5") == ("lenet5", ())
     assert parse_name("plain:30x16") == ("plain", (30, 16))
-    for bad in ("plain:30", "lenet", None, ["lenet5"]):
+    for bad in ("plain:30", "lenet", None, ["lenet5"], "plain:\u0663x8"):     # an Arabic-Indic 3
         with pytest.raises(UnknownNameError, match="unknown model"):
             parse_name(bad)

@@ -415,7 +415,7 @@ def _float_dtype(value) -> np.dtype:
 
 def _check_image_shape(shape, name, *, none_ok=False) -> tuple:
     """(channels, height, width) of positive ints, as a tuple."""
-    if (not isinstance(shape, (tuple, list)) or len(shape) != 3 or not all(
+    if (not isinstance(shape, (tuple, list, np.ndarray)) or len(shape) != 3 or not all(
             isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in shape)):
         raise InvalidValueError(f"{name}: expected (channels, height, width) of positive ints"
                                 f"{', or None' if none_ok else ''}; got {shape!r}")
@@ -440,7 +440,7 @@ def _channel_mean_std(images):
 def check_model(name) -> str:
     """`name` is a model CNNClassifier can build: "auto", "small_cnn", "lenet5" or
     "plain:DEPTHxWIDTH" (UnknownNameError otherwise; the sizes are checked when it is built)."""
-    if name != "auto":
+    if not (isinstance(name, str) and name == "auto"):
         try:
             parse_name(name)
         except UnknownNameError:

@@ -88,13 +88,13 @@ class Sequential:
         """Outputs in eval mode, computed in batches to bound memory. The layers' caches then
         hold the last batch's, so a backward() must follow a new forward()."""
         batch_size = positive_int(batch_size, "predict batch_size")
-        if np.ndim(x) < 1:
-            raise ShapeError(f"predict: expected a batch (N, ...) of examples, got a scalar {x!r}")
         if not isinstance(x, np.ndarray):
             try:
                 x = np.asarray(x)
             except ValueError as exc:    # a ragged list
                 raise ShapeError(f"predict: expected a batch of equally shaped examples ({exc})") from None
+        if x.ndim < 1:
+            raise ShapeError(f"predict: expected a batch (N, ...) of examples, got a scalar {x!r}")
         marks = self._forward_marks
         try:
             if len(x) == 0:   # the output shape still comes from a (one-example) forward pass
@@ -155,7 +155,11 @@ class Sequential:
         if strict and unexpected:
             raise CheckpointError(f"state dict has unexpected tensor(s) {unexpected}; pass strict=False to ignore")
         for key, (shape, dtype) in expected.items():
-            found = np.shape(state[key])
+            try:
+                found = np.shape(state[key])
+            except ValueError as exc:     # a ragged list
+                raise CheckpointError(f"tensor '{key}': expected an array, got a ragged {type(state[key]).__name__} "
+                                      f"({exc})") from None
             if tuple(found) != tuple(shape):
                 raise CheckpointError(f"tensor '{key}': expected shape {tuple(shape)}, found {tuple(found)}")
             _check_lossless(key, np.asarray(state[key]), np.dtype(dtype))
@@ -215,7 +219,7 @@ class Sequential:
     def summary_rows(self, input_shape):
         """[(label, output shape, parameter count, initializers)] for an input (C, H, W) or (N, C, H, W)."""
         shape = _input_shape(input_shape)
-        x = np.zeros((1, *shape) if len(shape) == 3 else (1, *shape[1:]), dtype=self.dtype)
+        x = np.zeros((1, *shape), dtype=self.dtype)
         rows = []
         for index, layer in enumerate(self.layers):
             try:
@@ -266,19 +270,19 @@ class Sequential:
 
 
 def _input_shape(input_shape) -> tuple:
-    """An example's shape (C, H, W), or a batch's (N, C, H, W) or (N, features) whose N is
-    ignored: positive ints."""
+    """An example's shape (C, H, W) of positive ints, or a batch's (N, C, H, W) or (N, features)
+    whose N is ignored (anything: 0, None, "N"); returned as (C, H, W) or (features,)."""
     given = input_shape
     try:
         shape = tuple(input_shape)
     except TypeError:
         shape = None
-    valid = (shape is not None and len(shape) in (2, 3, 4)
-             and all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1 for d in shape))
-    if not valid:
+    sizes = None if shape is None or len(shape) not in (2, 3, 4) else shape if len(shape) == 3 else shape[1:]
+    if sizes is None or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1
+                                for d in sizes):
         raise ShapeError(f"summary: expected an input shape (C, H, W), (N, C, H, W) or (N, features) "
-                         f"of positive integers, got {given!r}")
-    return tuple(int(d) for d in shape)
+                         f"of positive integers (N is ignored), got {given!r}")
+    return tuple(int(d) for d in sizes)
 
 
 def _check_lossless(key: str, value: np.ndarray, dtype: np.dtype):
@@ -297,7 +301,11 @@ def _check_lossless(key: str, value: np.ndarray, dtype: np.dtype):
     elif dtype.kind in "iu":
         info = np.iinfo(dtype)
         whole = value.dtype.kind != "f" or bool((value == np.round(value)).all())
-        if not whole or (value.size and (value.min() < 0 or value.max() > info.max)):
+        # a float bound: float(info.max) rounds up to 2**63, which would pass a `>` test and wrap
+        beyond = bool(value.size) and bool(
+            value.max() >= 2.0 ** (info.bits - (dtype.kind == "i")) if value.dtype.kind == "f"
+            else value.max() > info.max)
+        if not whole or (value.size and (value.min() < 0 or beyond)):
             raise CheckpointError(f"tensor '{key}': expected whole numbers in [0, {info.max}] for a "
                                   f"{dtype} count, found {_preview(value)}")
 

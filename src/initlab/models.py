@@ -90,9 +90,9 @@ def parse_name(name) -> tuple[str, tuple[int, ...]]:
     """A model's CLI name -> (builder, sizes): ("lenet5", ()), ("small_cnn", ()) or, for
     "plain:DEPTHxWIDTH", ("plain", (depth, width)); UnknownNameError for anything else. The
     sizes are checked when the model is built."""
-    if name in ("lenet5", "small_cnn"):
+    if isinstance(name, str) and name in ("lenet5", "small_cnn"):
         return name, ()
-    match = re.fullmatch(r"plain:(\d+)x(\d+)", name) if isinstance(name, str) else None
+    match = re.fullmatch(r"plain:([0-9]+)x([0-9]+)", name) if isinstance(name, str) else None
     if match is None:
         raise unknown_name("model", name, MODELS)
     return "plain", (int(match[1]), int(match[2]))

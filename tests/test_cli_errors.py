@@ -179,6 +179,12 @@ def test_errors_start_with_the_option_as_typed(capsys, tmp_path, argv, start, ex
     (["--model", "lenet5"], ["--model: model 'lenet5' cannot take images of shape (1, 8, 8)"]),
     (["--param", "init_scale=0.1,-1"], ["--param init_scale=-1: init_scale: expected a value in [0, inf), got -1"]),
     (["--param", "activation=relu,rleu"], ["--param activation='rleu': unknown activation 'rleu'"]),
+    # the resolver's UnicodeError on an empty or over-long host label; sizes through --param
+    (["--backend", "dask", "--scheduler", "tcp://a..b:8786"], ["--scheduler: expected an address"]),
+    (["--backend", "dask", "--scheduler", f"tcp://{'h' * 64}:8786"], ["--scheduler: expected an address"]),
+    (["--param", "epochs=1,1000001"], ["--param epochs: expected at most 1,000,000"]),
+    (["--param", "model=plain:2x1025"], ["--param model plain:2x1025: width: expected at most 1,024"]),
+    (["--n-jobs", "400"], ["--n-jobs: expected an integer from 1 to 256"]),
 ])
 def test_cv_refuses_what_scikit_learn_numpy_or_dask_would_raise_later(capsys, tmp_path, argv, expected):
     status, _, err = run(capsys, *lab("cv", tmp_path, *argv))
@@ -252,3 +258,14 @@ def test_a_run_that_fails_after_out_is_made_removes_only_the_folders_it_made(cap
 def test_demo_runs_a_study_named_twice_once():
     from initlab.cli.demo import chosen_studies
     assert chosen_studies("zero-mean,symmetry,zero_mean") == ["symmetry", "zero_mean"]
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["train", "--n", "60", "--epochs", "1", "--init", "he_normal\udcff"], "--init: initializer spec"),
+    (["symmetry", "--tiny", "--inits", "zeros\udcff"], "--inits: initializer spec"),
+    (["symmetry", "--tiny", "--out", "a\x00b"], "--out: expected a folder path, got 'a\\x00b', which holds a NUL"),
+])
+def test_arguments_that_are_not_text_are_one_line_errors(capsys, argv, expected):
+    """Bytes that are not UTF-8 reach Python as lone surrogates; they raised UnicodeEncodeError."""
+    status, _, err = run(capsys, *argv)
+    assert status == 2 and expected in err and "Traceback" not in err, err

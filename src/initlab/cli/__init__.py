@@ -80,6 +80,11 @@ def main(argv=None) -> int:
         print(f"initlab: error: not enough memory for 'initlab {args.command}'{detail}: try smaller sizes "
               f"({getattr(args, 'sizes', 'the counts, depths and widths')})", file=sys.stderr)
         return 2
+    except UnicodeError as exc:     # bytes on the command line that are not text (or an address)
+        if args.debug:
+            raise
+        print(f"initlab: error: an argument is not valid text ({exc})", file=sys.stderr)
+        return 2
     except Exception as exc:  # one line for the user; the traceback with --debug
         if args.debug or not isinstance(exc, (InitlabError, OSError)):
             raise

@@ -14,6 +14,8 @@ def check_not_empty(value, option: str, what: str):
     """An empty path would silently mean the current folder, or nothing at all."""
     if value is not None and not str(value).strip():
         raise InvalidValueError(f"{option}: expected {what}, got an empty string")
+    if value is not None and "\0" in str(value):
+        raise InvalidValueError(f"{option}: expected {what}, got {str(value)!r}, which holds a NUL character")
 
 
 def check_writable_folder(folder, option: str, given=None):

@@ -18,7 +18,7 @@ from ..errors import InitlabError, InvalidValueError
 from ..validate import positive_int, real_number
 from . import ui
 from ._common import report_written, run_study, write_json
-from ._options import check_plain_model, check_unique, split_list
+from ._options import MAX_IMAGES, MAX_STEPS, check_at_most, check_plain_model, check_unique, split_list
 from ._paths import output_folder
 
 ORDER = 25
@@ -53,7 +53,20 @@ def parse_params(items) -> dict:
             raise InvalidValueError(f"--param: {name!r} given twice; list all its values in one --param")
         grid[name] = [parse_value(v) for v in split_list(rest, "--param", unique=False)]
         check_unique(grid[name], f"--param {name}", key=_value_key)
+        for value in grid[name]:
+            _check_size(name, value)
     return grid
+
+
+_SIZE_BOUNDS = {"epochs": MAX_STEPS, "batch_size": MAX_IMAGES}
+
+
+def _check_size(name, value):
+    """The size bounds of the other options hold for --param values too."""
+    if name in _SIZE_BOUNDS and isinstance(value, int) and not isinstance(value, bool):
+        check_at_most(value, _SIZE_BOUNDS[name], f"--param {name}")
+    if name == "model":
+        check_plain_model(value, "--param model")
 
 
 def _value_key(value):
@@ -112,7 +125,8 @@ def check_dataset(name) -> str:
     return name
 
 
-_ADDRESS = re.compile(r"(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?:[^\s:/\[\]]+|\[[0-9a-fA-F:.]+\]):(?P<port>\d{1,5})")
+_ADDRESS = re.compile(r"(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?P<host>[^\s:/\[\]]+|\[[0-9a-fA-F:.]+\]):(?P<port>\d{1,5})")
+MAX_JOBS = 256
 
 
 def check_search_options(args):
@@ -120,15 +134,19 @@ def check_search_options(args):
     if args.folds is not None:
         positive_int(args.folds, "--folds", minimum=2)
     positive_int(args.seed, "--seed", minimum=0)
-    if args.n_jobs is not None and (args.n_jobs == 0 or args.n_jobs < -1):
-        raise InvalidValueError(f"--n-jobs: expected an integer >= 1, or -1 for all cores, got {args.n_jobs}")
+    if args.n_jobs is not None and (args.n_jobs == 0 or args.n_jobs < -1 or args.n_jobs > MAX_JOBS):
+        raise InvalidValueError(f"--n-jobs: expected an integer from 1 to {MAX_JOBS}, or -1 for all cores, "
+                                f"got {args.n_jobs}")
     if args.backend == "dask" and not args.scheduler:
         raise InvalidValueError("--scheduler: --backend dask needs the scheduler's address, e.g. tcp://HOST:8786")
     if args.backend == "local" and args.scheduler is not None:
         raise InvalidValueError(f"--scheduler: applies to --backend dask only, got --backend {args.backend}")
     if args.scheduler is not None:
         match = _ADDRESS.fullmatch(args.scheduler)
-        if not (match and (match["scheme"] or "tcp") in ("tcp", "tls", "ws", "wss", "ucx")
+        host = match["host"] if match else ""
+        # a host name's labels are 1 to 63 ASCII characters (else the resolver raises UnicodeError)
+        named_host = host.startswith("[") or (host.isascii() and all(1 <= len(part) <= 63 for part in host.split(".")))
+        if not (match and named_host and (match["scheme"] or "tcp") in ("tcp", "tls", "ws", "wss", "ucx")
                 and 1 <= int(match["port"]) <= 65535):
             raise InvalidValueError(f"--scheduler: expected an address such as tcp://HOST:8786 (tcp, tls, ws, "
                                     f"wss or ucx; port 1 to 65535), got {args.scheduler!r}")

@@ -96,6 +96,8 @@ def _parse(spec: str) -> tuple[str, dict, float]:
         raise InvalidValueError(
             f"initializer spec {spec!r} is malformed ({exc.msg}); expected e.g. 'normal(std=0.01)'"
         ) from None
+    except ValueError as exc:      # text Python cannot encode: a lone surrogate, a NUL
+        raise InvalidValueError(f"initializer spec {spec!r} is not valid text ({exc})") from None
     factor = 1.0
     while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
         factor *= _factor(_literal(node.right, spec), spec)

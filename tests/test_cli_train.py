@@ -140,8 +140,8 @@ def test_runtime_failures_exit_1_with_one_line(capsys, tmp_path):
 
 @pytest.mark.parametrize("argv, names", [
     (["--save", "{tmp}"], ["--save", "is a folder", "model.safetensors"]),
-    (["--save", "{tmp}/missing/m.safetensors"], ["--save", "missing' does not exist"]),
-    (["--save", "{file}/m.safetensors"], ["--save", "is not a folder"]),
+    (["--save", "{tmp}/newdir/"], ["--save", "is a folder; expected a file path"]),
+    (["--save", "{file}/m.safetensors"], ["--save", "is an existing file, expected a folder"]),
     (["--checkpoint-dir", "{file}"], ["--checkpoint-dir", "is an existing file, expected a folder"]),
     (["--checkpoint-dir", "{file}/run"], ["--checkpoint-dir", "is an existing file"]),
     (["--resume", "{ckpt}"], ["--resume", "is a file; --resume takes the checkpoint folder", "'{tmp}'"]),
@@ -191,6 +191,18 @@ def test_an_existing_save_file_is_kept_unless_force(capsys, tmp_path):
     status, out, _ = run(capsys, *TINY, "--save", str(path), "--force")
     assert status == 0 and f"saved model to {path}" in out
     assert checkpoint.load(path)[2]["args"]["epochs"] == 2
+
+
+def test_save_makes_its_folder_and_keeps_a_dangling_link(capsys, tmp_path):
+    """--save into the folder --checkpoint-dir is about to make; a dangling symlink is a path
+    the user has, not a free name."""
+    run_dir = tmp_path / "new" / "run"
+    status, out, _ = run(capsys, *TINY, "--checkpoint-dir", str(run_dir), "--save", str(run_dir / "model.safetensors"))
+    assert status == 0 and (run_dir / "model.safetensors").is_file()
+    link = tmp_path / "link.safetensors"
+    link.symlink_to(tmp_path / "nowhere")
+    status, _, err = run(capsys, *TINY, "--save", str(link))
+    assert status == 2 and "already exists; pass --force" in err and link.is_symlink()
 
 
 def test_the_save_refusal_says_what_else_force_would_do(capsys, tmp_path):

@@ -10,6 +10,7 @@ into a new folder of its own under ./initlab-checkpoints.
 """
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sys
@@ -185,16 +186,12 @@ def _check_paths(args):
 
 
 def _check_save(args):
-    """--save names a new file in a folder that exists, or (with --force) a file to overwrite;
-    never a checkpoint of this run, nor its checkpoint folder."""
+    """--save names a new file (its folder is made if need be), or (with --force) a file to
+    overwrite; never a checkpoint of this run, nor its checkpoint folder."""
     save = Path(args.save)
-    if save.is_dir():
+    if save.is_dir() or str(args.save).endswith(("/", os.sep)):
         raise InvalidValueError(f"--save: {args.save!r} is a folder; expected a file path such as "
                                 f"{str(save / 'model.safetensors')!r}")
-    if not save.parent.is_dir():
-        what = "is not a folder" if save.parent.exists() else "does not exist"
-        raise InvalidValueError(f"--save: folder {str(save.parent)!r} {what}; create it first "
-                                "or save elsewhere")
     for option, folder in (("--checkpoint-dir", args.checkpoint_dir), ("--resume", args.resume)):
         if folder is None:
             continue
@@ -206,7 +203,7 @@ def _check_save(args):
             raise InvalidValueError(
                 f"--save: {args.save!r} is a checkpoint name in this run's {option} folder, never overwritten "
                 f"(even with --force); save the model elsewhere, e.g. {str(save.parent / 'model.safetensors')!r}")
-    if save.exists() and not args.force:
+    if (save.exists() or save.is_symlink()) and not args.force:     # a dangling link too
         folder = None if args.checkpoint_dir is None else checkpoint.CheckpointDir(args.checkpoint_dir)
         also = ""
         if folder is not None and not _continues(args, folder) and folder.holds_checkpoints():
@@ -545,6 +542,7 @@ def run(args) -> int:
 
     test_loss, test_acc = evaluate(model, loss_fn, *dataset.test)
     if args.save is not None:
+        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
         checkpoint.save(args.save, model, None, args=opts, history=history.to_dict(),
                         test_accuracy=test_acc, test_loss=test_loss)
         say(f"saved model to {args.save}")

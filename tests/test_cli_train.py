@@ -320,7 +320,7 @@ def test_a_fresh_run_refuses_a_folder_with_checkpoints_unless_force(capsys, tmp_
     assert "already holds checkpoints" in err and f"--resume {folder}" in err and "--force" in err
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before      # untouched
     status, out, _ = run(capsys, *again, "--force")
-    assert status == 0 and f"--force: deleted 3 old checkpoint(s) in {folder}" in out
+    assert status == 0 and f"--force: deleted 2 old checkpoint(s) in {folder}" in out   # best was replaced
     assert sorted(p.name for p in folder.iterdir()) == ["best.safetensors", "step-00000002.safetensors"]
     _, _, state = checkpoint.load(checkpoint.CheckpointDir(folder).latest())
     assert state["args"]["seed"] == 4                                        # the new run
@@ -489,3 +489,26 @@ def test_resuming_a_run_whose_mnist_folder_moved_names_the_runs_data(capsys, tmp
     folder.rename(tmp_path / "moved")
     status, _, err = run(capsys, "train", "--resume", str(ckpt), "--epochs", "2")
     assert status == 1 and f"--data mnist:{folder} (the resumed run's): " in err, err
+
+
+def test_force_keeps_the_old_checkpoints_until_the_new_run_has_one(capsys, tmp_path):
+    """A forced fresh run that fails before its first checkpoint used to leave the folder empty."""
+    folder = tmp_path / "run"
+    assert run(capsys, "train", "--n", "60", "--epochs", "1", "--checkpoint-dir", str(folder))[0] == 0
+    before = sorted(p.name for p in folder.iterdir())
+    status, out, err = run(capsys, "train", "--n", "60", "--epochs", "1", "--checkpoint-dir", str(folder),
+                           "--force", "--lr", "1e30")
+    assert status == 1 and "deleted" not in out, err
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_the_newest_step_checkpoint_holds_the_whole_last_epoch(capsys, tmp_path):
+    """A step checkpoint at an epoch's last batch is written before the epoch's row; it is written
+    again at the epoch's end, so that resuming a finished run finds nothing left to do."""
+    folder = tmp_path / "run"
+    argv = ["train", "--n", "60", "--epochs", "1", "--checkpoint-dir", str(folder), "--checkpoint-every", "1"]
+    assert run(capsys, *argv)[0] == 0
+    _, _, state = checkpoint.load(checkpoint.CheckpointDir(folder).latest())
+    assert len(state["train"]["history"]["epoch"]) == 1
+    status, _, err = run(capsys, "train", "--resume", str(folder), "--epochs", "1")
+    assert status == 2 and "already trained 1 epoch(s)" in err

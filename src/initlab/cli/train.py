@@ -365,8 +365,12 @@ class _Interrupt:
 class _Run:
     """Progress bar, epoch rows, checkpoints (every N steps/epochs, last K, best), Ctrl-C."""
 
-    def __init__(self, opts, folder, interrupt, bar, quiet):
+    def __init__(self, opts, folder, interrupt, bar, quiet, stale=()):
         self.opts, self.folder, self.interrupt, self.bar, self.quiet = opts, folder, interrupt, bar, quiet
+        # --force: another run's checkpoints, deleted once this run has one of its own (a run
+        # that fails before its first checkpoint leaves them as they were)
+        self.stale = list(stale)
+        self.written = set()
         self.every = opts["checkpoint_every"]
         self.saved_step = None
         self.saved_path = None
@@ -378,7 +382,17 @@ class _Run:
     def _save(self, state):
         path = self.folder.save(state.step, state.model, state.optimizer, **self.payload(state))
         self.saved_step, self.saved_path = state.step, path
+        self._wrote(path)
         return path
+
+    def _wrote(self, path):
+        self.written.add(Path(path))
+        gone = [old for old in self.stale if old not in self.written]
+        for old in gone:
+            old.unlink(missing_ok=True)
+        if gone and not self.quiet:
+            print(f"--force: deleted {len(gone)} old checkpoint(s) in {self.folder.folder}")
+        self.stale = []
 
     def payload(self, state):
         return dict(args=self.opts, train=state.resume_info(), epoch=state.epoch, step=state.step)
@@ -411,9 +425,11 @@ class _Run:
             print(_row(h, len(h.epoch) - 1))
         if self.folder is not None and h.val_acc and h.val_acc[-1] > self.best:
             self.best = h.val_acc[-1]
-            self.folder.save_best(state.model, state.optimizer, **self.payload(state))
-        if self.every and self.every[1] == "epoch" and state.epoch % self.every[0] == 0 \
-                and self.saved_step != state.step:
+            self._wrote(self.folder.save_best(state.model, state.optimizer, **self.payload(state)))
+        at_epoch = self.every and self.every[1] == "epoch" and state.epoch % self.every[0] == 0
+        # a step checkpoint of this very step was written before the epoch's row and evaluation:
+        # written again, so that the newest checkpoint holds the whole epoch
+        if at_epoch or self.saved_step == state.step:
             self._save(state)
         self._check_interrupt(state)
 
@@ -514,10 +530,7 @@ def run(args) -> int:
         _print_data(dataset)
         _print_model(model, dataset)
 
-    if args.force and folder is not None and not _continues(args, folder):
-        deleted = folder.clear()
-        if deleted:
-            say(f"--force: deleted {len(deleted)} old checkpoint(s) in {folder.folder}")
+    stale = folder.checkpoints() if args.force and folder is not None and not _continues(args, folder) else []
     if folder is not None and opts["checkpoint_every"] is None:
         opts["checkpoint_every"] = [1, "epoch"]
     loss_fn = SoftmaxCrossEntropy()
@@ -532,7 +545,7 @@ def run(args) -> int:
     # terminals, so that `initlab train > log` keeps every row in the log
     show_bar = not quiet and sys.stdout.isatty() and sys.stderr.isatty()
     with _Interrupt() as interrupt, ui.progress(show_bar) as bar:
-        callback = _Run(opts, folder, interrupt, bar, quiet)
+        callback = _Run(opts, folder, interrupt, bar, quiet, stale)
         history = fit(model, loss_fn, optimizer, dataset.train, dataset.val, epochs=opts["epochs"],
                       batch_size=opts["batch_size"], rng=order_rng, callbacks=[callback],
                       clip_grad_norm=opts["clip_grad_norm"],

@@ -245,7 +245,9 @@ def test_branch_free_activations_give_np_where_s_bits(dtype):
 def test_activations_take_scalars_and_subclasses_as_plain_arrays():
     assert F.leaky_relu(np.float64(-2.0)) == F.leaky_relu(np.array(-2.0)) == pytest.approx(-0.02)
     assert F.leaky_relu(-2.0) == pytest.approx(-0.02)
-    assert np.allclose(F.sigmoid(np.matrix([[1.0, -1.0]])), [[0.7310585786, 0.2689414214]])
+    with pytest.warns(PendingDeprecationWarning):          # NumPy's, on making a matrix
+        matrix = np.matrix([[1.0, -1.0]])
+    assert np.allclose(F.sigmoid(matrix), [[0.7310585786, 0.2689414214]])
     assert F.gelu(np.array([1.0], dtype=np.longdouble)).dtype == np.float64     # not down to float32
 
 

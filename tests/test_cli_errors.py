@@ -269,3 +269,14 @@ def test_arguments_that_are_not_text_are_one_line_errors(capsys, argv, expected)
     """Bytes that are not UTF-8 reach Python as lone surrogates; they raised UnicodeEncodeError."""
     status, _, err = run(capsys, *argv)
     assert status == 2 and expected in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["propagate", "--tiny", "--lr", "-1", "--batch", "100000"], "--lr: expected a value in (0, inf), got -1"),
+    (["depth", "--tiny", "--lr", "-1", "--steps", "0"], "--steps: expected an integer >= 1, got 0"),
+    (["prefilters", "--tiny", "--width", "0", "--kernel-size", "99"], "--width: expected an integer >= 1, got 0"),
+])
+def test_with_two_bad_options_the_error_still_names_a_flag(capsys, tmp_path, argv, expected):
+    """No single default makes the check pass then: the option is the keyword the message names."""
+    status, _, err = run(capsys, *argv, "--out", str(tmp_path / "out"))
+    assert status == 2 and expected in err, err

@@ -7,6 +7,7 @@ import argparse
 import importlib
 import inspect
 import json
+import re
 from pathlib import Path
 
 from .. import atomic
@@ -46,13 +47,15 @@ def check_study_options(study, kwargs: dict, options: dict | None = None):
 
     `options` ({keyword: option as typed, e.g. "--batch-size"}: those the user gave) lets an
     error name its option: the first whose value, left to the study's default, makes the check
-    pass (the study's messages name its keywords, which are not always the options)."""
+    pass (the study's messages name its keywords, which are not always the options), or, when
+    two are wrong and no single default helps, the one whose keyword the message starts with."""
     accepted = inspect.signature(study.check_options).parameters
     kwargs = {k: v for k, v in kwargs.items() if k in accepted}
     try:
         return study.check_options(**kwargs)
     except InitlabError as exc:
-        option = _blame(study.check_options, kwargs, options or {})
+        options = options or {}
+        option = _blame(study.check_options, kwargs, options) or options.get(_keyword(str(exc)))
         if option is None or str(exc).startswith(option):
             raise
         raise type(exc)(f"{option}: {_without_keyword(str(exc), option)}") from None
@@ -72,11 +75,25 @@ def _blame(check, kwargs: dict, options: dict) -> str | None:
     return None
 
 
+_STUDY_LABELS = ("symmetry", "zero-mean", "zero_mean", "filters", "prefilters", "depth", "propagate")
+
+
+def _without_study(message: str) -> str:
+    for label in _STUDY_LABELS:
+        message = message.removeprefix(f"{label}: ")
+    return message
+
+
+def _keyword(message: str) -> str | None:
+    """The keyword a study's message starts with: "depth: steps: expected ..." -> "steps"."""
+    match = re.match(r"[A-Za-z_]+", _without_study(message))
+    return match[0] if match else None
+
+
 def _without_keyword(message: str, option: str) -> str:
     """"depth: batch_size: expected ..." -> "expected ..." for --batch-size (the study's name
     and the keyword go, spelled as the option or with underscores; another spelling stays)."""
-    for label in ("symmetry", "zero-mean", "zero_mean", "filters", "prefilters", "depth", "propagate"):
-        message = message.removeprefix(f"{label}: ")
+    message = _without_study(message)
     for keyword in (option[2:], option[2:].replace("-", "_")):
         message = message.removeprefix(f"{keyword}: ")
     return message

@@ -125,3 +125,9 @@ def test_cli_refuses_bad_options_before_writing(tmp_path, capsys, bad, message):
 def test_every_number_is_checked(options, name):
     with pytest.raises(InvalidValueError, match=f"symmetry: {name}"):
         study.check_options(**options)
+
+
+def test_a_diverging_run_stops_by_name_instead_of_writing_null_results():
+    from initlab.errors import DivergenceError
+    with pytest.raises(DivergenceError, match="symmetry: the loss became (nan|inf|-inf) at step"):
+        study.run(**{**study.TINY, "lr": 1e30})

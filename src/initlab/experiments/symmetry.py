@@ -112,7 +112,7 @@ def train_one(init_name, seed, dataset, *, steps, every, batch_size, lr, momentu
     optimizer = SGD(model, lr=lr, momentum=momentum)
     losses = train_steps(model, (x_train.astype(dtype), y_train), optimizer, steps=steps,
                          batch_size=batch_size, rng=np.random.default_rng(order_ss), every=every,
-                         on_snapshot=on_snapshot, where="symmetry")
+                         on_snapshot=on_snapshot, nonfinite="raise", where="symmetry")
     moved = {key: float(np.abs(layer.params[name] - start[key]).max())
              for key, layer, name in model.named_parameters()}
     return {"layers": [name for name, _ in layers], "snapshots": snap, "loss": losses, "moved": moved,

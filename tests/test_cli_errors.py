@@ -280,3 +280,14 @@ def test_with_two_bad_options_the_error_still_names_a_flag(capsys, tmp_path, arg
     """No single default makes the check pass then: the option is the keyword the message names."""
     status, _, err = run(capsys, *argv, "--out", str(tmp_path / "out"))
     assert status == 2 and expected in err, err
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["train", "--lr", "-inf"], "--lr: expected a finite real number, got -inf"),
+    (["train", "--checkpoint-every", "-1e"], "--checkpoint-every: expected N steps or Ne epochs"),
+    (["symmetry", "--tiny", "--seeds", "-1,"], "expected a count >= 1 or a list of seeds >= 0, got '-1,'"),
+])
+def test_a_value_starting_with_minus_is_checked_as_a_value(capsys, tmp_path, argv, expected):
+    """argparse read these as options and said 'expected one argument'."""
+    status, _, err = run(capsys, *argv, *(["--out", str(tmp_path / "o")] if argv[0] == "symmetry" else []))
+    assert status == 2 and expected in err, err

@@ -19,8 +19,10 @@ class Parser(argparse.ArgumentParser):
 
     def __init__(self, *args, allow_abbrev=False, **kwargs):
         super().__init__(*args, allow_abbrev=allow_abbrev, **kwargs)
-        # argparse itself knows only -1 and -1.5 (Python 3.11)
-        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+        # argparse itself knows only -1 and -1.5 (Python 3.11); any word that starts with "-" and
+        # a digit or a dot is a value (-1e-3, -1, for a list, -1e as a mistyped --checkpoint-every),
+        # and so are -inf and -nan, so that the option's own check names what is wrong with it
+        self._negative_number_matcher = re.compile(r"^-([\d.][\w.,+-]*|inf|nan)$", re.IGNORECASE)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")

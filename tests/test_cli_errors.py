@@ -291,3 +291,17 @@ def test_a_value_starting_with_minus_is_checked_as_a_value(capsys, tmp_path, arg
     """argparse read these as options and said 'expected one argument'."""
     status, _, err = run(capsys, *argv, *(["--out", str(tmp_path / "o")] if argv[0] == "symmetry" else []))
     assert status == 2 and expected in err, err
+
+
+def test_cv_names_dataset_for_a_broken_mnist_folder(capsys, tmp_path):
+    from test_data import write_fake_mnist
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    write_fake_mnist(folder, n_train=40, n_test=10)
+    labels = folder / "train-labels-idx1-ubyte"
+    raw = bytearray(labels.read_bytes())
+    raw[2] = 0x0C                                      # uint8 labels declared int32: truncated
+    labels.write_bytes(bytes(raw))
+    status, _, err = run(capsys, "cv", "--tiny", "--dataset", f"mnist:{folder}", "--out", str(tmp_path / "o"))
+    assert status == 1 and err.startswith("initlab: error: --dataset: IDX file"), err
+    assert not (tmp_path / "o").exists()

@@ -159,7 +159,10 @@ def check_against_data(study, kwargs: dict, seed: int, grid_given: bool):
     import numpy as np
     from ..data import load
     from ..estimator import CNNClassifier
-    ds = load(kwargs.get("dataset", "digits"), seed=seed, n=kwargs.get("n"), standardize=False)
+    try:
+        ds = load(kwargs.get("dataset", "digits"), seed=seed, n=kwargs.get("n"), standardize=False)
+    except InitlabError as exc:          # a malformed MNIST file, ...
+        raise type(exc)(f"--dataset: {exc}") from None
     folds = kwargs.get("folds", 5)
     classes, counts = np.unique(np.concatenate([ds.train[1], ds.val[1]]), return_counts=True)
     if folds > counts.min():

@@ -321,10 +321,11 @@ def _check_format(metadata: dict, where: str):
             f"{where} is a safetensors file but not an initlab checkpoint (no '{FORMAT}' format "
             "in its metadata); load plain weights with checkpoint.load_weights(model, path)"
         )
-    version = metadata.get("format_version", "")
-    if not _is_decimal(version) or int(version) > FORMAT_VERSION:
+    version = _format_version(metadata)
+    if version is None or version > FORMAT_VERSION:
         raise CheckpointError(
-            f"{where}: format version {version!r} is not supported (expected <= {FORMAT_VERSION}); "
+            f"{where}: format version {metadata.get('format_version', '')!r} is not supported "
+            f"(expected <= {FORMAT_VERSION}); "
             "written by a newer initlab?"
         )
 

@@ -6,7 +6,7 @@ import argparse
 import re
 
 from .. import models
-from ..errors import InvalidValueError, UnknownNameError
+from ..errors import InitlabError, InvalidValueError, UnknownNameError
 
 
 # --------------------------------------------------------------------------- the parser
@@ -137,6 +137,11 @@ LIMITS = {"depth": MAX_DEPTH, "max_depth": MAX_DEPTH, "train_depth": MAX_DEPTH, 
           "n": MAX_IMAGES, "n_images": MAX_IMAGES, "n_train": MAX_IMAGES, "batch": MAX_IMAGES,
           "batch_size": MAX_IMAGES, "steps": MAX_STEPS, "deep_steps": MAX_STEPS, "epochs": MAX_STEPS,
           "theory_seeds": MAX_SEEDS}
+
+
+def named(option: str, exc: InitlabError) -> InitlabError:
+    """The same error, its message starting with the option as typed ("--init: ...")."""
+    return type(exc)(f"{option}: {exc}")
 
 
 def option_name(dest: str) -> str:

@@ -18,7 +18,7 @@ from ..errors import InitlabError, InvalidValueError
 from ..validate import positive_int, real_number
 from . import ui
 from ._common import report_written, run_study, write_json
-from ._options import MAX_IMAGES, MAX_STEPS, check_at_most, check_plain_model, check_unique, split_list
+from ._options import MAX_IMAGES, MAX_STEPS, check_at_most, check_plain_model, check_unique, named, split_list
 from ._paths import output_folder
 
 ORDER = 25
@@ -121,7 +121,7 @@ def check_dataset(name) -> str:
     try:
         check_name(name)
     except InitlabError as exc:
-        raise type(exc)(f"--dataset: {exc}") from None
+        raise named("--dataset", exc) from None
     return name
 
 
@@ -162,7 +162,7 @@ def check_against_data(study, kwargs: dict, seed: int, grid_given: bool):
     try:
         ds = load(kwargs.get("dataset", "digits"), seed=seed, n=kwargs.get("n"), standardize=False)
     except InitlabError as exc:          # a malformed MNIST file, ...
-        raise type(exc)(f"--dataset: {exc}") from None
+        raise named("--dataset", exc) from None
     folds = kwargs.get("folds", 5)
     classes, counts = np.unique(np.concatenate([ds.train[1], ds.val[1]]), return_counts=True)
     if folds > counts.min():
@@ -190,7 +190,7 @@ def check_run_options(kwargs: dict):
         try:
             check_model(kwargs["model"])
         except InitlabError as exc:
-            raise type(exc)(f"--model: {exc}") from None
+            raise named("--model", exc) from None
         check_plain_model(kwargs["model"])
     for key in ("n", "epochs"):
         if kwargs.get(key) is not None:
@@ -220,7 +220,7 @@ def cv(args) -> int:
         study.check_grid(study.param_grid(kwargs.get("grid"), kwargs.get("scales", study.SCALES),
                                           kwargs.get("schemes", study.SCHEMES)))
     except InitlabError as exc:
-        raise type(exc)(f"--param: {exc}") from None
+        raise named("--param", exc) from None
     check_against_data(study, kwargs, args.seed, bool(args.param))
     with output_folder(args.out, args.force) as out:   # after the options are known to be good
         result, paths = run_study("cv", "cv", kwargs, out, _print_ranked)

@@ -27,7 +27,7 @@ from ..losses import SoftmaxCrossEntropy
 from ..train import History, check_resume_info, evaluate, fit
 from ..validate import positive_int, real_number
 from . import ui
-from ._options import check_plain_model
+from ._options import check_plain_model, named
 from ._paths import check_not_empty, check_writable_folder
 
 ORDER = 10
@@ -114,17 +114,12 @@ def _resolve(given: dict, saved: dict | None) -> dict:
     return opts
 
 
-def _named(option: str, exc: InitlabError) -> InitlabError:
-    """The same error, its message starting with the option."""
-    return type(exc)(f"{option}: {exc}")
-
-
 def _check_model(name: str):
     """A model name models.build knows, a plain:DEPTHxWIDTH within the size limits."""
     try:
         models.parse_name(name)
     except UnknownNameError as exc:
-        raise _named("--model", exc) from None
+        raise named("--model", exc) from None
     check_plain_model(name)
 
 
@@ -137,7 +132,7 @@ def _check(opts: dict, given: dict, data_option: str = "--data"):
     try:
         data.check_name(opts["data"])
     except InitlabError as exc:
-        raise _named(data_option, exc) from None
+        raise named(data_option, exc) from None
     _check_model(opts["model"])
     every = opts["checkpoint_every"]
     if every is not None and not (isinstance(every, (list, tuple)) and len(every) == 2
@@ -152,17 +147,17 @@ def _check(opts: dict, given: dict, data_option: str = "--data"):
     if opts["clip_grad_norm"] is not None:
         real_number(opts["clip_grad_norm"], "--clip-grad-norm", low=0, low_open=True)
     if opts["optimizer"] not in optim.OPTIMIZERS:
-        raise _named("--optimizer", unknown_name("optimizer", opts["optimizer"], optim.OPTIMIZERS))
+        raise named("--optimizer", unknown_name("optimizer", opts["optimizer"], optim.OPTIMIZERS))
     if opts["optimizer"] != "sgd" and given.get("momentum") is not None:
         raise InvalidValueError(f"--momentum: applies to --optimizer sgd only, got --optimizer {opts['optimizer']}")
     if opts["activation"] not in layers.ACTIVATION_LAYERS:
-        raise _named("--activation", unknown_name("activation", opts["activation"], layers.ACTIVATION_LAYERS))
+        raise named("--activation", unknown_name("activation", opts["activation"], layers.ACTIVATION_LAYERS))
     if opts["init"] in patchinit.METHODS:   # data-driven: the first conv layer's filters
         return
     try:
         init.get(opts["init"])
     except (InvalidValueError, ValueError) as exc:
-        raise type(exc)(f"--init: {exc}") from None
+        raise named("--init", exc) from None
 
 
 def _check_paths(args):
@@ -291,7 +286,7 @@ def _misfit(opts, build: dict, exc: InitlabError, data_driven: bool) -> InvalidV
             return InvalidValueError(f"--init {opts['init']}: cannot initialize --model {opts['model']}: {exc}")
     if isinstance(exc, ShapeError):
         return InvalidValueError(f"--model {opts['model']} does not fit --data {opts['data']}: {exc}")
-    return _named("--model", exc)
+    return named("--model", exc)
 
 
 def _build_optimizer(opts, model):
@@ -466,7 +461,7 @@ def _latest(folder) -> Path:
         if (found.folder / found.BEST).is_file():
             raise CheckpointError(f"--resume: {exc}, only {found.BEST} (the model of the best epoch); "
                                   "--resume continues from the newest step checkpoint") from None
-        raise _named("--resume", exc) from None
+        raise named("--resume", exc) from None
 
 
 def _check_epochs_left(opts, saved, given, folder):
@@ -517,7 +512,7 @@ def run(args) -> int:
         dataset = data.load(opts["data"], seed=opts["seed"], n=opts["n"])
     except InitlabError as exc:       # a malformed MNIST file, a resumed run's data moved, ...
         source = "--data" if saved is None or args.data else f"--data {opts['data']} (the resumed run's)"
-        raise _named(source, exc) from None
+        raise named(source, exc) from None
     _check_splits(dataset, opts)
     weights_rng, order_rng = _seeds(opts["seed"])
     if saved is None:

@@ -23,7 +23,7 @@ FLOORS = {
     "model": 3, "models": 3, "optim": 3, "data": 3,
     "train": 4, "checkpoint": 4,
     "diagnostics": 5, "lsuv": 5, "patchinit": 5,
-    "experiments": 6, "estimator": 6,
+    "experiments": 6, "estimator": 6, "lab": 6, "claims": 6,
     "plots": 7, "report": 7,
     "cli": 8,
 }
@@ -35,6 +35,7 @@ ALLOWED = {
     "estimator": None,
     "experiments.cv": None,   # the study *is* scikit-learn's cross-validation
     "checkpoint": {"safetensors"},
+    "lab": {"threadpoolctl"},   # joblib and dask.distributed are imported only when a grid runs
     "plots": {"matplotlib", "PIL", "pyparsing", "cycler", "kiwisolver", "dateutil", "fontTools",
               "packaging", "six", "contourpy", "mpl_toolkits"},
     "report": {"matplotlib", "PIL", "pyparsing", "cycler", "kiwisolver", "dateutil", "fontTools",

@@ -38,7 +38,7 @@ def test_tiny_demo_writes_a_complete_report(tmp_path, capsys, lang):
     results = json.loads((out / "results.json").read_text())
     assert {sid for sid, _ in STUDIES} <= set(results)
     assert all("claims" in results[sid] for sid, _ in STUDIES)
-    assert report.PROSE["propagate"][lang][0] in html
+    assert report.prose("propagate", lang)[0] in html
     claims = [c for sid, _ in STUDIES for c in results[sid]["claims"]]
     assert claims and all(c["claim_ja"].strip() and c["claim_ja"] != c["claim"] for c in claims)
     if lang == "ja":       # every study's claims are in Japanese in the Japanese report

@@ -48,16 +48,16 @@ def test_report_is_self_contained_and_valid(tmp_path, lang):
     result = conv.run(**conv.TINY)
     png = save(conv_plots.feature_map(result), tmp_path / "conv_feature_map.png")
     sections = [{"id": sid, "figures": [png] if sid == "conv" else [], "claims": result["claims"],
-                 "numbers": {"speedup": 12.5}} for sid in report.PROSE]
+                 "numbers": {"speedup": 12.5}} for sid in report.KNOWN_SECTIONS]
     path = report.write_report(tmp_path / "index.html", sections, lang=lang)
     text = path.read_text(encoding="utf-8")
     parser = Collector()
     parser.feed(text)
     assert parser.stack == []
-    assert set(report.PROSE) <= set(parser.ids)
+    assert set(report.KNOWN_SECTIONS) <= set(parser.ids)
     assert parser.srcs and all(s.startswith("data:image/png;base64,") for s in parser.srcs)
     assert all(link.startswith("#") for link in parser.links)
-    assert report.PROSE["conv"][lang][0] in text
+    assert report.prose("conv", lang)[0] in text
     key, other = ("claim", "claim_ja") if lang == "en" else ("claim_ja", "claim")
     for c in result["claims"]:           # the claims in the report's language, not the other's
         assert escape(c[key]) in text and escape(c[other]) not in text

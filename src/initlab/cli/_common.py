@@ -105,8 +105,28 @@ def add_common(parser, *, default_out, default_seeds="2"):
                              f"{default_seeds} (with --tiny, the tiny preset's); at most {MAX_SEEDS}")
     parser.add_argument("--seed", nargs="?", action=UseSeeds, help=argparse.SUPPRESS)
     parser.set_defaults(default_seeds=seeds_arg(default_seeds))
-    parser.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
+    parser.add_argument("--out", default=default_out,
+                        help=f"output folder (default {default_out}); run again with the same options, it "
+                             "reuses the tasks already finished there and runs only the missing ones")
     parser.add_argument("--force", action="store_true", help="write into an existing output folder")
+    add_grid_options(parser)
+
+
+def add_grid_options(parser):
+    """--jobs, --backend, --scheduler: where the study's tasks run."""
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="worker processes for the study's tasks, 1 to 256 (default: every core; each "
+                             "worker uses one BLAS thread); results are the same bits for any N")
+    parser.add_argument("--backend", default="local", choices=("local", "dask"),
+                        help="local processes (default) or a Dask cluster (needs --scheduler and the dask extra)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="the Dask scheduler's address, e.g. tcp://HOST:8786 (with --backend dask)")
+
+
+def executor(args):
+    """The lab's Executor for --backend/--scheduler/--jobs, checked before any work."""
+    from ..lab.runner import Executor
+    return Executor(args.backend, args.scheduler, args.jobs)
 
 
 def write_json(path: Path, data) -> Path:
@@ -129,15 +149,19 @@ def save_study_files(module_name: str, result: dict, out: Path) -> list[Path]:
     return paths
 
 
-def run_study(label: str, module_name: str, kwargs: dict, out: Path, print_tables) -> tuple[dict, list[Path]]:
-    """Run a study with a progress bar, print its tables and claims, write its figures and
-    result.json into out; returns (result, paths written)."""
+def run_study(label: str, module_name: str, kwargs: dict, out: Path, print_tables, running=None):
+    """Run a study's grid with a progress bar (finished tasks stored under out), print its
+    tables and claims, write its figures, result.json and timing.json into out; returns
+    (result, paths written)."""
+    from ..lab.study import run_study as run_grid, timings, without_timing
     study = importlib.import_module(f"initlab.experiments.{module_name}")
-    result = run_with_progress(label, study.run, **kwargs)
+    result = run_with_progress(label, lambda progress: run_grid(study, kwargs, executor=running, out=out,
+                                                                progress=progress))
     print_tables(result)
     print_claims(result)
     paths = save_study_files(module_name, result, out)
-    paths.append(write_json(Path(out) / "result.json", result))
+    paths.append(write_json(Path(out) / "result.json", without_timing(result)))
+    paths.append(write_json(Path(out) / "timing.json", timings(result)))
     return result, paths
 
 
@@ -150,46 +174,49 @@ def given_flags(args, kwargs: dict, renamed: dict | None = None) -> dict:
 
 
 def study_command(args, label: str, module_name: str, kwargs: dict, print_tables, renamed=None) -> int:
-    """A study subcommand's whole run: check the options (before --out is created), prepare
-    --out, run the study and write its files, say what was written; returns the exit status.
+    """A study subcommand's whole run: check the options and the runner (before --out is
+    created), prepare --out (a folder holding this study's finished tasks is reused), run the
+    study's grid and write its files, say what was written; returns the exit status.
     `renamed`: {study keyword: argparse dest} where they differ (see given_flags)."""
     study = importlib.import_module(f"initlab.experiments.{module_name}")
     check_study_options(study, kwargs, given_flags(args, kwargs, renamed))
-    with output_folder(args.out, args.force) as out:
-        result, paths = run_study(label, module_name, kwargs, out, print_tables)
-    report_written(paths, out, result["seconds"])
+    with executor(args) as running, output_folder(args.out, args.force, resumes=[study.NAME]) as out:
+        result, paths = run_study(label, module_name, kwargs, out, print_tables, running)
+    report_written(paths, out, result["timing"])
     return 0
 
 
-def report_written(paths, out, seconds):
-    ui.console.print(f"wrote {len(paths)} files to {out} ({seconds:.0f} s)")
+def report_written(paths, out, timing):
+    reused = f", {timing['reused']} of {timing['tasks']} tasks reused" if timing.get("reused") else ""
+    ui.console.print(f"wrote {len(paths)} files to {out} ({timing['seconds']:.0f} s{reused})")
 
 
 def print_claims(result: dict):
-    rows = []
-    for c in result.get("claims", []):
-        measured = ", ".join(f"{k}={_fmt(v)}" for k, v in c["measured"].items())
-        rows.append(("yes" if c["holds"] else "NO", c["claim"], measured))
+    rows = [claim_row(c) for c in result.get("claims", [])]
     if rows:
-        ui.print_table("claims checked in this run", ["holds", "name", "measured"], rows)
+        ui.print_table("claims, decided over seeds", ["verdict", "claim", "seeds", "effect [95% interval]", "p", "why"],
+                       rows)
 
 
-def _fmt(v):
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    if isinstance(v, list) and len(v) > 6:
-        return f"[{', '.join(_fmt(x) for x in v[:6])}, ...]"
-    if isinstance(v, list):
-        return f"[{', '.join(_fmt(x) for x in v)}]"
-    return str(v)
+def claim_row(c: dict) -> tuple:
+    """A claim record as a table row: verdict, sentence, k/n, effect [interval], p, why."""
+    effect = "" if c.get("effect") is None else ui.number(c["effect"])
+    if effect and c.get("lower_bound"):
+        effect = ">= " + effect
+    if effect and c.get("interval"):
+        effect += " [" + ", ".join(ui.number(v) for v in c["interval"]) + "]"
+    if effect and c.get("effect_name"):
+        effect = f"{c['effect_name']}: {effect}"
+    p = "" if c.get("p") is None else ui.number(c["p"])
+    return (c["verdict"], c["claim"], f"{c['k']}/{c['n']}", effect, p, c.get("why", ""))
 
 
-def run_with_progress(label, fn, **kwargs):
-    """Call an experiment's run() with a rich progress bar fed by its progress callback."""
+def run_with_progress(label, fn):
+    """fn(progress) with a rich progress bar fed by its progress(done, total, status) callback."""
     with ui.progress() as bar:
         task = bar.add_task(label, total=None, status="")
 
         def progress(done, total, status=""):
             bar.update(task, completed=done, total=total, status=status)
 
-        return fn(progress=progress, **kwargs)
+        return fn(progress)

@@ -35,14 +35,22 @@ def check_writable_folder(folder, option: str, given=None):
                                 f"(writing in {str(nearest)!r} failed: {exc.strerror})") from None
 
 
-def prepare_out(out, force: bool) -> Path:
+def prepare_out(out, force: bool, resumes=()) -> Path:
     """Create the output folder; refuse an empty path, a file, a folder that cannot be written,
-    and an existing non-empty folder unless force."""
+    and an existing non-empty folder unless force, or unless it holds the finished tasks of
+    the studies in `resumes` (an earlier, perhaps interrupted, run of the same command, which
+    this run continues). A folder holding another study's tasks is refused even with force."""
     check_not_empty(out, "--out", "a folder path")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InvalidValueError(f"--out: {out} exists and is not a folder")
-    if out.exists() and any(out.iterdir()) and not force:
+    tasks = out / "tasks"
+    held = sorted(p.name for p in tasks.iterdir() if p.is_dir()) if tasks.is_dir() else []
+    others = [name for name in held if name not in resumes]
+    if others:
+        raise InvalidValueError(f"--out: {out} holds the finished tasks of another study ({', '.join(others)}); "
+                                "choose another folder")
+    if out.exists() and any(out.iterdir()) and not force and not held:
         raise InvalidValueError(f"--out: folder {out} already exists and is not empty; pass --force to overwrite")
     check_writable_folder(out, "--out")
     out.mkdir(parents=True, exist_ok=True)
@@ -50,11 +58,11 @@ def prepare_out(out, force: bool) -> Path:
 
 
 @contextlib.contextmanager
-def output_folder(out, force: bool):
+def output_folder(out, force: bool, resumes=()):
     """prepare_out for the body of a run; when the run fails, the folders it created and left
-    empty are removed again (a failed run leaves nothing behind)."""
+    empty are removed again (a failed run leaves nothing behind but the tasks it finished)."""
     created = [path for path in (Path(out), *Path(out).parents) if not path.exists()]
-    folder = prepare_out(out, force)
+    folder = prepare_out(out, force, resumes)
     try:
         yield folder
     except BaseException:

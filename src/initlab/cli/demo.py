@@ -79,12 +79,12 @@ def _run(args, chosen, out) -> int:
             bar.advance(overall)
     seconds = time.perf_counter() - start
     write_json(out / "results.json", {s["id"]: s["result"] for s in sections} | {"seconds": seconds})
-    page = write_report(out / "index.html", [{k: v for k, v in s.items() if k != "result"} for s in sections],
-                        lang=args.lang, seconds=seconds)
+    page = write_report(out / "index.html", sections, lang=args.lang, seconds=seconds)
     rows = []
     for s in sections:
-        held = sum(c["holds"] for c in s["claims"])
-        rows.append((s["id"], f"{held}/{len(s['claims'])}", len(s["figures"])))
+        counted = [c for c in s["claims"] if c.get("evidence", True)]
+        held = sum(c["holds"] for c in counted)
+        rows.append((s["id"], f"{held}/{len(counted)}", len(s["figures"])))
     ui.print_table("initlab demo", ["study", "claims held", "figures"], rows)
     ui.console.print(f"report: {page} ({seconds:.0f} s)")
     return 0

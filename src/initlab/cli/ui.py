@@ -22,6 +22,13 @@ def print_table(title, columns, rows):
     console.print(table)
 
 
+def number(value) -> str:
+    """A number for a table: 4 significant digits, the exponent kept (1.19e-05, 50.47, 8)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return str(value) if isinstance(value, int) else format(value, ".4g")
+
+
 def progress(enabled=None) -> Progress:
     """A progress bar on stderr; hidden when stderr is not a terminal unless enabled=True."""
     if enabled is None:

@@ -13,25 +13,10 @@ Conventions every study module keeps:
 """
 from __future__ import annotations
 
-import numpy as np
+from ..lab.store import to_jsonable  # noqa: F401  (re-exported: studies and the CLI use it)
 
 
 def claim(text: str, holds: bool, *, ja: str, **measured) -> dict:
     """One checked statement, `text` in English and `ja` the same in Japanese:
     {"claim": text, "claim_ja": ja, "holds": bool, "measured": {name: value}}."""
     return {"claim": text, "claim_ja": ja, "holds": bool(holds), "measured": to_jsonable(measured)}
-
-
-def to_jsonable(value):
-    """NumPy arrays and scalars -> lists and Python numbers, recursively (for results.json)."""
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None if np.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value

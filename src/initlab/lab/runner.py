@@ -17,6 +17,7 @@ computes from exactly what an uninterrupted one would.
 from __future__ import annotations
 
 import os
+import time
 
 from threadpoolctl import threadpool_limits
 
@@ -52,9 +53,12 @@ def check_backend(backend="local", scheduler=None, jobs=None):
 
 
 def call_one_thread(fn, task):
-    """fn(task) with one BLAS thread, as plain JSON data: what every backend runs."""
+    """fn(task) with one BLAS thread, as plain JSON data: what every backend runs. Returns
+    (key, result, CPU seconds the task took in its process)."""
+    start = time.process_time()
     with threadpool_limits(limits=1, user_api="blas"):
-        return task.key, plain(fn(task))
+        result = plain(fn(task))
+    return task.key, result, time.process_time() - start
 
 
 class Executor:
@@ -67,6 +71,7 @@ class Executor:
     def __init__(self, backend="local", scheduler=None, jobs=None):
         self.backend, self.scheduler, self.jobs = check_backend(backend, scheduler, jobs)
         self.client = None
+        self.cpu_seconds = 0.0      # summed over the tasks this executor computed (for timing.json)
 
     def __enter__(self):
         if self.backend == "dask":
@@ -93,7 +98,8 @@ class Executor:
             progress(len(results), total, f"{len(results)} reused" if results else "")
         by_key = {task.key: task for task in missing}
 
-        def finished(key, result):
+        def finished(key, result, cpu_seconds):
+            self.cpu_seconds += cpu_seconds
             results[key] = result
             if store is not None:
                 store.save(by_key[key], result)
@@ -122,8 +128,8 @@ def run_tasks(fn, tasks, *, store=None, jobs=None, backend="local", scheduler=No
 def _run_local(fn, tasks, jobs, finished):
     from joblib import Parallel, delayed
     parallel = Parallel(n_jobs=min(jobs, len(tasks)), backend="loky", return_as="generator_unordered")
-    for key, result in parallel(delayed(call_one_thread)(fn, task) for task in tasks):
-        finished(key, result)
+    for outcome in parallel(delayed(call_one_thread)(fn, task) for task in tasks):
+        finished(*outcome)
 
 
 def connect(scheduler):

@@ -44,11 +44,13 @@ def run_study(study, options: dict | None = None, *, executor: Executor | None =
     store = TaskStore(out, study.NAME) if out is not None else None
     executor = executor or Executor(jobs=1)
     reused = sum(store.load(t) is not None for t in tasks) if store is not None else 0
+    cpu_before = executor.cpu_seconds
     with executor if executor.client is None and executor.backend == "dask" else _Same(executor) as running:
         results = running.run(study.run_task, tasks, store=store, progress=progress)
     result = study.summarize(options, tasks, [results[t.key] for t in tasks])
     result["claims"] = decide(catalogue(study), result)
-    result["timing"] = {"seconds": time.perf_counter() - start, "tasks": len(tasks), "reused": reused}
+    result["timing"] = {"seconds": time.perf_counter() - start, "tasks": len(tasks), "reused": reused,
+                        "task_cpu_seconds": executor.cpu_seconds - cpu_before}
     return result
 
 

@@ -1,7 +1,10 @@
 """`initlab demo`: every study at small scale, one self-contained HTML report.
 
-Writes OUT/index.html (figures embedded), every figure as PNG, and every number in
-OUT/results.json. The studies run in the order a learner asks the questions.
+Writes OUT/index.html (figures embedded), every figure as PNG, every number in OUT/results.json
+(the same bits for the same seeds, whatever ran the tasks), the wall-clock times in
+OUT/timing.json, and each finished task under OUT/tasks/ (run the same command again after an
+interruption and it runs only the missing tasks). The studies run in the order a learner asks
+the questions; each study's tasks run in parallel (--jobs, or a Dask cluster).
 """
 from __future__ import annotations
 
@@ -11,9 +14,10 @@ from pathlib import Path
 
 from ..errors import UnknownNameError
 from ..experiments import to_jsonable
+from ..lab.study import run_study as run_grid, timings, without_timing
 from ..report import LANGS, write_report
 from . import ui
-from ._common import save_study_files, write_json
+from ._common import add_grid_options, executor, save_study_files, write_json
 from ._options import split_list
 from ._paths import output_folder
 
@@ -30,13 +34,25 @@ def _scalars(result: dict) -> dict:
     return {k: v for k, v in to_jsonable(result).items() if isinstance(v, (int, float, str)) and k != "claims"}
 
 
-def run_study(section, module_name, out: Path, preset: str, progress=None) -> dict:
-    """Run one study at a preset ("DEMO" or "TINY"), save its figures; return the report section."""
+def run_study(section, module_name, out: Path, preset: str, progress=None, running=None) -> dict:
+    """Run one study at a preset ("DEMO" or "TINY") on the executor `running` (its tasks stored
+    under out), save its figures; return the report section."""
     study = importlib.import_module(f"initlab.experiments.{module_name}")
-    result = study.run(**getattr(study, preset), progress=progress)
+    if hasattr(study, "tasks"):          # a grid of tasks (every study but those not yet moved onto the lab)
+        result = run_grid(study, getattr(study, preset), executor=running, out=out, progress=progress)
+    else:
+        result = study.run(**getattr(study, preset), progress=progress)
     paths = save_study_files(module_name, result, out)
     return {"id": section, "figures": paths, "claims": result.get("claims", []),
-            "numbers": _scalars(result), "result": result}
+            "numbers": _scalars(without_timing(result)), "result": result}
+
+
+def remove_stale_outputs(out: Path):
+    """With --force: the earlier run's files that this run may not rewrite (figures of studies
+    not chosen this time, an old report); finished tasks stay, they are reused."""
+    for path in out.iterdir():
+        if path.is_file() and path.suffix in (".png", ".gif", ".html", ".json", ".csv"):
+            path.unlink()
 
 
 def chosen_studies(only) -> list[str]:
@@ -56,14 +72,17 @@ def demo(args) -> int:
     chosen = chosen_studies(args.only)
     if args.lang not in LANGS:
         raise UnknownNameError(f"--lang: unknown language {args.lang!r} (valid: {', '.join(LANGS)})")
-    with output_folder(args.out, args.force) as out:
-        return _run(args, chosen, out)
+    with executor(args) as running, output_folder(args.out, args.force, resumes=chosen) as out:
+        if args.force:
+            remove_stale_outputs(out)
+        return _run(args, chosen, out, running)
 
 
-def _run(args, chosen, out) -> int:
+def _run(args, chosen, out, running) -> int:
     preset = "TINY" if args.tiny else "DEMO"
     start = time.perf_counter()
     sections = []
+    lines = not ui.err_console.is_terminal      # no live bar: one line per study instead
     with ui.progress() as bar:
         overall = bar.add_task("demo", total=len(chosen), status="")
         for section, module in STUDIES:
@@ -74,18 +93,26 @@ def _run(args, chosen, out) -> int:
             def progress(done, total, status="", task=task):
                 bar.update(task, completed=done, total=total, status=status)
 
-            sections.append(run_study(section, module, out, preset, progress))
+            began = time.perf_counter()
+            sections.append(run_study(section, module, out, preset, progress, running))
             bar.update(task, status="done")
             bar.advance(overall)
+            if lines:
+                counted = [c for c in sections[-1]["claims"] if c.get("evidence", True)]
+                ui.err_console.print(f"initlab demo: {section} done in {time.perf_counter() - began:.0f} s "
+                                     f"({sum(c['holds'] for c in counted)}/{len(counted)} claims hold)")
     seconds = time.perf_counter() - start
-    write_json(out / "results.json", {s["id"]: s["result"] for s in sections} | {"seconds": seconds})
+    results = {s["id"]: s["result"] for s in sections}
+    write_json(out / "results.json", without_timing(results))
+    write_json(out / "timing.json", timings(results) | {"demo seconds": seconds})
     page = write_report(out / "index.html", sections, lang=args.lang, seconds=seconds)
     rows = []
     for s in sections:
-        counted = [c for c in s["claims"] if c.get("evidence", True)]
-        held = sum(c["holds"] for c in counted)
-        rows.append((s["id"], f"{held}/{len(counted)}", len(s["figures"])))
-    ui.print_table("initlab demo", ["study", "claims held", "figures"], rows)
+        verdicts = [c.get("verdict") or ("holds" if c["holds"] else "fails") for c in s["claims"]]
+        rows.append((s["id"], *(verdicts.count(v) for v in ("holds", "fails", "inconclusive", "illustration")),
+                     len(s["figures"])))
+    ui.print_table("initlab demo: claims decided over seeds",
+                   ["study", "hold", "fail", "inconclusive", "illustrations", "figures"], rows)
     ui.console.print(f"report: {page} ({seconds:.0f} s)")
     return 0
 
@@ -98,4 +125,5 @@ def register(sub):
     p.add_argument("--lang", default="en", help="language of the report's prose and claims (figures stay in English): en or ja")
     p.add_argument("--only", default=None, help="comma-separated studies to run, e.g. symmetry,zero-mean (default: all)")
     p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds, not minutes)")
+    add_grid_options(p)
     p.set_defaults(func=demo, sizes="--tiny, or fewer studies with --only")

@@ -8,7 +8,10 @@ A study module (under `initlab.experiments`) provides:
 * `tasks(options) -> list[Task]`: the grid, configuration x seed (`lab.tasks.grid`);
 * `run_task(task) -> dict`: one run, a pure function of the task returning plain data;
 * `summarize(options, tasks, results) -> dict`: measurements from the per-task results (in
-  task order), never verdicts.
+  task order), never verdicts;
+* optionally `followup(options, tasks, results) -> list[Task]`: a second grid chosen from the
+  first one's results (e.g. the learning rate a sweep picked, run at every seed); its tasks
+  are stored and reused like the first's, and summarize sees both grids.
 
 Its claims live in `initlab.claims.<NAME>` (`CLAIMS`, a list of `lab.claims.Claim`).
 `run_study` returns the summary with "claims" (the decided records) and "timing" (wall-clock
@@ -47,6 +50,11 @@ def run_study(study, options: dict | None = None, *, executor: Executor | None =
     cpu_before = executor.cpu_seconds
     with executor if executor.client is None and executor.backend == "dask" else _Same(executor) as running:
         results = running.run(study.run_task, tasks, store=store, progress=progress)
+        if hasattr(study, "followup"):
+            more = study.followup(options, tasks, [results[t.key] for t in tasks])
+            reused += sum(store.load(t) is not None for t in more) if store is not None else 0
+            results.update(running.run(study.run_task, more, store=store, progress=progress))
+            tasks = tasks + more
     result = study.summarize(options, tasks, [results[t.key] for t in tasks])
     result["claims"] = decide(catalogue(study), result)
     result["timing"] = {"seconds": time.perf_counter() - start, "tasks": len(tasks), "reused": reused,

@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[test,dask]"
+	$(BIN)/python -m pip install -q -e ".[test,dask,ja]"
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install -q -e ".[test,dask,bench]"
+	$(BIN)/python -m pip install -q -e ".[test,dask,ja,bench]"
 	# OpenBLAS at the CPU's own kernels, as PyTorch runs its own: this workplace pins
 	# OPENBLAS_CORETYPE (and OPENBLAS_L2_SIZE) to older kernels for every other command
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python -m bench

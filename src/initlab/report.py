@@ -2,7 +2,7 @@
 
 `write_report(path, sections, lang="en")` takes the sections in reading order; each is a dict
 with "id", "figures" (PNG paths), "claims" (the claim records decided over seeds),
-"numbers" (a flat dict of measured values) and "result" (the study's result). The prose
+and "result" (the study's result; every number is in results.json). The prose
 (question, explanation) comes from the study's catalogue `initlab.claims.<id>`, in English or
 Japanese; so do the claims (their "claim" or "claim_ja") and the reasons a claim did not hold.
 """
@@ -49,13 +49,26 @@ CHROME = {
 }
 
 STYLE = """
-body{font-family:system-ui,-apple-system,"Segoe UI","Hiragino Sans","Noto Sans CJK JP",sans-serif;
-max-width:980px;margin:2em auto;padding:0 1em;line-height:1.55;color:#222}
+body{font-family:system-ui,-apple-system,"Segoe UI","Hiragino Sans","Noto Sans CJK JP",INITLAB_JA sans-serif;
+max-width:1200px;margin:2em auto;padding:0 1em;line-height:1.55;color:#222}
 h1{font-size:1.6em}h2{margin-top:2.2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
-figure{margin:1em 0}img{max-width:100%;border:1px solid #eee}
+figure{margin:1.2em 0}figure img{width:100%;height:auto;border:1px solid #eee;cursor:zoom-in}
+figcaption{font-size:.92em;color:#444;margin-top:.3em}
+figure.zoom{position:fixed;inset:0;margin:0;z-index:9;background:rgba(255,255,255,.97);overflow:auto;
+padding:1em;cursor:zoom-out}figure.zoom img{width:auto;max-width:none;cursor:zoom-out}
+.scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-size:.9em;margin:.6em 0}td,th{border:1px solid #ddd;padding:.25em .6em;
-text-align:left;vertical-align:top}.fails{color:#b00;font-weight:bold}.holds{color:#070}.inconclusive{color:#a60}.illustration{color:#666}
+text-align:left;vertical-align:top}
+.fails{color:#b00;font-weight:bold}.holds{color:#070}.inconclusive{color:#a60}.illustration{color:#666}
 code{background:#f4f4f4;padding:0 .2em}
+"""
+
+# a click on a figure shows it at full resolution (and a second click, or Escape, closes it)
+SCRIPT = """
+document.addEventListener('click',function(e){var f=e.target.closest('figure');if(!f)return;
+f.classList.toggle('zoom');});
+document.addEventListener('keydown',function(e){if(e.key==='Escape'){document.querySelectorAll('figure.zoom')
+.forEach(function(f){f.classList.remove('zoom');});}});
 """
 
 
@@ -74,10 +87,10 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def _image(path: Path) -> str:
+def _image(path: Path, alt: str) -> str:
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
     kind = "gif" if str(path).endswith(".gif") else "png"
-    return f'<img src="data:image/{kind};base64,{data}" alt="{_esc(Path(path).stem)}">'
+    return f'<img src="data:image/{kind};base64,{data}" alt="{_esc(alt)}">'
 
 
 def _verdict(claim: dict) -> str:
@@ -112,22 +125,66 @@ def _claims_table(claims, lang) -> str:
     return "".join(rows)
 
 
+def caption(section_id: str, figure: str, result, lang: str) -> str:
+    """A figure's caption: what to look at and what this run shows, from the study's catalogue
+    (`captions(result, lang)` -> {figure name: text}); else the figure function's docstring."""
+    texts = importlib.import_module(f"initlab.claims.{section_id}")
+    if hasattr(texts, "captions") and result:
+        found = texts.captions(result, lang).get(figure)
+        if found:
+            return found
+    try:
+        figures = importlib.import_module(f"initlab.plots.{section_id}").FIGURES
+        doc = (figures.get(figure).__doc__ or "") if figures.get(figure) else ""
+    except ModuleNotFoundError:
+        doc = ""
+    return " ".join(doc.split()) or figure.replace("_", " ")
+
+
 def _section(section: dict, lang: str) -> str:
     words = CHROME[lang]
     question, explanation = prose(section["id"], lang, section.get("result"))
     parts = [f'<section id="{_esc(section["id"])}">', f"<h2>{_esc(question)}</h2>", f"<p>{_esc(explanation)}</p>"]
     for path in section.get("figures", []):
-        parts.append(f"<figure>{_image(path)}<figcaption>{_esc(Path(path).stem)}</figcaption></figure>")
+        text = caption(section["id"], Path(path).stem, section.get("result"), lang)
+        parts.append(f"<figure>{_image(path, text)}<figcaption>{_esc(text)}</figcaption></figure>")
     claims = section.get("claims", [])
     if claims:
-        parts.append(f"<h3>{_esc(words['claims'])}</h3>" + _claims_table(claims, lang))
-    numbers = section.get("numbers", {})
-    if numbers:
-        parts.append(f"<h3>{_esc(words['numbers'])}</h3><table>")
-        parts += [f"<tr><td>{_esc(k)}</td><td>{_esc(_fmt(v))}</td></tr>" for k, v in numbers.items()]
-        parts.append("</table>")
+        parts.append(f"<h3>{_esc(words['claims'])}</h3><div class=\"scroll\">{_claims_table(claims, lang)}</div>")
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def japanese_font_file() -> Path | None:
+    """IPAexGothic from the `matplotlib-fontja` package (the `ja` extra), or None without it."""
+    import importlib.util
+    spec = importlib.util.find_spec("matplotlib_fontja")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "fonts" / "ipaexg.ttf"
+    return path if path.is_file() else None
+
+
+def embedded_font(text: str) -> str:
+    """An @font-face rule carrying only the glyphs `text` needs (fontTools' subsetter; ~100 KB
+    instead of the font's 6 MB), so the page shows Japanese on a machine without a CJK font;
+    "" when the font is not installed (see `japanese_font_file`)."""
+    path = japanese_font_file()
+    if path is None:
+        return ""
+    import io
+
+    from fontTools import subset
+    options = subset.Options()
+    options.layout_features = ["*"]
+    font = subset.load_font(str(path), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text="".join(sorted(set(text))))
+    subsetter.subset(font)
+    buffer = io.BytesIO()
+    font.save(buffer)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'@font-face{{font-family:"initlab-ja";src:url(data:font/ttf;base64,{data}) format("truetype")}}'
 
 
 def render(sections: list[dict], lang: str = "en", seconds: float = 0.0) -> str:
@@ -140,15 +197,18 @@ def render(sections: list[dict], lang: str = "en", seconds: float = 0.0) -> str:
         raise UnknownNameError(f"report sections {unknown} have no prose (valid: {', '.join(KNOWN_SECTIONS)})")
     toc = "".join(f'<li><a href="#{_esc(s["id"])}">{_esc(prose(s["id"], lang)[0])}</a></li>' for s in sections)
     date = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    return "\n".join([
+    page = "\n".join([
         "<!DOCTYPE html>", f'<html lang="{lang}">', "<head>", '<meta charset="utf-8">',
-        f"<title>{_esc(words['title'])}</title>", f"<style>{STYLE}</style>", "</head>", "<body>",
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_esc(words['title'])}</title>", "<style>INITLAB_FONT_FACE" + STYLE + "</style>", "</head>", "<body>",
         f"<h1>{_esc(words['title'])}</h1>", f"<p>{_esc(words['intro'])}</p>",
         f"<h3>{_esc(words['contents'])}</h3><ol>{toc}</ol>",
         *(_section(s, lang) for s in sections),
         f"<hr><p><small>{_esc(words['generated'].format(version=__version__, date=date, seconds=seconds))}</small></p>",
-        "</body>", "</html>",
+        f"<script>{SCRIPT}</script>", "</body>", "</html>",
     ])
+    face = embedded_font(page) if lang == "ja" else ""
+    return page.replace("INITLAB_FONT_FACE", face, 1).replace("INITLAB_JA", '"initlab-ja",' if face else "", 1)
 
 
 def write_report(path, sections: list[dict], lang: str = "en", seconds: float = 0.0) -> Path:

@@ -35,22 +35,23 @@ def check_writable_folder(folder, option: str, given=None):
                                 f"(writing in {str(nearest)!r} failed: {exc.strerror})") from None
 
 
-def prepare_out(out, force: bool, resumes=()) -> Path:
+def prepare_out(out, force: bool, resumes=(), allowed=None) -> Path:
     """Create the output folder; refuse an empty path, a file, a folder that cannot be written,
-    and an existing non-empty folder unless force, or unless it holds the finished tasks of
-    the studies in `resumes` (an earlier, perhaps interrupted, run of the same command, which
-    this run continues). A folder holding another study's tasks is refused even with force."""
+    and an existing non-empty folder unless force, or unless it holds finished tasks of the
+    studies in `resumes` only (an earlier, perhaps interrupted, run of the same command, which
+    this run continues). A folder holding tasks of a study outside `allowed` (default:
+    `resumes`) is refused even with force."""
     check_not_empty(out, "--out", "a folder path")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InvalidValueError(f"--out: {out} exists and is not a folder")
     tasks = out / "tasks"
     held = sorted(p.name for p in tasks.iterdir() if p.is_dir()) if tasks.is_dir() else []
-    others = [name for name in held if name not in resumes]
+    others = [name for name in held if name not in (resumes if allowed is None else allowed)]
     if others:
         raise InvalidValueError(f"--out: {out} holds the finished tasks of another study ({', '.join(others)}); "
                                 "choose another folder")
-    if out.exists() and any(out.iterdir()) and not force and not held:
+    if out.exists() and any(out.iterdir()) and not force and not (held and set(held) <= set(resumes)):
         raise InvalidValueError(f"--out: folder {out} already exists and is not empty; pass --force to overwrite")
     check_writable_folder(out, "--out")
     out.mkdir(parents=True, exist_ok=True)
@@ -58,11 +59,11 @@ def prepare_out(out, force: bool, resumes=()) -> Path:
 
 
 @contextlib.contextmanager
-def output_folder(out, force: bool, resumes=()):
+def output_folder(out, force: bool, resumes=(), allowed=None):
     """prepare_out for the body of a run; when the run fails, the folders it created and left
     empty are removed again (a failed run leaves nothing behind but the tasks it finished)."""
     created = [path for path in (Path(out), *Path(out).parents) if not path.exists()]
-    folder = prepare_out(out, force, resumes)
+    folder = prepare_out(out, force, resumes, allowed)
     try:
         yield folder
     except BaseException:

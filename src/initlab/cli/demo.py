@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import UnknownNameError
 from ..experiments import to_jsonable
 from ..lab.study import run_study as run_grid, timings, without_timing
-from ..report import LANGS, write_report
+from ..report import LANGS, japanese_font_file, write_report
 from . import ui
 from ._common import add_grid_options, executor, save_study_files, write_json
 from ._options import split_list
@@ -73,7 +73,11 @@ def demo(args) -> int:
     chosen = chosen_studies(args.only)
     if args.lang not in LANGS:
         raise UnknownNameError(f"--lang: unknown language {args.lang!r} (valid: {', '.join(LANGS)})")
-    with executor(args) as running, output_folder(args.out, args.force, resumes=chosen) as out:
+    if args.lang == "ja" and japanese_font_file() is None:
+        ui.err_console.print("initlab: the Japanese report embeds a font from the 'ja' extra: pip install "
+                             "'initlab[ja]' (without it, Japanese shows only where the system has a CJK font)")
+    with executor(args) as running, output_folder(args.out, args.force, resumes=chosen,
+                                                               allowed=[s for s, _ in STUDIES]) as out:
         if args.force:
             remove_stale_outputs(out)
         return _run(args, chosen, out, running)
@@ -123,7 +127,8 @@ def register(sub):
                        description=__doc__)
     p.add_argument("--out", default="initlab-report", help="output folder (default initlab-report)")
     p.add_argument("--force", action="store_true", help="write into an existing output folder")
-    p.add_argument("--lang", default="en", help="language of the report's prose and claims (figures stay in English): en or ja")
+    p.add_argument("--lang", default="en", help="language of the report's prose and claims: en or ja (ja embeds "
+                   "a font from the 'ja' extra, pip install 'initlab[ja]'; the figures stay in English)")
     p.add_argument("--only", default=None, help="comma-separated studies to run, e.g. symmetry,zero-mean (default: all)")
     p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds, not minutes)")
     add_grid_options(p)

@@ -52,7 +52,7 @@ STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI","Hiragino Sans","Noto Sans CJK JP",INITLAB_JA sans-serif;
 max-width:1200px;margin:2em auto;padding:0 1em;line-height:1.55;color:#222}
 h1{font-size:1.6em}h2{margin-top:2.2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
-figure{margin:1.2em 0}figure img{width:100%;height:auto;border:1px solid #eee;cursor:zoom-in}
+figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee;cursor:zoom-in}
 figcaption{font-size:.92em;color:#444;margin-top:.3em}
 figure.zoom{position:fixed;inset:0;margin:0;z-index:9;background:rgba(255,255,255,.97);overflow:auto;
 padding:1em;cursor:zoom-out}figure.zoom img{width:auto;max-width:none;cursor:zoom-out}

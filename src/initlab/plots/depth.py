@@ -56,7 +56,8 @@ def steps(result):
     ax.set_title("Steps until the loss is halfway from chance to the best reached")
     cap = s["steps"]
     names = list(dict.fromkeys(r["init"] for r in result["runs"].values()))
-    for offset, name in zip(np.linspace(-0.25, 0.25, len(names)) * min(np.diff(result["depths"]), default=4), names):
+    spread = 0.08 * (max(result["depths"]) - min(result["depths"]) or 4)
+    for offset, name in zip(np.linspace(-spread, spread, len(names)), names):
         xs, medians = [], []
         for depth in result["depths"]:
             r = result["runs"].get(f"{name}@{depth}")

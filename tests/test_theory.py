@@ -115,6 +115,8 @@ def test_critical_initializer_by_name():
 def test_bad_input_is_named():
     with pytest.raises(UnknownNameError, match="activation"):
         theory.critical_sigma_w2("tanhh", 0.0)
+    with pytest.raises(UnknownNameError, match="activation"):
+        theory.critical_sigma_w2(["tanh"], 0.0)
     with pytest.raises(InvalidValueError, match="sigma_b2"):
         theory.critical_sigma_w2("tanh", -1.0)
     with pytest.raises(InvalidValueError, match="sigma_w2"):

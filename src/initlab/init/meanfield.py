@@ -169,7 +169,6 @@ def fixed_point_q(activation, sigma_w2, sigma_b2, param=None) -> float:
     return (lo + hi) / 2
 
 
-@functools.lru_cache(maxsize=256)
 def critical_sigma_w2(activation, sigma_b2=0.0, param=None) -> float:
     """The critical line: the sigma_w^2 at which chi_1(q*) = 1 for bias variance sigma_b^2.
 
@@ -178,6 +177,12 @@ def critical_sigma_w2(activation, sigma_b2=0.0, param=None) -> float:
     sigma_b^2 (chi_1 = sigma_w^2 / 2 whatever q), linear 1.
     """
     sigma_b2 = real_number(sigma_b2, "critical_sigma_w2: sigma_b2", low=0.0)
+    activation_pair(activation, param)          # checks the name and the parameter
+    return _critical(activation, sigma_b2, None if param is None else float(param))
+
+
+@functools.lru_cache(maxsize=256)     # a deep model draws one kernel per layer from the same line
+def _critical(activation, sigma_b2, param):
     pair = activation_pair(activation, param)
 
     def chi_at_fixed_point(s):

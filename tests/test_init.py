@@ -419,7 +419,7 @@ def test_names_and_aliases():
         "zeros", "ones", "constant", "uniform", "normal", "truncated_normal", "glorot_uniform",
         "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
         "variance_scaling", "orthogonal", "identity", "dirac", "delta_orthogonal", "sparse",
-        "pytorch_conv_default",
+        "pytorch_conv_default", "critical",
     }
     assert set(init.names()) < set(init.names(aliases=True))
     for alias, name in [("kaiming_normal", "he_normal"), ("kaiming_uniform", "he_uniform"),

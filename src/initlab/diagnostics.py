@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import DTypeError, InvalidValueError, ShapeError
+from .init import meanfield
 from .validate import as_float_array
 
 
@@ -222,12 +223,6 @@ def signal_propagation(model, x, y=None, *, loss_fn=None, lr=0.01, bins=50) -> l
 
 # --------------------------------------------------------------------------- mean-field theory
 
-def _gauss(points):
-    """Probabilists' Gauss-Hermite nodes and weights normalized so that E[f(z)] = w . f(nodes)."""
-    nodes, weights = np.polynomial.hermite_e.hermegauss(points)
-    return nodes, weights / np.sqrt(2 * np.pi)
-
-
 def _phi_and_grad(layer, z):
     """phi(z) and phi'(z) of an activation layer (identity for None), in float64."""
     if layer is None:
@@ -239,56 +234,11 @@ def _phi_and_grad(layer, z):
     return phi, dphi
 
 
-SATURATION_EDGE = 40.0   # beyond |z| = 40 a saturating activation is flat to ~1e-34
-
-
-def _saturating(layer) -> bool:
-    """True for activations that flatten on both sides (tanh, sigmoid): phi'(+-40)^2 < 1e-12."""
-    _, dphi = _phi_and_grad(layer, np.array([-SATURATION_EDGE, SATURATION_EDGE]))
-    return bool(np.all(dphi * dphi < 1e-12))
-
-
-def _grid_rule(cell=0.25, per_cell=4):
-    """Composite Gauss-Legendre nodes and weights on [-40, 40] (cells of width `cell`)."""
-    x, w = np.polynomial.legendre.leggauss(per_cell)
-    edges = np.arange(-SATURATION_EDGE, SATURATION_EDGE, cell)
-    nodes = (edges[:, None] + (x[None, :] + 1) * cell / 2).ravel()
-    return nodes, np.tile(w * cell / 2, len(edges))
-
-
-def _moments_on_grid(layer, q):
-    """E[phi], E[phi^2], E[phi'^2] for z ~ N(0, q) (q a flat array > 0) of a saturating phi.
-
-    The Gaussian is wide compared to the activation's features (phi' is a spike of width ~1 at
-    0), which no affordable Hermite rule resolves; so integrate phi on a fine fixed grid over
-    [-40, 40] against the N(0, q) density, and add the mass beyond +-40 at phi's limits there.
-    """
-    import math
-
-    nodes, w = _grid_rule()
-    phi, dphi = _phi_and_grad(layer, nodes)
-    density = np.exp(-nodes[None, :] ** 2 / (2 * q[:, None])) / np.sqrt(2 * np.pi * q[:, None]) * w
-    tail = np.array([math.erfc(SATURATION_EDGE / math.sqrt(2 * v)) for v in q]) / 2   # each side
-    edge_phi, edge_dphi = _phi_and_grad(layer, np.array([-SATURATION_EDGE, SATURATION_EDGE]))
-    m1 = density @ phi + tail * edge_phi.sum()
-    m2 = density @ (phi * phi) + tail * (edge_phi ** 2).sum()
-    d2 = density @ (dphi * dphi) + tail * (edge_dphi ** 2).sum()
-    return m1, m2, d2
-
-
 def _activation_moments(layer, q, nodes, weights):
-    """E[phi(z)], E[phi(z)^2], E[phi'(z)^2] for z ~ N(0, q), elementwise over the map q.
-
-    Gauss-Hermite (`nodes`, `weights`) throughout, except for a saturating activation (tanh,
-    sigmoid) where q > 1: there `_moments_on_grid` (see why in its docstring).
-    """
-    q = np.maximum(np.asarray(q, dtype=np.float64), 0.0)
-    phi, dphi = _phi_and_grad(layer, np.sqrt(q)[..., None] * nodes)
-    m1, m2, d2 = phi @ weights, (phi * phi) @ weights, (dphi * dphi) @ weights
-    wide = q > 1.0
-    if layer is not None and wide.any() and _saturating(layer):
-        m1[wide], m2[wide], d2[wide] = _moments_on_grid(layer, q[wide])
-    return m1, m2, d2
+    """E[phi(z)], E[phi(z)^2], E[phi'(z)^2] for z ~ N(0, q), elementwise over the map q
+    (`init.meanfield.moments`, with the layer's own phi: Gauss-Hermite, or a fine grid for a
+    saturating phi at q > 1)."""
+    return meanfield.moments(lambda z: _phi_and_grad(layer, z), q, nodes, weights)
 
 
 def _window_sum(s, kernel, stride, padding):
@@ -450,7 +400,7 @@ def predicted_propagation(model_spec_or_model, input_variance, *, image_size=Non
     layers = list(model.layers)
     if not layers or not isinstance(layers[0], Conv2D):
         raise ShapeError("predicted_propagation: the model must start with a Conv2D layer")
-    nodes, weights = _gauss(points)
+    nodes, weights = meanfield.hermite_rule(points)
     s_map, s_scalar = _input_map(input_variance, layers[0].in_channels, image_size)
     blocks, index = [], 0
     while index < len(layers) and isinstance(layers[index], Conv2D):

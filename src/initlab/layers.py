@@ -83,6 +83,13 @@ class Layer:
     def backward(self, grad_y):
         raise NotImplementedError
 
+    def release(self, workspace=False):
+        """Drop what the last forward kept for backward (and, with `workspace`, the reused
+        training buffers): inference and recomputation keep no per-layer memory."""
+        for name in self._TRANSIENT:
+            if workspace or name != "_workspace":
+                self.__dict__.pop(name, None)
+
     def config(self) -> dict:
         return {}
 

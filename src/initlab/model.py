@@ -9,15 +9,21 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from . import recompute
 from .errors import CallOrderError, CheckpointError, InvalidValueError, ShapeError
 from .layers import Layer, layer_from_config
 from .validate import positive_int
 
 
 class Sequential:
-    """y = layers[-1](... layers[1](layers[0](x))); backward runs the chain rule in reverse."""
+    """y = layers[-1](... layers[1](layers[0](x))); backward runs the chain rule in reverse.
 
-    def __init__(self, layers):
+    `checkpoint_segments=k` trains with recomputation (see `recompute`): forward keeps only k
+    segment inputs, backward re-runs each segment's forward before its backward, so memory
+    grows like k + L/k layers instead of L, for one more forward pass; same gradients.
+    """
+
+    def __init__(self, layers, *, checkpoint_segments=None):
         if isinstance(layers, (Layer, str, bytes)) or not isinstance(layers, Iterable):
             raise InvalidValueError(f"Sequential: expected a list of layers, got {type(layers).__name__}")
         self.layers = list(layers)
@@ -36,6 +42,10 @@ class Sequential:
             first_seen[id(layer)] = index
             layer.label = f"layer {index} ({type(layer).__name__})"
         self._forward_marks = None    # each layer's forward count after this model's last forward
+        if checkpoint_segments is not None:
+            checkpoint_segments = positive_int(checkpoint_segments, "Sequential checkpoint_segments")
+            recompute.check_recomputable(self.layers)
+        self.checkpoint_segments = checkpoint_segments
 
     def __len__(self):
         return len(self.layers)
@@ -48,8 +58,11 @@ class Sequential:
 
     # ------------------------------------------------------------------ passes
     def forward(self, x, training=True):
-        for layer in self.layers:
-            x = layer.forward(x, training=training)
+        if self.checkpoint_segments:
+            x = recompute.forward(self, x, training)
+        else:
+            for layer in self.layers:
+                x = layer.forward(x, training=training)
         self._forward_marks = [layer.forwards for layer in self.layers]
         return x
 
@@ -62,6 +75,10 @@ class Sequential:
         work (as PyTorch does for an input that does not require grad) and None is returned.
         """
         self._check_caches_fresh()
+        if self.checkpoint_segments:
+            grad = recompute.backward(self, grad, input_grad)
+            self._forward_marks = [layer.forwards for layer in self.layers]
+            return grad if input_grad else None
         last = len(self.layers) - 1
         for index in range(last, -1, -1):
             layer = self.layers[index]
@@ -84,9 +101,18 @@ class Sequential:
                     "(predict(), summary(), first_nonfinite_forward(), lsuv or a call of the layer itself), so "
                     "its cache holds another batch; call forward(x) again before backward()")
 
+    def infer(self, x):
+        """The output in eval mode, keeping no layer's cache (each is dropped as soon as the next
+        layer has run): memory for one layer at a time, whatever the depth. A backward() cannot
+        follow; run forward() for that."""
+        for layer in self.layers:
+            x = layer.forward(x, training=False)
+            layer.release()
+        return x
+
     def predict(self, x, batch_size=512):
-        """Outputs in eval mode, computed in batches to bound memory. The layers' caches then
-        hold the last batch's, so a backward() must follow a new forward()."""
+        """Outputs in eval mode, computed in batches to bound memory (`infer`: no layer keeps a
+        cache), so a backward() must follow a new forward()."""
         batch_size = positive_int(batch_size, "predict batch_size")
         if not isinstance(x, np.ndarray):
             try:
@@ -98,8 +124,8 @@ class Sequential:
         marks = self._forward_marks
         try:
             if len(x) == 0:   # the output shape still comes from a (one-example) forward pass
-                return self.forward(np.zeros((1, *x.shape[1:]), self.dtype), training=False)[:0]
-            outs = [self.forward(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
+                return self.infer(np.zeros((1, *x.shape[1:]), self.dtype))[:0]
+            outs = [self.infer(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
             return np.concatenate(outs)
         finally:   # its forward passes are not ones a backward may follow
             self._forward_marks = marks

@@ -269,7 +269,7 @@ def _check_targets(x, y, name, loss_fn, num_outputs):
 def _num_outputs(model, x):
     """The model's output width from a one-example eval pass (no side effects on the weights);
     it also reports a wrong input shape before any work is done."""
-    out = model.forward(x[:1], training=False)
+    out = model.infer(x[:1])
     return out.shape[1] if out.ndim == 2 else None
 
 
@@ -286,7 +286,7 @@ def _evaluate(model, loss_fn, x, y, batch_size):
     loss_sum, correct = 0.0, 0
     for start in range(0, len(x), batch_size):
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
-        logits = model.forward(xb, training=False)
+        logits = model.infer(xb)
         loss_sum += loss_fn.forward(logits, yb) * len(xb)
         hits = _correct(logits, yb)
         correct = None if hits is None or correct is None else correct + hits

@@ -12,6 +12,7 @@ import numpy as np
 from ..errors import InvalidValueError, ShapeError, unknown_name
 from ..validate import as_float_array, real_number
 from .fans import _as_dtype, _as_shape
+from .meanfield import critical
 from .schemes import _finite
 from .schemes import (constant, delta_orthogonal, dirac, glorot_normal, glorot_uniform, he_normal,
                       he_uniform, identity, lecun_normal, lecun_uniform, normal, ones, orthogonal,
@@ -27,6 +28,8 @@ _SCHEMES: dict[str, Callable] = {f.__name__: f for f in (
     he_uniform, he_normal, lecun_uniform, lecun_normal, variance_scaling, orthogonal,
     identity, dirac, delta_orthogonal, sparse, pytorch_conv_default,
 )}
+# critical initialization (mean field, issue 15) lives in meanfield.py with its quadrature
+_SCHEMES[critical.__name__] = critical
 _ALIASES = {
     "xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal",
     "kaiming_uniform": "he_uniform", "kaiming_normal": "he_normal",

@@ -378,8 +378,13 @@ def orthogonal(shape, rng=None, *, dtype=np.float32, gain: float = 1.0) -> np.nd
 
     The weight is viewed as ``(shape[0], prod(shape[1:]))``; its rows are orthonormal if there
     are no more rows than columns (W W^T = gain**2 I), otherwise its columns are (W^T W =
-    gain**2 I). Every singular value equals gain, so a linear layer neither stretches nor
-    shrinks any direction: the norm of the signal is preserved exactly (dynamical isometry).
+    gain**2 I). Every singular value of the weight matrix equals gain, so a dense layer neither
+    stretches nor shrinks any direction (dynamical isometry of a deep linear dense net).
+    For a conv kernel this holds for the flattened (out, in*kh*kw) matrix only, not for the
+    convolution it defines (overlapping windows, zero padding): the input-output Jacobian of a
+    tanh conv stack with flattened orthogonal kernels is as ill-conditioned as with Gaussian
+    ones (condition number > 1e17 already at 10 layers, width 16 on 8x8 images); use
+    `delta_orthogonal` for conv layers.
     """
     shape, dtype = _setup(shape, dtype, "orthogonal")
     if len(shape) < 2:
@@ -433,8 +438,14 @@ def delta_orthogonal(shape, rng=None, *, dtype=np.float32, gain: float = 1.0) ->
 
     Shape (out, in, *kernel) with in <= out, so the centre matrix H has orthonormal columns
     (H^T H = I): the conv maps each pixel's channel vector x to gain * H x, preserving its
-    norm, whatever the depth. This is how 10,000-layer plain CNNs were trained without
-    batch norm or skip connections.
+    norm exactly; a stack of such *linear* convs is norm-preserving at any depth. With an
+    activation between them it is not: the Jacobian's singular values stay near 1 only at the
+    critical point of the mean-field theory (gain**2 = `critical_sigma_w2`, e.g. 1 for tanh with
+    zero biases) and with pre-activations of variance q* << 1/depth. Measured for a 200-layer
+    tanh stack (width 16, 8x8, input at the fixed point): condition number ~1e2 at gain 1,
+    ~7e4 on the critical line at sigma_b^2 = 1e-5, ~1e10 at gain**2 = 1.1; Gaussian kernels
+    > 1e17. Xiao et al. trained 10,000-layer plain CNNs from it at criticality; see
+    `critical(kernel=delta_orthogonal)` and `initlab.theory`.
     """
     shape, dtype = _setup(shape, dtype, "delta_orthogonal")
     if not 3 <= len(shape) <= 5:

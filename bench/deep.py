@@ -1,0 +1,105 @@
+"""Train a very deep vanilla CNN (no batch norm, no skips) on the scikit-learn digits.
+
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python -m bench.deep --depth 1000 --epochs 7
+
+The default is issue 15's target: 1,000 conv layers of width 16, tanh, delta-orthogonal
+kernels at the tanh critical point (sigma_w^2 = 1, sigma_b^2 = 0, chi_1 = 1), Adam lr 3e-5,
+batch 32. Prints one JSON line per epoch (test accuracy, seconds, peak resident memory so far)
+and, with --out, writes them all to a JSON file. --segments K recomputes activations in K
+segments during backward (gradient checkpointing), so training keeps ~K + L/K layers' caches.
+--init picks the control: gaussian (at the same critical point), orthogonal (flattened),
+he_relu (He-normal kernels, ReLU).
+"""
+import argparse
+import json
+import math
+import sys
+import time
+
+import numpy as np
+
+from initlab import data
+from initlab.losses import SoftmaxCrossEntropy
+from initlab.optim import Adam
+from initlab.theory import critical_sigma_w2, vanilla_cnn
+from initlab.train import evaluate
+
+INITS = ("delta_orthogonal", "gaussian", "orthogonal", "he_relu")
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set (VmHWM), MiB."""
+    with open("/proc/self/status", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return math.nan
+
+
+def build(args):
+    if args.init == "he_relu":
+        return vanilla_cnn(args.depth, args.width, activation="relu", kernel="he_normal",
+                           in_channels=1, num_classes=10, rng=args.seed)
+    sigma_w2 = args.sigma_w2 if args.sigma_w2 is not None else critical_sigma_w2("tanh", args.sigma_b2)
+    return vanilla_cnn(args.depth, args.width, activation="tanh", kernel=args.init, sigma_w2=sigma_w2,
+                       sigma_b2=args.sigma_b2, in_channels=1, num_classes=10, rng=args.seed,
+                       checkpoint_segments=args.segments or None)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m bench.deep", description=__doc__.splitlines()[0])
+    p.add_argument("--depth", type=int, default=1000)
+    p.add_argument("--width", type=int, default=16)
+    p.add_argument("--init", choices=INITS, default="delta_orthogonal")
+    p.add_argument("--sigma-b2", type=float, default=0.0)
+    p.add_argument("--sigma-w2", type=float, default=None, help="default: the critical value for --sigma-b2")
+    p.add_argument("--lr", type=float, default=3e-5)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--epochs", type=int, default=7)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--segments", type=int, default=0, help="recompute in this many segments (0: plain backprop)")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (a memory probe)")
+    p.add_argument("--out", default=None)
+    args = p.parse_args(argv)
+
+    ds = data.load("digits", seed=0)
+    (x, y), (xt, yt) = ds.train, ds.test
+    model = build(args)
+    if args.init == "he_relu" and args.segments:
+        model.checkpoint_segments = args.segments
+    loss_fn, opt = SoftmaxCrossEntropy(), Adam(model, lr=args.lr)
+    rng = np.random.default_rng(args.seed)
+    rows, start, steps = [], time.perf_counter(), 0
+    probe = bool(args.max_steps)      # a memory probe: training steps only, no evaluation
+    acc0 = math.nan if probe else evaluate(model, loss_fn, xt, yt, batch_size=256)[1]
+    print(json.dumps({"epoch": 0, "test_acc": acc0, "peak_rss_mib": round(peak_rss_mib())}), flush=True)
+    for epoch in range(1, args.epochs + 1):
+        t0, losses = time.perf_counter(), []
+        order = rng.permutation(len(x))
+        for i in range(0, len(x), args.batch):
+            idx = order[i:i + args.batch]
+            logits = model.forward(x[idx])
+            losses.append(loss_fn.forward(logits, y[idx]))
+            model.backward(loss_fn.backward())
+            opt.step()
+            steps += 1
+            if args.max_steps and steps >= args.max_steps:
+                break
+        train_s = time.perf_counter() - t0
+        test_loss, acc = (math.nan, math.nan) if probe else evaluate(model, loss_fn, xt, yt, batch_size=256)
+        row = {"epoch": epoch, "train_loss": float(np.mean(losses)), "test_loss": float(test_loss),
+               "test_acc": float(acc), "epoch_s": round(train_s, 1), "s_per_step": round(train_s / len(losses), 3),
+               "elapsed_s": round(time.perf_counter() - start, 1), "peak_rss_mib": round(peak_rss_mib())}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        if args.max_steps and steps >= args.max_steps:
+            break
+    result = {"args": vars(args), "epochs": rows}
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            json.dump(result, f, indent=1)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main() and 0)

@@ -25,7 +25,8 @@ def prose(section_id: str, lang: str, result=None) -> tuple[str, str]:
     return texts.QUESTION[lang], texts.explanation(result or {}, lang)
 
 
-KNOWN_SECTIONS = ("conv", "symmetry", "zero_mean", "propagate", "depth", "optimizers", "filters", "prefilters", "cv")
+KNOWN_SECTIONS = ("conv", "symmetry", "zero_mean", "propagate", "depth", "optimizers", "phase", "deep", "filters",
+                  "prefilters", "cv")
 
 CHROME = {
     "en": {"title": "initlab report: how should convolution filters be initialized?",

@@ -26,8 +26,8 @@ ORDER = 90
 # (report section id, module name under experiments/ and plots/)
 STUDIES = [
     ("conv", "conv"), ("symmetry", "symmetry"), ("zero_mean", "zero_mean"), ("propagate", "propagate"),
-    ("depth", "depth"), ("optimizers", "optimizers"), ("filters", "filters"), ("prefilters", "prefilters"),
-    ("cv", "cv"),
+    ("depth", "depth"), ("optimizers", "optimizers"), ("phase", "phase"), ("filters", "filters"),
+    ("prefilters", "prefilters"), ("cv", "cv"),
 ]
 
 

@@ -1,0 +1,53 @@
+"""`initlab deep`: how deep can a vanilla CNN go? Depth scaling from tens to a thousand layers.
+
+Vanilla conv nets (no normalization, no skips) on the digits, started from delta-orthogonal
+kernels at the tanh critical point, Gaussian kernels at the same point, flattened orthogonal
+kernels, He's ReLU init and orthogonal ReLU, each at the learning rate a small sweep chose,
+over seeds: test accuracy against depth, beside the input-output Jacobian's condition number
+at init. Slow at full scale (hundreds of layers): run it on every core (--jobs) or a Dask
+cluster. Writes result.json, timing.json, the tasks and the figure to --out.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..experiments import deep as study
+from . import ui
+from ._common import add_common, given_options, study_command, study_preset
+from ._options import MAX_DEPTH, check_at_most, split_ints, split_list
+
+ORDER = 28
+
+
+def _print_tables(result):
+    rows = []
+    for key, r in sorted(result["runs"].items(), key=lambda kv: (kv[1]["depth"], kv[1]["init"])):
+        rows.append((r["depth"], r["init"], ui.number(r["lr"]), ui.number(float(np.median(r["accuracy"]))),
+                     ", ".join(ui.number(a) for a in r["accuracy"]), ui.number(float(np.median(r["condition"])))))
+    ui.print_table("test accuracy and the Jacobian's condition number at init (medians over seeds)",
+                   ["depth", "init", "lr (swept)", "accuracy", "per seed", "condition"], rows)
+
+
+def deep(args) -> int:
+    kwargs = study_preset(args, study)
+    if args.depths is not None:
+        kwargs["depths"] = tuple(check_at_most(d, MAX_DEPTH, "--depths") for d in split_ints(args.depths, "--depths"))
+    if args.inits is not None:
+        kwargs["inits"] = tuple(split_list(args.inits, "--inits"))
+    kwargs.update(given_options(args, ("width", "steps", "sweep_seeds")))
+    return study_command(args, "deep", "deep", kwargs, _print_tables)
+
+
+def register(sub):
+    p = sub.add_parser("deep", help="vanilla CNNs from tens to a thousand layers: critical init vs the rest",
+                       description=__doc__)
+    add_common(p, default_out="initlab-deep", default_seeds="3")
+    p.add_argument("--depths", default=None, help="comma-separated depths (default 10,30,100,300)")
+    p.add_argument("--inits", default=None, help=f"among {', '.join(study.INITS)} (default all)")
+    p.add_argument("--width", type=int, default=None, help="channels per conv layer (default 16)")
+    p.add_argument("--steps", type=int, default=None, help="Adam steps per run (default 600)")
+    p.add_argument("--sweep-seeds", dest="sweep_seeds", type=int, default=None,
+                   help="seeds of the learning-rate sweep (default 1)")
+    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
+    p.set_defaults(func=deep, sizes="--seeds, --depths, --width, --steps")
+    return p

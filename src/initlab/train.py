@@ -23,13 +23,15 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
+from . import data as D
 from .errors import DataError, DivergenceError, InvalidValueError, ShapeError
 from .losses import SoftmaxCrossEntropy
 from .rng import as_generator
 from .validate import as_float_array, as_labels, positive_int, real_number
 
-__all__ = ["History", "TrainState", "fit", "evaluate", "grad_norm", "clip_gradients",
-           "layer_rng_states", "set_layer_rng_states", "check_resume_info"]
+__all__ = ["History", "TrainState", "fit", "train_step", "train_steps", "evaluate", "accuracy",
+           "batches_per_pass", "grad_norm", "clip_gradients", "layer_rng_states",
+           "set_layer_rng_states", "check_resume_info"]
 
 RESUME_VERSION = 1
 
@@ -384,21 +386,34 @@ def _restore(state, resume, model, rng):
         _set_generator_state(rng, state.epoch_rng_state, "resume: data-order rng")
 
 
-def _train_step(model, loss_fn, optimizer, xb, yb, state, clip):
-    # overflow on the way to a non-finite loss or gradient is reported by _diverged, naming the
-    # layer: NumPy's RuntimeWarnings about it would only be noise printed before that message
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+def train_step(model, loss_fn, optimizer, xb, yb, *, clip=None, guard=None):
+    """One step of gradient descent on the batch (xb, yb) -> (logits, loss, grad_norm):
+
+        logits = model.forward(xb); loss = loss_fn.forward(logits, yb)
+        model.backward(loss_fn.backward()); [clip to `clip`]; optimizer.step()
+
+    grad_norm is the global gradient norm before clipping, computed when `clip` or `guard` is
+    given (else nan). `guard(xb, loss, norm)` decides what a non-finite number does: it is
+    called with a non-finite loss (norm nan, before backward) and with a non-finite gradient
+    norm (before the update), and raises to stop training, returns False to skip this step's
+    update, or True to make it anyway. Without a guard the step goes on whatever the numbers.
+    """
+    norm = math.nan
+    # overflow on the way to a non-finite loss or gradient is the guard's to report: NumPy's
+    # RuntimeWarnings about it would only be noise printed before that message
+    with np.errstate(all="ignore"):
         logits = model.forward(xb, training=True)
         loss = loss_fn.forward(logits, yb)
-        if not math.isfinite(loss):
-            raise _diverged(model, xb, state, loss, math.nan)
+        if guard is not None and not math.isfinite(loss) and not guard(xb, loss, norm):
+            return logits, loss, norm
         model.backward(loss_fn.backward())
-        norm = grad_norm(model)
-    if not math.isfinite(norm):
-        raise _diverged(model, xb, state, loss, norm)
-    if clip is not None:
-        _clip(model, clip, norm)
-    optimizer.step()
+        if clip is not None or guard is not None:
+            norm = grad_norm(model)
+            if guard is not None and not math.isfinite(norm) and not guard(xb, loss, norm):
+                return logits, loss, norm
+        if clip is not None:
+            _clip(model, clip, norm)
+        optimizer.step()
     return logits, loss, norm
 
 
@@ -413,8 +428,11 @@ def _epoch_batches(x, y, batch_size, rng, skip):
 
 def _run_epoch(model, loss_fn, optimizer, x, y, rng, state, callbacks, clip, skip):
     """Train over one epoch's batches (after `skip` done ones); False if a callback stopped it."""
+    def guard(xb, loss, norm):
+        raise _diverged(model, xb, state, loss, norm)
+
     for xb, yb in _epoch_batches(x, y, state.batch_size, rng, skip):
-        logits, loss, norm = _train_step(model, loss_fn, optimizer, xb, yb, state, clip)
+        logits, loss, norm = train_step(model, loss_fn, optimizer, xb, yb, clip=clip, guard=guard)
         hits = _correct(logits, yb)
         state.epoch_sums[0] += loss * len(xb)
         state.epoch_sums[1] += 0 if hits is None else hits
@@ -516,3 +534,89 @@ def fit(model, loss_fn, optimizer, train, val=None, *, epochs, batch_size=64, rn
     state.history.seconds += time.perf_counter() - begin
     _call(callbacks, "on_train_end", state)
     return state.history
+
+
+# --------------------------------------------------------------------------- step-based training
+
+NONFINITE = ("continue", "stop", "raise")
+
+
+def batches_per_pass(n_examples, batch_size, *, drop_last=False, where="training") -> int:
+    """Mini-batches in one pass over n examples: ceil(n / b), or floor(n / b) with drop_last.
+
+    Zero batches would make a step-based loop spin for ever, so that is an InvalidValueError
+    naming the option to change (n_train for an empty set, batch_size otherwise)."""
+    batch_size = positive_int(batch_size, f"{where}: batch_size")
+    count = n_examples // batch_size if drop_last else -(-n_examples // batch_size)
+    if count == 0:
+        if n_examples == 0:
+            raise InvalidValueError(f"{where}: n_train: expected at least one training example, got none")
+        raise InvalidValueError(
+            f"{where}: batch_size: expected at most the {n_examples} training examples (only full batches "
+            f"are used), got {batch_size}")
+    return count
+
+
+def accuracy(model, x, y) -> float:
+    """The fraction of examples whose largest logit is the true class (eval mode)."""
+    if len(y) == 0:
+        raise InvalidValueError("accuracy: the evaluation set is empty; use more examples")
+    with np.errstate(all="ignore"):      # a diverged model's NaN logits score 0, not a warning
+        return float((model.predict(x).argmax(axis=1) == y).mean())
+
+
+def _nonfinite_guard(nonfinite, where, step):
+    """`train_step`'s guard for a `train_steps` policy; `step()` is the number of steps done."""
+    if callable(nonfinite):
+        return nonfinite
+
+    def guard(xb, loss, norm):
+        if math.isfinite(loss):             # a non-finite gradient: the policies only read the loss
+            return True
+        if nonfinite == "raise":
+            raise DivergenceError(f"{where}: the loss became {loss} at step {step() + 1}; "
+                                  "try a smaller learning rate")
+        return nonfinite == "continue"
+
+    return guard
+
+
+def train_steps(model, train, optimizer, *, steps, batch_size, rng, drop_last=False, every=1,
+                on_snapshot=None, on_step=None, nonfinite="continue", where="training",
+                clip=None, loss_fn=None) -> np.ndarray:
+    """Up to `steps` steps (`train_step`) of softmax cross-entropy on train = (x, y) -> the
+    per-step batch losses (float64, length = the steps taken; a non-finite loss is kept as it is).
+
+    The steps make passes over the training set, one permutation drawn from `rng` per pass (as
+    `data.batches` does), until the steps are done. Callbacks: `on_snapshot(step)` at step 0
+    (before any update), every `every` steps, and after the last step taken (also after an early
+    stop); `on_step(step, losses) -> bool` after every update (step counts from 1; `losses` holds
+    the losses so far), a true return stops. A non-finite loss (`nonfinite`): "continue" records
+    it and trains on, "stop" records it and stops before the update, "raise" raises
+    DivergenceError; or a guard callable, as `train_step` takes. `clip`: the gradients' global
+    norm limit; `loss_fn`: SoftmaxCrossEntropy() unless given.
+    """
+    steps = positive_int(steps, f"{where}: steps")
+    every = positive_int(every, f"{where}: every")
+    if not callable(nonfinite) and nonfinite not in NONFINITE:
+        raise InvalidValueError(f"{where}: nonfinite: expected one of {', '.join(NONFINITE)}, got {nonfinite!r}")
+    batches_per_pass(len(train[0]), batch_size, drop_last=drop_last, where=where)
+    loss_fn = SoftmaxCrossEntropy() if loss_fn is None else loss_fn
+    losses = np.empty(steps)
+    step = 0
+    guard = None if nonfinite == "continue" else _nonfinite_guard(nonfinite, where, lambda: step)
+    if on_snapshot:
+        on_snapshot(0)
+    while step < steps:
+        for xb, yb in D.batches(*train, batch_size, rng=rng, drop_last=drop_last):
+            _, loss, _ = train_step(model, loss_fn, optimizer, xb, yb, clip=clip, guard=guard)
+            losses[step] = loss
+            step += 1
+            stop = nonfinite == "stop" and not math.isfinite(loss)
+            stop = stop or bool(on_step and on_step(step, losses[:step]))
+            last = stop or step == steps
+            if on_snapshot and (step % every == 0 or last):
+                on_snapshot(step)
+            if last:
+                return losses[:step]
+    return losses

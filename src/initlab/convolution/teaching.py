@@ -115,7 +115,8 @@ def col2im(cols, x_shape, kernel, stride, padding):
     grad = np.zeros((n, c, h + 2 * ph, w + 2 * pw), cols.dtype)       # padded: (N, C, Hp, Wp)
     for u in range(kh):
         for v in range(kw):
-            grad[:, :, u:u + sh * oh:sh, v:v + sw * ow:sw] += cols[:, u, v].transpose(1, 0, 2, 3)  # (N, C, OH, OW)
+            entries = cols[:, u, v].transpose(1, 0, 2, 3)                 # (N, C, OH, OW)
+            grad[:, :, u:u + sh * oh:sh, v:v + sw * ow:sw] += entries
     return grad[:, :, ph:ph + h, pw:pw + w]                           # drop the border: (N, C, H, W)
 
 

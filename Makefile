@@ -23,8 +23,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[test,dask,ja,bench]"
-	# OpenBLAS at the CPU's own kernels, as PyTorch runs its own: this workplace pins
-	# OPENBLAS_CORETYPE (and OPENBLAS_L2_SIZE) to older kernels for every other command
+	# OpenBLAS at the CPU's own kernels, as PyTorch runs its own: an environment that pins
+	# OPENBLAS_CORETYPE (or OPENBLAS_L2_SIZE) to older kernels keeps them for every other command
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python -m bench
 
 clean:

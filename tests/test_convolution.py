@@ -193,17 +193,17 @@ def test_shared_scratch_buffers_keep_their_zero_borders_across_paddings(c):
 
 
 def test_scratch_buffers_stay_within_their_budget_over_many_shapes(monkeypatch):
-    monkeypatch.setattr(C, "SCRATCH_BYTES", 2**20)
+    monkeypatch.setattr(C.fast, "SCRATCH_BYTES", 2**20)
     rng = np.random.default_rng(8)
     for size in range(6, 20):                       # 14 geometries, each with its own buffers
         x, w = rng.normal(size=(4, 16, size, size)), rng.normal(size=(16, 16, 3, 3))
         y, cache = C.conv2d_forward(x, w, None, 1, 1)
         assert rel(C.conv2d_backward(y, cache)[0], C.conv2d_naive_backward(y, x, w, 1, 1)[0]) < 1e-10
-        kept = list(C._thread.scratch.values())
-        assert sum(b.nbytes for b in kept) == C._thread.scratch_bytes
-        assert C._thread.scratch_bytes <= 2**20
+        kept = list(C.fast._thread.scratch.values())
+        assert sum(b.nbytes for b in kept) == C.fast._thread.scratch_bytes
+        assert C.fast._thread.scratch_bytes <= 2**20
     C.release_scratch()
-    assert C._thread.scratch_bytes == 0 and not C._thread.scratch
+    assert C.fast._thread.scratch_bytes == 0 and not C.fast._thread.scratch
 
 
 def test_convolutions_in_two_threads_do_not_share_scratch_buffers():
@@ -350,3 +350,106 @@ def test_the_naive_backward_checks_its_arguments_like_the_naive_forward():
     fast = C.conv2d_backward(np.ones((1, 2, 2, 2)), C.conv2d_forward(x, w)[1])
     for a, b in zip(grads, fast):
         np.testing.assert_allclose(a, b)
+
+
+# --------------------------------------------------------------------------- the teaching path
+
+def _pairs(stride, padding):
+    return tuple(stride), tuple(padding)
+
+
+@settings(max_examples=60, deadline=None)
+@given(conv_cases)
+def test_teaching_path_equals_fast_naive_and_scipy_forward_and_backward(p):
+    x, w, b, stride, padding, rng = _case(p)
+    y, cache = C.teaching.conv2d_forward(x, w, b, stride, padding)
+    y_fast, cache_fast = C.fast.conv2d_forward(x, w, b, stride, padding)
+    assert y.shape == y_fast.shape
+    assert rel(y, y_fast) < 1e-10
+    assert rel(y, C.conv2d_naive(x, w, b, stride, padding)) < 1e-10
+    assert rel(y, scipy_conv2d(x, w, b, stride, padding)) < 1e-10
+    g = rng.normal(size=y.shape)
+    teaching = C.teaching.conv2d_backward(g, cache)
+    for a, f, n in zip(teaching, C.fast.conv2d_backward(g, cache_fast),
+                       C.conv2d_naive_backward(g, x, w, stride, padding)):
+        assert a.shape == f.shape == n.shape
+        assert rel(a, f) < 1e-10 and rel(a, n) < 1e-10
+    assert C.teaching.conv2d_backward(g, cache, need_input_grad=False)[0] is None
+
+
+@pytest.mark.parametrize("c, o, n", [(16, 0, 2), (0, 3, 2), (3, 4, 0)])
+def test_teaching_path_handles_empty_batches_and_zero_channels(c, o, n):
+    rng = np.random.default_rng(2)
+    x, w, b = rng.normal(size=(n, c, 4, 5)), rng.normal(size=(o, c, 3, 3)), rng.normal(size=o)
+    y, cache = C.teaching.conv2d_forward(x, w, b, (1, 1), (1, 1))
+    np.testing.assert_allclose(y, C.conv2d_naive(x, w, b, 1, 1))
+    g = rng.normal(size=y.shape)
+    for got, want in zip(C.teaching.conv2d_backward(g, cache), C.conv2d_naive_backward(g, x, w, 1, 1)):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def test_teaching_im2col_lays_out_one_patch_per_column_and_col2im_is_its_adjoint():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 3, 6, 5))
+    cols = C.teaching.im2col(x, (3, 2), (2, 1), (1, 0))
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (0, 0)))
+    oh, ow = 3, 4
+    assert cols.shape == (3 * 3 * 2, 2 * oh * ow)
+    # column (n, i, j) is the patch under output pixel (i, j) of image n, flattened as (c, u, v)
+    n, i, j = 1, 2, 3
+    np.testing.assert_array_equal(cols[:, (n * oh + i) * ow + j], xp[n, :, 2 * i:2 * i + 3, j:j + 2].ravel())
+    c = rng.normal(size=cols.shape)
+    back = C.teaching.col2im(c, x.shape, (3, 2), (2, 1), (1, 0))
+    assert np.isclose(np.sum(cols * c), np.sum(x * back))
+
+
+def test_the_switch_selects_the_path_every_conv_layer_runs():
+    from initlab.errors import UnknownNameError
+    from initlab.layers import Conv2D
+    rng = np.random.default_rng(4)
+    layer = Conv2D(3, 4, 3, stride=2, padding=1, rng=0, dtype=np.float64)
+    x = rng.normal(size=(2, 3, 7, 7))
+    assert C.selected() is C.fast
+    y_fast = layer.forward(x)
+    assert isinstance(layer._cache, C.fast.ConvCache)
+    with C.using("teaching") as path:
+        assert path is C.teaching and C.selected() is C.teaching
+        y = layer.forward(x)
+        assert isinstance(layer._cache, C.teaching.ConvCache)
+        assert rel(C.conv2d(x, layer.params["weight"]), C.conv2d_naive(x, layer.params["weight"])) < 1e-12
+    assert C.selected() is C.fast                           # restored after the block
+    assert rel(y, y_fast) < 1e-12
+    gx = layer.backward(np.ones_like(y))                   # backward follows the forward's path
+    assert isinstance(layer._cache, C.teaching.ConvCache)
+    expected = C.conv2d_naive_backward(np.ones_like(y), x, layer.params["weight"], 2, 1)
+    assert rel(gx, expected[0]) < 1e-12 and rel(layer.grads["weight"], expected[1]) < 1e-12
+    C.use("teaching")
+    try:
+        assert C.selected() is C.teaching
+    finally:
+        C.use("fast")
+    with pytest.raises(UnknownNameError, match="convolution.use: unknown path 'readable'; expected one of fast, teaching"):
+        C.use("readable")
+    assert C.selected() is C.fast
+
+
+def test_a_model_trained_on_either_path_learns_the_same_numbers():
+    """Two SGD steps of a small CNN through the teaching path and the fast path: the same
+    weights to float64 rounding (the paths sum in other orders, so not to the bit)."""
+    from initlab import losses, models, optim
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(8, 1, 8, 8)), rng.integers(0, 3, size=8)
+    weights = []
+    for path in ("fast", "teaching"):
+        with C.using(path):
+            model = models.build("small_cnn", in_channels=1, num_classes=3, image_size=8, rng=0,
+                                 dtype=np.float64)
+            opt, loss_fn = optim.SGD(model, lr=0.1, momentum=0.9), losses.SoftmaxCrossEntropy()
+            for _ in range(2):
+                loss_fn.forward(model.forward(x), y)
+                model.backward(loss_fn.backward())
+                opt.step()
+            weights.append(model.state_dict())
+    for key in weights[0]:
+        np.testing.assert_allclose(weights[0][key], weights[1][key], rtol=1e-10, atol=1e-12)

@@ -170,15 +170,15 @@ def test_divergence_is_an_error_naming_the_fix(digits_small):
 
 
 def test_clip_grad_norm_uses_the_training_loop_s_clipping(digits_small, monkeypatch):
-    """One clipping for the library (train.clip_gradients), called once per step with the limit."""
+    """One training loop for the library (train.train_step, as fit's): its clipping runs once per
+    step with the limit."""
     from initlab import estimator, train
-    calls = []
-    monkeypatch.setattr(estimator, "clip_gradients",
-                        lambda model, limit: calls.append(limit) or train.clip_gradients(model, limit))
+    calls, clip = [], train._clip
+    monkeypatch.setattr(train, "_clip", lambda model, limit, norm: calls.append(limit) or clip(model, limit, norm))
     x, y = digits_small
     fast(epochs=1, batch_size=100, clip_grad_norm=0.5).fit(x, y)
     assert calls == [0.5] * 3
-    assert not hasattr(estimator, "_clip_gradients")
+    assert not hasattr(estimator, "_clip_gradients") and not hasattr(estimator, "clip_gradients")
 
 
 @pytest.mark.parametrize("name", ["auto", "small_cnn", "lenet5", "plain:3x8"])

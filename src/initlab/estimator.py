@@ -29,15 +29,13 @@ from sklearn.utils.validation import (check_array, check_consistent_length, chec
 
 from . import functional as F
 from . import init
-from .data import batches
 from .errors import DataError, DivergenceError, InvalidValueError, ShapeError, UnknownNameError, unknown_name
 from .layers import ACTIVATION_LAYERS
-from .losses import SoftmaxCrossEntropy
 from .model import Sequential
 from .models import MODELS, build, parse_name
-from .optim import SGD, Adam, build_optimizer
+from .optim import DEFAULT_LR, SGD, Adam, build_optimizer
 from .rng import as_generator
-from .train import clip_gradients
+from .train import batches_per_pass, train_steps
 from .validate import positive_int, real_number
 
 __all__ = ["CNNClassifier", "AUTO_SMALL_MODEL", "DEFAULT_LR", "check_model"]
@@ -45,7 +43,6 @@ __all__ = ["CNNClassifier", "AUTO_SMALL_MODEL", "DEFAULT_LR", "check_model"]
 # model="auto" picks small_cnn for images of at least 2x2 pixels (it pools by 2), else this
 # plain conv net, which works at any size (3x3 convs with padding, then global average pooling).
 AUTO_SMALL_MODEL = "plain:2x16"
-DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3}
 _PREDICT_BATCH = 256
 _NO_Y = "no_validation"   # scikit-learn's marker for "no y given" (y=None is a user's error)
 
@@ -348,22 +345,26 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                              f"{flat}: {exc}") from None
 
     def _epoch(self, images, y_index):
-        """One pass over the data in shuffled mini-batches; appends the mean loss to loss_curve_."""
-        loss_fn, total = SoftmaxCrossEntropy(), 0.0
-        for xb, yb in batches(images, y_index, self.batch_size, rng=self._shuffle_rng):
-            with np.errstate(over="ignore", invalid="ignore"):   # a blow-up is reported just below
-                loss = loss_fn.forward(self.model_.forward(xb, training=True), yb)
-            if not np.isfinite(loss):
-                where = self.model_.first_nonfinite_forward(xb) or "the loss"
-                raise DivergenceError(
-                    f"{type(self).__name__}: the training loss became {loss} in epoch "
-                    f"{self.n_iter_ + 1} (first non-finite values: {where}); lower lr or "
-                    f"init_scale (now {self.init_scale!r}), or set clip_grad_norm")
-            self.model_.backward(loss_fn.backward())
-            if self.clip_grad_norm is not None:
-                clip_gradients(self.model_, self.clip_grad_norm)
-            self.optimizer_.step()
-            total += loss * len(yb)
+        """One pass over the data in shuffled mini-batches (`train.train_steps`); appends the
+        mean loss to loss_curve_."""
+        def diverged(xb, loss, norm):
+            if math.isfinite(loss):          # a non-finite gradient: the next loss will tell
+                return True
+            where = self.model_.first_nonfinite_forward(xb) or "the loss"
+            raise DivergenceError(
+                f"{type(self).__name__}: the training loss became {loss} in epoch "
+                f"{self.n_iter_ + 1} (first non-finite values: {where}); lower lr or "
+                f"init_scale (now {self.init_scale!r}), or set clip_grad_norm")
+
+        steps = batches_per_pass(len(images), self.batch_size)
+        clip = None if self.clip_grad_norm is None else float(self.clip_grad_norm)
+        losses = train_steps(self.model_, (images, y_index), self.optimizer_, steps=steps,
+                             batch_size=self.batch_size, rng=self._shuffle_rng, nonfinite=diverged,
+                             clip=clip)
+        sizes = [self.batch_size] * (steps - 1) + [len(images) - (steps - 1) * self.batch_size]
+        total = 0.0
+        for loss, size in zip(losses.tolist(), sizes):
+            total += loss * size
         self.loss_curve_.append(total / len(images))
         self.n_iter_ += 1
         if self.verbose:

@@ -1,6 +1,6 @@
 """Stateless operations besides convolution: pooling, activations and their derivatives,
 log-softmax. Convolution has its own module, `convolution`; `conv2d`, `conv2d_naive` and
-`im2col` can also be reached from here, where DESIGN.md's first map put them.
+`im2col` can also be reached from here.
 
 Floor 1: NumPy only. Shapes are NCHW.
 """
@@ -12,9 +12,11 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
-from .convolution import _layout_of, _nchw, _output_hw, _pad, conv_output_size
-# DESIGN.md's map and its "how does a kernel step over the image?" answer name these here
+from .convolution import conv_output_size, output_hw as _output_hw
+# docs/architecture.md's "how does a kernel step over the image?" names these here too
 from .convolution import conv2d, conv2d_naive, im2col  # noqa: F401
+from .convolution.fast import _layout_of, _nchw
+from .convolution.teaching import pad as _pad
 from .errors import InvalidValueError, ShapeError
 from .validate import as_float_array, pair, real_number
 

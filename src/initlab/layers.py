@@ -61,7 +61,7 @@ class Layer:
         self.label = type(self).__name__   # Sequential renames it "3 (Conv2D)" for messages
 
     # what a forward pass leaves behind for backward: not part of a layer's state (not pickled)
-    _TRANSIENT = ("_cache", "_workspace", "_x", "_y", "_xy", "_mask", "_shape")
+    _TRANSIENT = ("_cache", "_conv", "_workspace", "_x", "_y", "_xy", "_mask", "_shape")
 
     def __getstate__(self):
         return {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
@@ -159,17 +159,19 @@ class Conv2D(Layer):
 
     def forward(self, x, training=True):
         x = as_images(self._input(x), f"{self.label} input", channels=self.in_channels)
-        y, self._cache = convolution.conv2d_forward(
+        convolution.output_hw(x.shape, self.kernel_size, self.stride, self.padding, self.label)
+        # the fast path unless convolution.use("teaching") picked convolution/teaching.py
+        self._conv = convolution.selected()
+        y, self._cache = self._conv.conv2d_forward(
             x, self.params["weight"], self.params.get("bias"), self.stride, self.padding,
-            where=self.label,
-            # the columns backward needs, in buffers reused every training step (see convolution)
-            workspace=self._workspace if training else None,
-        )
+            # the columns backward needs, in buffers the fast path reuses every training step
+            self._workspace if training else None)
+        self._shape = y.shape
         return y
 
     def backward(self, grad_y, need_input_grad=True):
-        grad_x, grad_w, grad_b = convolution.conv2d_backward(
-            grad_y, self._cache, need_input_grad=need_input_grad, where=f"{self.label} backward")
+        grad_y = self._grad_output(grad_y, self._shape)
+        grad_x, grad_w, grad_b = self._conv.conv2d_backward(grad_y, self._cache, need_input_grad)
         self.grads["weight"] = grad_w
         if "bias" in self.params:
             self.grads["bias"] = grad_b

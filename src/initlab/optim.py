@@ -14,6 +14,9 @@ import numpy as np
 from .errors import InvalidValueError, unknown_name
 from .validate import real_number
 
+# the learning rate a run takes when none is given, by optimizer (the CLI and the estimator)
+DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3}
+
 
 class Optimizer:
     """Base: holds the model, per-parameter state keyed like the state dict, a step counter."""

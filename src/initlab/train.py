@@ -1,4 +1,6 @@
-"""The training loop: `fit`, `evaluate`, the `History` it returns, callbacks, a divergence guard.
+"""The training loop: one step (`train_step`), and the two loops built on it: `fit` (epochs,
+callbacks, validation, resuming; the command line's) and `train_steps` (a number of steps; the
+studies' and the estimator's). Also `evaluate`, `accuracy`, gradient norms and clipping.
 
 Floor 4. One step reads
 
@@ -9,189 +11,28 @@ All randomness comes from `rng` (the data order) and from the layers' own genera
 masks), so the same seed gives the same bits. The library prints nothing: progress bars and
 tables are callbacks of the CLI.
 
-Resuming: `TrainState.resume_info()` captures, after any step, everything needed to continue
-bit-identically (data-order rng state at the start of the epoch, the position in the epoch,
-the epoch's running sums, every layer's rng state, the history); the model and optimizer are
-saved by `initlab.checkpoint`. `fit(..., resume=info)` continues from it.
+Resuming: `TrainState.resume_info()` (in `run_state`, with `History`) captures, after any
+step, everything needed to continue bit-identically; the model and optimizer are saved by
+`initlab.checkpoint`. `fit(..., resume=info)` continues from it.
 """
 from __future__ import annotations
 
-import copy
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
+from . import data as D
 from .errors import DataError, DivergenceError, InvalidValueError, ShapeError
 from .losses import SoftmaxCrossEntropy
 from .rng import as_generator
+from .run_state import (History, TrainState, check_resume_info, layer_rng_states,  # noqa: F401
+                        restore, set_layer_rng_states)
 from .validate import as_float_array, as_labels, positive_int, real_number
 
-__all__ = ["History", "TrainState", "fit", "evaluate", "grad_norm", "clip_gradients",
-           "layer_rng_states", "set_layer_rng_states", "check_resume_info"]
-
-RESUME_VERSION = 1
-
-
-# --------------------------------------------------------------------------- history
-
-@dataclass
-class History:
-    """What a run measured. Per epoch (1-based `epoch` numbers): train loss/accuracy (the running
-    means over the epoch's batches, in training mode), val loss/accuracy (eval mode; empty without
-    validation data), wall seconds; per step: the batch loss. `step`: total optimizer steps."""
-
-    epoch: list = field(default_factory=list)
-    train_loss: list = field(default_factory=list)
-    train_acc: list = field(default_factory=list)
-    val_loss: list = field(default_factory=list)
-    val_acc: list = field(default_factory=list)
-    batch_loss: list = field(default_factory=list)
-    epoch_seconds: list = field(default_factory=list)
-    step: int = 0
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict:
-        """Plain JSON-able data (floats round-trip exactly through JSON)."""
-        return copy.deepcopy(asdict(self))
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "History":
-        if not isinstance(data, dict):
-            raise InvalidValueError(f"History.from_dict: expected a dict, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InvalidValueError(f"History.from_dict: unknown field(s) {unknown} (valid: {sorted(known)})")
-        for name, value in data.items():
-            if name == "step":
-                ok = _is_count(value)
-            elif name == "seconds":
-                ok = _is_number(value)
-            else:
-                ok = isinstance(value, list) and all(_is_number(v) for v in value)
-            if not ok:
-                expected = {"step": "an integer >= 0", "seconds": "a number"}.get(name, "a list of numbers")
-                raise InvalidValueError(f"History.from_dict: field {name!r}: expected {expected}, "
-                                        f"got {_short(value)}")
-        return cls(**copy.deepcopy(data))
-
-    def deterministic(self) -> dict:
-        """`to_dict()` without the wall-clock fields: equal for two runs with one seed."""
-        out = self.to_dict()
-        out.pop("epoch_seconds")
-        out.pop("seconds")
-        return out
-
-
-def _is_count(value) -> bool:
-    """An int >= 0 that is not a bool (JSON true would pass isinstance(value, int))."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= 0
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-
-
-def _short(value, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-# --------------------------------------------------------------------------- state
-
-@dataclass
-class TrainState:
-    """What callbacks see. `epoch` is the 0-based index of the running epoch, `batch` the number of
-    its batches done, `step` the total steps done, `loss` the last batch loss, `grad_norm` the last
-    global gradient norm (before clipping). Set `stop = True` to end training after this call."""
-
-    model: object
-    optimizer: object
-    history: History
-    epochs: int
-    batches_per_epoch: int
-    batch_size: int
-    epoch: int = 0
-    batch: int = 0
-    step: int = 0
-    loss: float = math.nan
-    grad_norm: float = math.nan
-    examples: int = 0            # examples seen in this call of fit (for throughput)
-    stop: bool = False
-    epoch_rng_state: dict | None = None
-    epoch_sums: list = field(default_factory=lambda: [0.0, 0, 0])   # loss*n, correct, seen
-
-    def resume_info(self) -> dict:
-        """JSON-able data from which `fit(..., resume=...)` continues bit-identically
-        (together with the model's and optimizer's own state, saved by initlab.checkpoint)."""
-        return {
-            "version": RESUME_VERSION,
-            "epoch": self.epoch,
-            "batch": self.batch,
-            "step": self.step,
-            "data_rng": _jsonable(self.epoch_rng_state),
-            "layer_rngs": layer_rng_states(self.model),
-            "epoch_sums": list(self.epoch_sums),
-            "history": self.history.to_dict(),
-        }
-
-
-def _jsonable(value):
-    """Bit-generator states hold big ints (fine for JSON) and, for MT19937, arrays (made lists)."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return {"__array__": value.tolist(), "dtype": value.dtype.name}
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-def _from_jsonable(value):
-    if isinstance(value, dict):
-        if "__array__" in value:
-            return np.asarray(value["__array__"], dtype=value["dtype"])
-        return {k: _from_jsonable(v) for k, v in value.items()}
-    return value
-
-
-def _set_generator_state(gen: np.random.Generator, state, who: str):
-    try:
-        state = _from_jsonable(state)
-    except (TypeError, ValueError, KeyError) as exc:
-        raise InvalidValueError(f"{who}: saved rng state is malformed ({exc})") from None
-    kind = type(gen.bit_generator).__name__
-    if not isinstance(state, dict) or state.get("bit_generator") != kind:
-        found = state.get("bit_generator") if isinstance(state, dict) else type(state).__name__
-        raise InvalidValueError(f"{who}: saved rng state is for {found!r}, the generator here is {kind!r}")
-    try:
-        gen.bit_generator.state = state
-    except (TypeError, ValueError, KeyError, OverflowError) as exc:
-        raise InvalidValueError(f"{who}: saved {kind} state is malformed ({type(exc).__name__}: {exc})") from None
-
-
-def layer_rng_states(model) -> dict:
-    """{layer index (str): bit-generator state} for every layer owning an `rng` (Dropout)."""
-    return {str(i): _jsonable(layer.rng.bit_generator.state)
-            for i, layer in enumerate(model.layers)
-            if isinstance(getattr(layer, "rng", None), np.random.Generator)}
-
-
-def set_layer_rng_states(model, states: dict):
-    """Restore what `layer_rng_states` captured; the layers must be the same."""
-    if not isinstance(states, dict):
-        raise InvalidValueError(f"resume: expected the layers' rng states as {{layer index: state}}, "
-                                f"got {_short(states)}")
-    for key, state in states.items():
-        if not (isinstance(key, str) and key.isdigit()):
-            raise InvalidValueError(f"resume: saved rng state for layer {key!r}, expected a layer index")
-        index = int(key)
-        if index >= len(model.layers) or not isinstance(getattr(model.layers[index], "rng", None),
-                                                         np.random.Generator):
-            raise InvalidValueError(f"resume: saved rng state for layer {index}, which has no rng in this model")
-        _set_generator_state(model.layers[index].rng, state, f"resume: layer {index} rng")
+__all__ = ["History", "TrainState", "fit", "train_step", "train_steps", "evaluate", "accuracy",
+           "batches_per_pass", "grad_norm", "clip_gradients", "layer_rng_states",
+           "set_layer_rng_states", "check_resume_info"]
 
 
 # --------------------------------------------------------------------------- gradients
@@ -331,74 +172,34 @@ def _call(callbacks, hook, state):
             method(state)
 
 
-_RESUME_FIELDS = {
-    "version": f"{RESUME_VERSION}", "epoch": "an integer >= 0", "batch": "an integer >= 0",
-    "step": "an integer >= 0", "data_rng": "a bit-generator state or null",
-    "layer_rngs": "{layer index: bit-generator state}", "epoch_sums": "[loss sum, correct, seen]",
-    "history": "a History as a dict",
-}
+def train_step(model, loss_fn, optimizer, xb, yb, *, clip=None, guard=None):
+    """One step of gradient descent on the batch (xb, yb) -> (logits, loss, grad_norm):
 
+        logits = model.forward(xb); loss = loss_fn.forward(logits, yb)
+        model.backward(loss_fn.backward()); [clip to `clip`]; optimizer.step()
 
-def _resume_field_ok(key, value) -> bool:
-    if key == "version":
-        return value == RESUME_VERSION and not isinstance(value, bool)
-    if key in ("epoch", "batch", "step"):
-        return _is_count(value)
-    if key == "data_rng":
-        return value is None or isinstance(value, dict)
-    if key == "epoch_sums":
-        return isinstance(value, list) and len(value) == 3 and all(_is_number(v) for v in value)
-    return isinstance(value, dict)          # layer_rngs, history
-
-
-def check_resume_info(resume) -> dict:
-    """Check that `resume` has the layout of `TrainState.resume_info()` (every field present,
-    of its type, the history well formed); InvalidValueError naming the first bad field."""
-    expected = "the dict of TrainState.resume_info() (version " + str(RESUME_VERSION) + ")"
-    if not isinstance(resume, dict):
-        raise InvalidValueError(f"resume: expected {expected}, got {type(resume).__name__}")
-    missing = [key for key in _RESUME_FIELDS if key not in resume]
-    if missing:
-        raise InvalidValueError(f"resume: expected {expected}; it lacks {', '.join(map(repr, missing))}")
-    for key, what in _RESUME_FIELDS.items():
-        if not _resume_field_ok(key, resume[key]):
-            raise InvalidValueError(f"resume: field {key!r}: expected {what}, got {_short(resume[key])}")
-    History.from_dict(resume["history"])
-    return resume
-
-
-def _restore(state, resume, model, rng):
-    """Put `state` and the rngs where `resume` (TrainState.resume_info()) says."""
-    check_resume_info(resume)
-    if resume["batch"] > state.batches_per_epoch:
-        raise InvalidValueError(
-            f"resume: saved at batch {resume['batch']} of an epoch, but an epoch here has "
-            f"{state.batches_per_epoch} batches (another dataset or batch size?)"
-        )
-    state.history = History.from_dict(resume["history"])
-    state.epoch, state.batch, state.step = int(resume["epoch"]), int(resume["batch"]), int(resume["step"])
-    state.epoch_sums = list(resume["epoch_sums"])
-    state.epoch_rng_state = _from_jsonable(resume["data_rng"])
-    set_layer_rng_states(model, resume["layer_rngs"])
-    if state.epoch_rng_state is not None:
-        _set_generator_state(rng, state.epoch_rng_state, "resume: data-order rng")
-
-
-def _train_step(model, loss_fn, optimizer, xb, yb, state, clip):
-    # overflow on the way to a non-finite loss or gradient is reported by _diverged, naming the
-    # layer: NumPy's RuntimeWarnings about it would only be noise printed before that message
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    grad_norm is the global gradient norm before clipping, computed when `clip` or `guard` is
+    given (else nan). `guard(xb, loss, norm)` decides what a non-finite number does: it is
+    called with a non-finite loss (norm nan, before backward) and with a non-finite gradient
+    norm (before the update), and raises to stop training, returns False to skip this step's
+    update, or True to make it anyway. Without a guard the step goes on whatever the numbers.
+    """
+    norm = math.nan
+    # overflow on the way to a non-finite loss or gradient is the guard's to report: NumPy's
+    # RuntimeWarnings about it would only be noise printed before that message
+    with np.errstate(all="ignore"):
         logits = model.forward(xb, training=True)
         loss = loss_fn.forward(logits, yb)
-        if not math.isfinite(loss):
-            raise _diverged(model, xb, state, loss, math.nan)
+        if guard is not None and not math.isfinite(loss) and not guard(xb, loss, norm):
+            return logits, loss, norm
         model.backward(loss_fn.backward())
-        norm = grad_norm(model)
-    if not math.isfinite(norm):
-        raise _diverged(model, xb, state, loss, norm)
-    if clip is not None:
-        _clip(model, clip, norm)
-    optimizer.step()
+        if clip is not None or guard is not None:
+            norm = grad_norm(model)
+            if guard is not None and not math.isfinite(norm) and not guard(xb, loss, norm):
+                return logits, loss, norm
+        if clip is not None:
+            _clip(model, clip, norm)
+        optimizer.step()
     return logits, loss, norm
 
 
@@ -413,8 +214,11 @@ def _epoch_batches(x, y, batch_size, rng, skip):
 
 def _run_epoch(model, loss_fn, optimizer, x, y, rng, state, callbacks, clip, skip):
     """Train over one epoch's batches (after `skip` done ones); False if a callback stopped it."""
+    def guard(xb, loss, norm):
+        raise _diverged(model, xb, state, loss, norm)
+
     for xb, yb in _epoch_batches(x, y, state.batch_size, rng, skip):
-        logits, loss, norm = _train_step(model, loss_fn, optimizer, xb, yb, state, clip)
+        logits, loss, norm = train_step(model, loss_fn, optimizer, xb, yb, clip=clip, guard=guard)
         hits = _correct(logits, yb)
         state.epoch_sums[0] += loss * len(xb)
         state.epoch_sums[1] += 0 if hits is None else hits
@@ -498,7 +302,7 @@ def fit(model, loss_fn, optimizer, train, val=None, *, epochs, batch_size=64, rn
                        math.ceil(len(x) / batch_size), batch_size, epoch=start_epoch,
                        step=history.step if history is not None else 0)
     if resume is not None:
-        _restore(state, resume, model, rng)
+        restore(state, resume, model, rng)
     _call(callbacks, "on_train_begin", state)
     begin = time.perf_counter()
     while state.epoch < epochs and not state.stop:
@@ -516,3 +320,89 @@ def fit(model, loss_fn, optimizer, train, val=None, *, epochs, batch_size=64, rn
     state.history.seconds += time.perf_counter() - begin
     _call(callbacks, "on_train_end", state)
     return state.history
+
+
+# --------------------------------------------------------------------------- step-based training
+
+NONFINITE = ("continue", "stop", "raise")
+
+
+def batches_per_pass(n_examples, batch_size, *, drop_last=False, where="training") -> int:
+    """Mini-batches in one pass over n examples: ceil(n / b), or floor(n / b) with drop_last.
+
+    Zero batches would make a step-based loop spin for ever, so that is an InvalidValueError
+    naming the option to change (n_train for an empty set, batch_size otherwise)."""
+    batch_size = positive_int(batch_size, f"{where}: batch_size")
+    count = n_examples // batch_size if drop_last else -(-n_examples // batch_size)
+    if count == 0:
+        if n_examples == 0:
+            raise InvalidValueError(f"{where}: n_train: expected at least one training example, got none")
+        raise InvalidValueError(
+            f"{where}: batch_size: expected at most the {n_examples} training examples (only full batches "
+            f"are used), got {batch_size}")
+    return count
+
+
+def accuracy(model, x, y) -> float:
+    """The fraction of examples whose largest logit is the true class (eval mode)."""
+    if len(y) == 0:
+        raise InvalidValueError("accuracy: the evaluation set is empty; use more examples")
+    with np.errstate(all="ignore"):      # a diverged model's NaN logits score 0, not a warning
+        return float((model.predict(x).argmax(axis=1) == y).mean())
+
+
+def _nonfinite_guard(nonfinite, where, step):
+    """`train_step`'s guard for a `train_steps` policy; `step()` is the number of steps done."""
+    if callable(nonfinite):
+        return nonfinite
+
+    def guard(xb, loss, norm):
+        if math.isfinite(loss):             # a non-finite gradient: the policies only read the loss
+            return True
+        if nonfinite == "raise":
+            raise DivergenceError(f"{where}: the loss became {loss} at step {step() + 1}; "
+                                  "try a smaller learning rate")
+        return nonfinite == "continue"
+
+    return guard
+
+
+def train_steps(model, train, optimizer, *, steps, batch_size, rng, drop_last=False, every=1,
+                on_snapshot=None, on_step=None, nonfinite="continue", where="training",
+                clip=None, loss_fn=None) -> np.ndarray:
+    """Up to `steps` steps (`train_step`) of softmax cross-entropy on train = (x, y) -> the
+    per-step batch losses (float64, length = the steps taken; a non-finite loss is kept as it is).
+
+    The steps make passes over the training set, one permutation drawn from `rng` per pass (as
+    `data.batches` does), until the steps are done. Callbacks: `on_snapshot(step)` at step 0
+    (before any update), every `every` steps, and after the last step taken (also after an early
+    stop); `on_step(step, losses) -> bool` after every update (step counts from 1; `losses` holds
+    the losses so far), a true return stops. A non-finite loss (`nonfinite`): "continue" records
+    it and trains on, "stop" records it and stops before the update, "raise" raises
+    DivergenceError; or a guard callable, as `train_step` takes. `clip`: the gradients' global
+    norm limit; `loss_fn`: SoftmaxCrossEntropy() unless given.
+    """
+    steps = positive_int(steps, f"{where}: steps")
+    every = positive_int(every, f"{where}: every")
+    if not callable(nonfinite) and nonfinite not in NONFINITE:
+        raise InvalidValueError(f"{where}: nonfinite: expected one of {', '.join(NONFINITE)}, got {nonfinite!r}")
+    batches_per_pass(len(train[0]), batch_size, drop_last=drop_last, where=where)
+    loss_fn = SoftmaxCrossEntropy() if loss_fn is None else loss_fn
+    losses = np.empty(steps)
+    step = 0
+    guard = None if nonfinite == "continue" else _nonfinite_guard(nonfinite, where, lambda: step)
+    if on_snapshot:
+        on_snapshot(0)
+    while step < steps:
+        for xb, yb in D.batches(*train, batch_size, rng=rng, drop_last=drop_last):
+            _, loss, _ = train_step(model, loss_fn, optimizer, xb, yb, clip=clip, guard=guard)
+            losses[step] = loss
+            step += 1
+            stop = nonfinite == "stop" and not math.isfinite(loss)
+            stop = stop or bool(on_step and on_step(step, losses[:step]))
+            last = stop or step == steps
+            if on_snapshot and (step % every == 0 or last):
+                on_snapshot(step)
+            if last:
+                return losses[:step]
+    return losses

@@ -24,6 +24,7 @@ from .. import checkpoint, data, init, layers, models, optim, patchinit
 from ..errors import (CheckpointError, InitlabError, InvalidValueError, ShapeError, UnknownNameError,
                       unknown_name)
 from ..losses import SoftmaxCrossEntropy
+from ..optim import DEFAULT_LR
 from ..train import History, check_resume_info, evaluate, fit
 from ..validate import positive_int, real_number
 from . import ui
@@ -35,7 +36,6 @@ ORDER = 10
 DEFAULTS = dict(data="digits", model="small_cnn", init="he_normal", activation="relu",
                 optimizer="adam", lr=None, momentum=0.9, epochs=15, batch_size=32, seed=0, n=None,
                 clip_grad_norm=None, checkpoint_every=None, keep=None)
-DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3}
 # what a resumed run must share with the run it continues (the rest may be overridden)
 FIXED_ON_RESUME = ("data", "model", "init", "activation", "optimizer", "batch_size", "seed", "n")
 NAMES = ("data", "model", "init", "activation", "optimizer")

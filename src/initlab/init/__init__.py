@@ -3,7 +3,7 @@
 Floor 1 (NumPy and the standard library only).
 
 Every initializer is a function ``name(shape, rng=None, *, dtype=np.float32, **params)``
-returning a new array of exactly that shape and dtype. Conventions (DESIGN.md):
+returning a new array of exactly that shape and dtype. Conventions (docs/architecture.md):
 
 - dense weights are ``(out_features, in_features)``; conv weights are
   ``(out_channels, in_channels / groups, *kernel)`` for 1-, 2- and 3-D kernels;

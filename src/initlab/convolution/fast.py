@@ -1,22 +1,21 @@
-"""Convolution, NCHW: the naive loops and the fast im2col version, forward and backward.
+"""The fast convolution: the teaching path's numbers, with the speed work (floor 1).
 
-Floor 1: NumPy only. Shapes are NCHW; conv weights are (out_channels, in_channels, kh, kw).
+Same signatures as `convolution/teaching.py` (`conv2d_forward(x, weight, bias, stride,
+padding, workspace)`, `conv2d_backward(grad_y, cache, need_input_grad)`), and the same
+trust in its callers: `initlab.convolution`'s public functions and the layers check the
+arrays first. What it adds, each measured against the teaching version (`make bench`):
 
-Two convolutions compute the same thing:
+* two memory layouts: batch-last (C, H, W, N) for narrow layers, channels-last (N, H, W, C)
+  for wide ones (`conv_layout`); results are handed on as NCHW views of the layout they were
+  computed in, so the next layer's copy into its own layout is often a straight one;
+* reused buffers: the columns backward needs live in the layer's `workspace` dict, and data
+  used only within one call in this thread's shared scratch buffers (`_buffer`);
+* the channels-last input gradient as a convolution with the flipped kernel (no col2im).
 
-* `conv2d_naive` is the textbook picture: the kernel steps over the padded image, and each
-  output pixel is the sum of the elementwise products of the kernel and the patch under it.
-* `conv2d` is the fast one: every patch is copied once into a column matrix ("im2col", through
-  `sliding_window_view`), and one matrix product applies every filter to every patch. It works
-  in one of two memory layouts, batch-last (C, H, W, N) for narrow layers and channels-last
-  (N, H, W, C) for wide ones (`conv_layout`), and hands results on as NCHW views of the layout
-  it used.
-
-The tests hold the fast convolution to the naive one and to `scipy.signal.correlate`.
+The tests hold it to the teaching path, to `conv2d_naive` and to `scipy.signal.correlate`.
 """
 from __future__ import annotations
 
-import numbers
 import threading
 from collections import OrderedDict
 from typing import NamedTuple
@@ -24,122 +23,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .errors import InvalidValueError, ShapeError, UnknownNameError
-from .validate import as_float_array, as_images, pair, positive_int
+from .teaching import conv_output_size
 
-
-# --------------------------------------------------------------------------- geometry
-
-def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    """Output length along one axis: floor((size + 2 * padding - kernel) / stride) + 1."""
-    return (size + 2 * padding - kernel) // stride + 1
-
-
-def _output_hw(x_shape, kernel, stride, padding, where):
-    _, _, h, w = x_shape
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    if kh > h + 2 * ph or kw > w + 2 * pw:
-        raise ShapeError(
-            f"{where}: kernel {kh}x{kw} is larger than the padded input "
-            f"{h + 2 * ph}x{w + 2 * pw} (input shape {tuple(x_shape)}, padding {padding})"
-        )
-    return conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
-
-
-def _pad(x: np.ndarray, padding, value=0.0) -> np.ndarray:
-    ph, pw = padding
-    if ph == 0 and pw == 0:
-        return x
-    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
-
-
-def _check_conv_args(x, weight, bias, where):
-    """Arrays of one float dtype (the widest float among them, float32 if none is float;
-    integers are converted straight to it), with the shapes a convolution needs; returns
-    (x, weight, bias)."""
-    floats = [a.dtype for a in (x, weight, bias) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
-    common = np.float64 if any(d == np.float64 for d in floats) else np.float32
-    x = as_float_array(x, f"{where} input", finite=False, int_dtype=common)
-    weight = as_float_array(weight, f"{where} weight", finite=False, int_dtype=common)
-    bias = None if bias is None else as_float_array(bias, f"{where} bias", finite=False, int_dtype=common)
-    dtype = np.result_type(x, weight, *(() if bias is None else (bias,)))
-    x, weight = x.astype(dtype, copy=False), weight.astype(dtype, copy=False)
-    bias = None if bias is None else bias.astype(dtype, copy=False)
-    if x.ndim != 4:
-        raise ShapeError(f"{where}: expected a 4-D NCHW input, got shape {x.shape}")
-    if weight.ndim != 4:
-        raise ShapeError(f"{where}: expected a 4-D weight (out, in, kh, kw), got shape {weight.shape}")
-    if 0 in weight.shape[2:]:
-        raise ShapeError(f"{where}: expected a weight with a kernel of at least 1x1, got shape {weight.shape}")
-    if x.shape[1] != weight.shape[1]:
-        raise ShapeError(
-            f"{where}: the weight expects {weight.shape[1]} input channel(s), "
-            f"got an input with {x.shape[1]} (shape {x.shape})"
-        )
-    if bias is not None and bias.shape != (weight.shape[0],):
-        raise ShapeError(f"{where}: expected bias of shape ({weight.shape[0]},), got {bias.shape}")
-    return x, weight, bias
-
-
-# --------------------------------------------------------------------------- naive convolution
-
-def conv2d_naive(x, weight, bias=None, stride=1, padding=0):
-    """y[n, o, i, j] = sum_{c, u, v} xpad[n, c, i*sh + u, j*sw + v] * weight[o, c, u, v] + bias[o].
-
-    Plain loops, for reading and for testing the fast version; slow by design.
-    """
-    stride, padding = pair(stride, "stride", minimum=1), pair(padding, "padding")
-    x, weight, bias = _check_conv_args(x, weight, bias, "conv2d_naive")
-    n_batch, _, _, _ = x.shape
-    out_channels, _, kh, kw = weight.shape
-    oh, ow = _output_hw(x.shape, (kh, kw), stride, padding, "conv2d_naive")
-    xp = _pad(x, padding)
-    y = np.zeros((n_batch, out_channels, oh, ow), dtype=np.result_type(x, weight))
-    for n in range(n_batch):
-        for o in range(out_channels):
-            for i in range(oh):
-                for j in range(ow):
-                    top, left = i * stride[0], j * stride[1]
-                    patch = xp[n, :, top:top + kh, left:left + kw]
-                    y[n, o, i, j] = np.sum(patch * weight[o])
-            if bias is not None:
-                y[n, o] += bias[o]
-    return y
-
-
-def conv2d_naive_backward(grad_y, x, weight, stride=1, padding=0):
-    """Gradients of `conv2d_naive` by the same loops: each output spreads its gradient back
-    over the patch it read (to the input) and over the kernel (to the weight).
-
-    Returns (grad_x, grad_weight, grad_bias).
-    """
-    stride, padding = pair(stride, "stride", minimum=1), pair(padding, "padding")
-    where = "conv2d_naive_backward"
-    x, weight, _ = _check_conv_args(x, weight, None, where)
-    out_channels, _, kh, kw = weight.shape
-    expected = (x.shape[0], out_channels, *_output_hw(x.shape, (kh, kw), stride, padding, where))
-    grad_y = as_float_array(grad_y, f"{where} grad_y", finite=False, int_dtype=x.dtype)
-    if grad_y.shape != expected:
-        raise ShapeError(f"{where}: expected grad_y of shape {expected} (the forward's output), "
-                         f"got {grad_y.shape}")
-    n_batch, _, oh, ow = grad_y.shape
-    xp = _pad(x, padding)
-    grad_xp = np.zeros_like(xp)
-    grad_w = np.zeros_like(weight)
-    for n in range(n_batch):
-        for o in range(out_channels):
-            for i in range(oh):
-                for j in range(ow):
-                    top, left = i * stride[0], j * stride[1]
-                    g = grad_y[n, o, i, j]
-                    grad_xp[n, :, top:top + kh, left:left + kw] += g * weight[o]
-                    grad_w[o] += g * xp[n, :, top:top + kh, left:left + kw]
-    ph, pw = padding
-    grad_x = grad_xp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
-    return grad_x, grad_w, grad_y.sum(axis=(0, 2, 3))
-
-
-# --------------------------------------------------------------------------- fast convolution
 
 class ConvCache(NamedTuple):
     """What the fast backward needs from the forward pass."""
@@ -301,42 +186,18 @@ CHANNELS_LAST_MIN_CHANNELS = 16
 LAYOUTS = ("batch-last", "channels-last")
 
 
-def _channels_last_fits(kernel, stride, padding):
+def channels_last_fits(kernel, stride, padding):
     """The channels-last path handles stride 1 with padding below the kernel size."""
     (kh, kw), (ph, pw) = kernel, padding
     return stride == (1, 1) and ph <= kh - 1 and pw <= kw - 1
 
 
-def conv_layout(in_channels, out_channels, kernel_size, stride=1, padding=0):
-    """The memory layout the fast convolution picks for a layer: "channels-last" for stride 1,
-    padding below the kernel size, at least CHANNELS_LAST_MIN_CHANNELS input channels and no
-    more output channels than input ones; else "batch-last"."""
-    in_channels = positive_int(in_channels, "conv_layout in_channels", minimum=0)
-    out_channels = positive_int(out_channels, "conv_layout out_channels", minimum=0)
-    kernel = pair(kernel_size, "conv_layout kernel_size", minimum=1)
-    stride = pair(stride, "conv_layout stride", minimum=1)
-    return _layout_for(in_channels, out_channels, kernel, stride, pair(padding, "conv_layout padding"))
-
-
-def _layout_for(in_channels, out_channels, kernel, stride, padding):
-    """`conv_layout` for checked arguments (ints, and pairs of ints)."""
+def layout_for(in_channels, out_channels, kernel, stride, padding):
+    """The memory layout this path picks for a layer: "channels-last" for stride 1, padding
+    below the kernel size, at least CHANNELS_LAST_MIN_CHANNELS input channels and no more
+    output channels than input ones; else "batch-last". (Arguments as ints and pairs.)"""
     wide = CHANNELS_LAST_MIN_CHANNELS <= in_channels and out_channels <= in_channels
-    return "channels-last" if wide and _channels_last_fits(kernel, stride, padding) else "batch-last"
-
-
-def _uses_channels_last(in_channels, out_channels, kernel, stride, padding, layout, where):
-    """Whether the fast convolution takes the channels-last path: `layout` if given (one of
-    LAYOUTS), else `conv_layout`'s choice."""
-    if layout is None:
-        return _layout_for(in_channels, out_channels, kernel, stride, padding) == "channels-last"
-    if not isinstance(layout, str) or layout not in LAYOUTS:
-        raise UnknownNameError(
-            f"{where}: unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)} or None")
-    if layout == "channels-last" and not _channels_last_fits(kernel, stride, padding):
-        raise InvalidValueError(
-            f"{where}: the channels-last layout needs stride 1 and padding below the kernel "
-            f"size, got kernel {kernel}, stride {stride}, padding {padding}")
-    return layout == "channels-last"
+    return "channels-last" if wide and channels_last_fits(kernel, stride, padding) else "batch-last"
 
 
 def _im2col_channels_last(xl, kernel, workspace, name):
@@ -392,59 +253,23 @@ def _conv_backward_channels_last(grad_y, cache, need_input_grad):
     return grad_x, grad_w, grad_b
 
 
-def im2col(x, kernel_size, stride=1, padding=0):
-    """Copy every KHxKW patch of the padded input into a column.
+def conv2d_forward(x, weight, bias, stride, padding, workspace=None, layout=None):
+    """y = W_mat @ cols + b, as the teaching path's; returns (y (N, O, OH, OW), cache).
 
-    x (N, C, H, W) -> cols (C*KH*KW, OH*OW*N); row index (c, u, v), column index (i, j, n).
-    With the patch entries as rows, one matrix product W (O, C*KH*KW) @ cols applies every
-    filter to every patch.
+    Runs in `layout` (one of LAYOUTS; channels-last needs `channels_last_fits`), by default
+    `layout_for`'s choice. x, y and the gradients are NCHW to the caller; y and grad_x are fresh
+    arrays, returned as views of the layout they were computed in (contiguous only if that was
+    NCHW). `workspace`: a dict in which the columns are kept between calls (a layer passes its
+    own while training); the cache then points into it, so backward must follow this forward.
     """
-    x = as_images(x, "im2col input")
-    kernel = pair(kernel_size, "kernel_size", minimum=1)
-    stride, padding = pair(stride, "stride", minimum=1), pair(padding, "padding")
-    out_hw = _output_hw(x.shape, kernel, stride, padding, "im2col")
-    return _im2col_batch_last(_in_layout(x, "CHWN", "x", padding), kernel, stride, out_hw)
-
-
-def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
-    """The adjoint of `im2col`: add each column's entries back onto the pixels they came from.
-    Returns an (N, C, H, W) view of a fresh batch-last array."""
-    kernel = pair(kernel_size, "kernel_size", minimum=1)
-    stride, padding = pair(stride, "stride", minimum=1), pair(padding, "padding")
-    cols = as_float_array(cols, "col2im cols", finite=False)
-    if (not isinstance(x_shape, (tuple, list)) or len(x_shape) != 4
-            or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 0 for d in x_shape)):
-        raise ShapeError(f"col2im x_shape: expected 4 ints >= 0, (N, C, H, W), got {x_shape!r}")
-    x_shape = tuple(int(d) for d in x_shape)
-    n, c, h, w = x_shape
-    oh, ow = _output_hw(x_shape, kernel, stride, padding, "col2im")
-    expected = (c * kernel[0] * kernel[1], oh * ow * n)
-    if cols.shape != expected:
-        raise ShapeError(f"col2im: expected cols of shape {expected} for x_shape {x_shape}, got {cols.shape}")
-    return _col2im_batch_last(cols, x_shape, kernel, stride, padding)
-
-
-def conv2d_forward(x, weight, bias=None, stride=1, padding=0, *, where="conv2d", workspace=None,
-                   layout=None):
-    """Fast convolution that also returns the cache its backward needs: (y, cache).
-
-    y = W_mat @ cols + b, with W_mat = weight.reshape(O, C*KH*KW); y is (N, O, OH, OW).
-    Which memory layout runs is `conv_layout`'s choice, or `layout` (one of LAYOUTS) when
-    given. Either way x, y and the gradients are NCHW; y and grad_x are fresh arrays, returned
-    as views of the layout they were computed in (contiguous only if that was NCHW).
-    `workspace`: a dict in which the columns are kept between calls (a layer passes its own
-    while training); the cache then points into it, so backward must follow this forward.
-    Data used only within a call lives in the thread's shared scratch buffers (`_buffer`).
-    """
-    stride, padding = pair(stride, "stride", minimum=1), pair(padding, "padding")
-    x, weight, bias = _check_conv_args(x, weight, bias, where)
-    if workspace is not None and not isinstance(workspace, dict):
-        raise InvalidValueError(f"{where}: workspace must be a dict or None, got {type(workspace).__name__}")
     out_channels, in_channels, kh, kw = weight.shape
-    oh, ow = _output_hw(x.shape, (kh, kw), stride, padding, where)
-    if _uses_channels_last(in_channels, out_channels, (kh, kw), stride, padding, layout, where):
+    if layout is None:
+        layout = layout_for(in_channels, out_channels, (kh, kw), stride, padding)
+    if layout == "channels-last":
         y, cols = _conv_forward_channels_last(x, weight, bias, padding, workspace)
         return y, ConvCache(x.shape, cols, weight, stride, padding, channels_last=True)
+    oh = conv_output_size(x.shape[2], kh, stride[0], padding[0])
+    ow = conv_output_size(x.shape[3], kw, stride[1], padding[1])
     cols = _im2col_batch_last(_in_layout(x, "CHWN", "x", padding), (kh, kw), stride, (oh, ow), workspace)
     y = np.empty((out_channels, cols.shape[1]), cols.dtype)
     np.matmul(weight.reshape(out_channels, cols.shape[0]), cols, out=y)       # (O, OH*OW*N)
@@ -454,31 +279,13 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, *, where="conv2d",
     return y, ConvCache(x.shape, cols, weight, stride, padding)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0):
-    """Fast 2-D convolution (cross-correlation, as in every DL framework), NCHW.
-
-    y[n, o, i, j] = sum_{c, u, v} xpad[n, c, i*sh + u, j*sw + v] * weight[o, c, u, v] + bias[o]
-    """
-    return np.ascontiguousarray(conv2d_forward(x, weight, bias, stride, padding)[0])
-
-
-def conv2d_backward(grad_y, cache: ConvCache, *, need_input_grad=True, where="conv2d_backward"):
+def conv2d_backward(grad_y, cache, need_input_grad=True):
     """Gradients of the fast convolution: (grad_x, grad_weight, grad_bias).
 
     With G = grad_y as (O, OH*OW*N): grad_W = G @ cols^T, grad_b = sum of G over positions,
     grad_cols = W_mat^T @ G, and grad_x = col2im(grad_cols) (batch-last; the channels-last
-    path convolves G with the flipped kernel instead). grad_x is None when not needed (the
-    first layer of a network). `where` names the caller in error messages.
+    path convolves G with the flipped kernel instead). grad_x is None when not needed.
     """
-    if not isinstance(cache, ConvCache):
-        raise InvalidValueError(f"{where}: expected the ConvCache conv2d_forward returned, "
-                                f"got {type(cache).__name__}")
-    n, o, kernel = cache.x_shape[0], cache.weight.shape[0], cache.weight.shape[2:]
-    expected = (n, o, *_output_hw(cache.x_shape, kernel, cache.stride, cache.padding, where))
-    grad_y = as_float_array(grad_y, f"{where} grad_y", finite=False)
-    if grad_y.shape != expected:
-        raise ShapeError(f"{where}: expected grad_y of shape {expected} (the forward's "
-                         f"output), got {grad_y.shape}")
     grad_y = grad_y.astype(cache.cols.dtype, copy=False)   # gradients in the layer's dtype
     if cache.channels_last:
         return _conv_backward_channels_last(grad_y, cache, need_input_grad)

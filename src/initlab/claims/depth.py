@@ -112,3 +112,31 @@ CLAIMS = [
              "偶然の水準を下回る",
           rule=critical_trains, words=_words, applies=lambda r: "critical" in r),
 ]
+
+
+def captions(result, lang="en") -> dict:
+    """{figure name: what to look at, and what this run shows}."""
+    deep = deepest(result)
+    runs = result["runs"]
+    reached = {name: sum(v is not None for v in runs[f"{name}@{deep}"]["steps_to_threshold"])
+               for name in ("glorot", "he") if f"{name}@{deep}" in runs}
+    n = len(result["settings"]["seeds"])
+    r = result["grad_ratio"][str(deep)]
+    if lang == "ja":
+        out = {"depth_curves": f"各パネルは 1 つの深さ。太線はシードの中央値、細線は各シード、点線はその深さのしきい値。"
+                               + (f"{deep} 層では He は {n} シード中 {reached['he']}、Glorot は {reached['glorot']} で"
+                                  "しきい値に達した。" if reached else ""),
+               "depth_steps": "しきい値までのステップ数(点 = シード、三角 = 予算内に達せず)。深くなるほど初期化の差が開くかを見る。",
+               "depth_gradients": f"初期化時に第 1 層へ届く勾配の比 Glorot / He(独立な乱数)。破線が理論 2^(-(L-1)/2)。"
+                                  f"{deep} 層では幾何平均 {r['ratio_normalized_gmean']:.3g}、理論 {r['theory']:.3g}。"}
+    else:
+        out = {"depth_curves": "One panel per depth: bold lines are the median over seeds, thin lines single seeds, the "
+                               "dotted line the depth's threshold. "
+                               + (f"At {deep} layers He reached it in {reached['he']} of {n} seeds, Glorot in "
+                                  f"{reached['glorot']}." if reached else ""),
+               "depth_steps": "Steps to the threshold per seed (triangles: not within the budget). Look at how the gap "
+                              "between the inits opens with depth.",
+               "depth_gradients": f"Glorot's gradient reaching the first layer over He's at init (independent draws), "
+                                  f"against the dashed 2^(-(L-1)/2): at {deep} layers the geometric mean is "
+                                  f"{r['ratio_normalized_gmean']:.3g} for a predicted {r['theory']:.3g}."}
+    return out

@@ -98,3 +98,19 @@ EXPLANATION = {
           "Adam で {seeds} シードにわたって学習させます。学習率は手で選ばず、各条件の学習率は専用のシードでの探索で決めます"
           "({rates})。曲線は損失を示し、主張は停滞を抜けるまでのステップ数、しきい値までのステップ数、最終損失を比べます。",
 }
+
+
+def captions(result, lang="en") -> dict:
+    """{figure name: what to look at, and what this run shows}."""
+    d = deepest(result)
+    sig = cell(result, "sigmoid", "momentum")
+    stuck = sum(v is None for v in sig["steps_to_threshold"]) if sig else 0
+    n = len(result["settings"]["seeds"])
+    if lang == "ja":
+        return {"optimizers_curves": f"最適化手法ごとのパネル。色が活性化関数、太線がシードの中央値。{d} 層・SGD + モーメンタムの"
+                                     f"シグモイドは {n} シード中 {stuck} でしきい値に達しなかった。",
+                "optimizers_steps": "各条件のしきい値までのステップ数(点 = シード、三角 = 予算内に達せず)。"}
+    return {"optimizers_curves": f"One panel per optimizer; colours are activations, bold lines the median over seeds. "
+                                 f"At {d} layers with SGD + momentum, sigmoid nets missed the threshold in {stuck} of "
+                                 f"{n} seeds.",
+            "optimizers_steps": "Steps to the threshold per cell and seed (triangles: not within the budget)."}

@@ -116,3 +116,18 @@ EXPLANATION = {
           "破線が 6 xi_c、縦線が臨界線です。8x8 のマップのゼロパディングは 1 層あたり分散の {gain:.3f} しか伝えないため、"
           "線は実効的な分散で描いています。",
 }
+
+
+def captions(result, lang="en") -> dict:
+    """{figure name: what to look at, and what this run shows}."""
+    b = next(iter(result["accuracy"]))
+    critical = result["lines"][b]["critical_sigma_w2_padded"]
+    best = best_sigma_w2(result)
+    if lang == "ja":
+        return {"phase_diagram": f"各マスはその深さと sigma_w^2 のネットのテスト精度(シードの中央値)。赤線が臨界線 "
+                                 f"(sigma_w^2 = {critical:.3g})、白い破線が 6 xi_c。最深で最も精度の高い sigma_w^2 は"
+                                 f"シードの中央値で {float(np.median(best)):.3g}。"}
+    return {"phase_diagram": f"Each square: the median test accuracy of a net of that depth and sigma_w^2. The red line "
+                             f"is the critical line (sigma_w^2 = {critical:.3g}), the white dashed line 6 xi_c; look "
+                             f"for the bright region following it. At the deepest depth the best sigma_w^2 was "
+                             f"{float(np.median(best)):.3g} (median over seeds)."}

@@ -50,16 +50,19 @@ def predicted_factor(result, key) -> list:
 def factor_matches(result, key):
     measured, predicted = result["summary"][key]["factor"], predicted_factor(result, key)
     se = drift(result)[1] if key.startswith("relu/") else 0.0
-    return verdicts.within(measured, predicted, tolerance(measured, predicted, se),
-                           effect_name="measured / predicted per-layer variance factor")
+    return _within(measured, predicted, tolerance(measured, predicted, se), "measured / predicted per-layer variance factor")
+
+
+def _within(measured, predicted, factor, name):
+    """verdicts.within, its tolerance shown in the effect's name."""
+    return verdicts.within(measured, predicted, factor, effect_name=f"{name} (tolerance x{factor:.3g})")
 
 
 def glorot_half_of_he(result):
     s = result["summary"]
     ratio = [g / h for g, h in zip(s["relu/glorot"]["factor"], s["relu/he"]["factor"])]
     half = [0.5] * len(ratio)
-    return verdicts.within(ratio, half, tolerance(ratio, half),
-                           effect_name="(Glorot's factor / He's) / 0.5")
+    return _within(ratio, half, tolerance(ratio, half), "(Glorot's factor / He's) / 0.5")
 
 
 def he_spread(result):
@@ -74,8 +77,7 @@ def he_spread(result):
 def saturation_matches(result):
     s = result["summary"]["tanh/std=1"]
     measured, predicted = s["saturated_last"], s["saturated_predicted"]
-    return verdicts.within(measured, predicted, tolerance(measured, predicted),
-                           effect_name="measured / predicted saturated fraction")
+    return _within(measured, predicted, tolerance(measured, predicted), "measured / predicted saturated fraction")
 
 
 def lsuv_calibration(result, act):
@@ -87,8 +89,7 @@ def lsuv_calibration(result, act):
 def lsuv_held_out(result, act):
     measured = result["summary"][f"{act}/lsuv"]["last_pre_var"]
     one = [1.0] * len(measured)
-    return verdicts.within(measured, one, tolerance(measured, one),
-                           effect_name="last layer's variance on a held-out batch")
+    return _within(measured, one, tolerance(measured, one), "last layer's variance on a held-out batch")
 
 
 def _has(*keys):

@@ -140,7 +140,7 @@ def test_running_out_of_memory_is_one_line_naming_the_sizes_and_leaves_no_out_fo
 # ------------------------------------------------------------------------------ names in messages
 
 @pytest.mark.parametrize("argv, start, expected", [
-    (["propagate", "--theory-seeds", "-1"], "--theory-seeds: ", ["expected an integer >= 0, got -1"]),
+    (["propagate", "--sweep-widths", "0"], "--sweep-widths: ", ["expected an integer >= 1, got 0"]),
     (["propagate", "--inits", "std=0.05"], "--inits: ", ["malformed", "--inits takes std=0.01, std=1, glorot",
                                                          "'normal(std=0.05)'"]),
     (["propagate", "--data", "mnist:"], "--data: ", ["unknown dataset 'mnist:'"]),

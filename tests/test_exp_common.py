@@ -71,7 +71,7 @@ def test_propagate_takes_an_initializer_spec_with_commas(tmp_path):
     out = tmp_path / "prop"
     spec = "truncated_normal(std=0.5, a=-1, b=1)"
     argv = ["propagate", "--tiny", "--seeds", "1", "--out", str(out), "--depth", "3", "--inits", f"he,{spec}",
-            "--activations", "relu", "--theory-seeds", "0"]
+            "--activations", "relu", "--no-sweep"]
     assert main(argv) == 0
     data = json.loads((out / "result.json").read_text())
     assert list(data["configs"]["relu"]) == ["he", spec]

@@ -388,7 +388,7 @@ def predicted_propagation(model_spec_or_model, input_variance, *, image_size=Non
     activation_index (of the activation after it, or None), fan_in, weight_var, q (mean over
     pixels), pre_std = sqrt(q), act_mean, act_std (of phi(z) over the whole map), act_rms,
     chi = sigma_w^2 * fan_in * E[phi'(z)^2] (the per-layer gradient factor; 1 = critical),
-    grad_ratio.
+    grad_ratio, q_map (the per-pixel q as an (H, W) array; (1, 1) for the homogeneous recursion).
     """
     from .layers import Activation, Conv2D
     from .validate import positive_int
@@ -421,7 +421,7 @@ def predicted_propagation(model_spec_or_model, input_variance, *, image_size=Non
                        "q": float(q.mean()), "pre_std": float(np.sqrt(q.mean())),
                        "act_mean": float(m1.mean()), "act_rms": float(np.sqrt(m2.mean())),
                        "act_std": float(np.sqrt(max(m2.mean() - m1.mean() ** 2, 0.0))),
-                       "chi": float(weight_var * fan_in * d2.mean()),
+                       "chi": float(weight_var * fan_in * d2.mean()), "q_map": q,
                        "_conv": conv, "_q": q, "_d2": d2})
         channels = w.shape[0]
         if s_map is None:

@@ -3,17 +3,21 @@
 Plain conv stacks (no batch norm, no skips; default 30 layers of width 16) on a batch of real
 images, for std 0.01, std 1, Glorot, He, LeCun, orthogonal and LSUV, under ReLU and tanh:
 the std of every layer's output and of the gradient reaching it, measured and predicted by the
-mean-field recursion, and histograms per layer. Prints a table per activation and the claims
-checked; writes result.json and the figures (PNG) to --out.
+mean-field recursion (zero padding included), and histograms per layer; a sweep of He/ReLU
+nets over widths fits how far a net of finite width drifts below mean field. Every net is a
+task (8 seeds by default, run in parallel with --jobs or on a Dask cluster); the claims are
+predictions decided over the seeds. Writes result.json, timing.json, the finished tasks and
+the figures (PNG) to --out.
 """
 from __future__ import annotations
 
+import numpy as np
 
 from ..errors import InitlabError, UnknownNameError
 from ..experiments import propagate as study
 from . import ui
 from ._common import add_common, given_options, study_command, study_preset
-from ._options import split_list
+from ._options import MAX_WIDTH, check_at_most, split_ints, split_list
 
 ORDER = 20
 
@@ -28,21 +32,25 @@ def _print_tables(result):
         rows = []
         for name, c in configs.items():
             s = result["summary"][f"{act}/{name}"]
-            last = s["saturated_last"] if act in ("tanh", "sigmoid") else s["dead_last"]
-            rows.append((name, _g(c["act_std_gmean"][0]), _g(c["act_std_gmean"][-1]),
-                         _g(s["last_over_first"]), _g(s["theory_last_over_first"]),
-                         _g(s["variance_factor_per_layer"]), _g(c["grad_std_gmean"][0]), _g(last)))
+            last = float(np.mean(s["saturated_last"])) if "saturated_last" in s else s["dead_last"]
+            rows.append((name, _g(c["act_std_gmean"][0]), _g(c["act_std_gmean"][-1]), _g(s["last_over_first"]),
+                         _g(s["theory_last_over_first"]), _g(_gmean(s["factor"])), _g(_gmean(s["factor_mf"])),
+                         _g(c["grad_std_gmean"][0]), _g(last)))
         ui.print_table(f"{act}: std of each layer's output through {depth} layers (geometric mean over seeds)",
-                       ["init", "layer 1", f"layer {depth}", "ratio", "predicted", "var x/layer",
-                        "grad layer 1", "saturated" if act in ("tanh", "sigmoid") else "dead"], rows)
-    if not result["theory_check"]:
+                       ["init", "layer 1", f"layer {depth}", "ratio", "mean field", "var x/layer",
+                        "mean field x/layer", "grad layer 1", "saturated" if act in ("tanh", "sigmoid") else "dead"],
+                       rows)
+    if "sweep" not in result:
         return
-    rows = [(key, f"{c['max_rel_error']:.3f}", ", ".join(f"{v:.2f}" for v in c["ratio"]))
-            for key, c in result["theory_check"].items()]
-    s = result["settings"]
-    ui.print_table(f"theory check: width {s['theory_width']}, {s['theory_depth']} layers, "
-                   f"{s['theory_seeds']} nets", ["init", "max |measured/predicted - 1|", "measured/predicted per layer"],
-                   rows)
+    fit = result["sweep"]["fit"]
+    rows = [(width, f"{drift:+.4f}", f"{-fit['c'] / int(width):+.4f}") for width, drift in fit["per_width"].items()]
+    ui.print_table(f"He/ReLU width sweep ({depth} layers): log-variance drift per layer below mean field "
+                   f"(fit: -c/width, c = {fit['c']:.2f} +- {fit['c_se']:.2f})", ["width", "measured", "fit"], rows)
+
+
+def _gmean(values):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.exp(np.mean(np.log(np.asarray(values, dtype=np.float64)))))
 
 
 def check_inits(inits):
@@ -64,15 +72,19 @@ def propagate(args) -> int:
         kwargs["inits"] = check_inits(tuple(split_list(args.inits, "--inits")))
     if args.activations is not None:
         kwargs["activations"] = tuple(split_list(args.activations, "--activations"))
-    kwargs.update(given_options(args, ("depth", "width", "batch", "data", "theory_width", "theory_depth",
-                                       "theory_seeds", "lr")))
+    if args.no_sweep:
+        kwargs["sweep_widths"] = ()
+    elif args.sweep_widths is not None:
+        kwargs["sweep_widths"] = tuple(check_at_most(w, MAX_WIDTH, "--sweep-widths")
+                                       for w in split_ints(args.sweep_widths, "--sweep-widths"))
+    kwargs.update(given_options(args, ("depth", "width", "batch", "data", "lr")))
     return study_command(args, "propagate", "propagate", kwargs, _print_tables)
 
 
 def register(sub):
     p = sub.add_parser("propagate", help="per-layer activation/gradient std through deep plain stacks, vs theory",
                        description=__doc__)
-    add_common(p, default_out="initlab-propagate", default_seeds="2")
+    add_common(p, default_out="initlab-propagate", default_seeds="8")
     p.add_argument("--depth", type=int, default=None, help="conv layers (default 30)")
     p.add_argument("--width", type=int, default=None, help="channels per layer (default 16)")
     p.add_argument("--inits", default=None,
@@ -81,13 +93,12 @@ def register(sub):
     p.add_argument("--activations", default=None, help="comma-separated activations (default relu,tanh)")
     p.add_argument("--data", default=None, help=f"images: {', '.join(study.DATASETS)} (default shapes)")
     p.add_argument("--batch", type=int, default=None, help="images in the measured batch (default 32)")
-    p.add_argument("--theory-width", dest="theory_width", type=int, default=None,
-                   help="width of the theory check (default 64)")
-    p.add_argument("--theory-depth", dest="theory_depth", type=int, default=None,
-                   help="layers of the theory check (default 5)")
-    p.add_argument("--theory-seeds", dest="theory_seeds", type=int, default=None,
-                   help="nets averaged in the theory check (default 8)")
+    p.add_argument("--sweep-widths", dest="sweep_widths", default=None,
+                   help="comma-separated widths of the He/ReLU sweep that fits the finite-width drift "
+                        "(default 16,32,64)")
+    p.add_argument("--no-sweep", dest="no_sweep", action="store_true",
+                   help="skip the width sweep (the ReLU predictions then have no drift to use)")
     p.add_argument("--lr", type=float, default=None, help="learning rate for the update/weight ratio (default 0.01)")
     p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=propagate, sizes="--seeds, --depth, --width, --batch, --theory-width")
+    p.set_defaults(func=propagate, sizes="--seeds, --depth, --width, --batch, --sweep-widths")
     return p

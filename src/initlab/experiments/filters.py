@@ -23,18 +23,22 @@ antidiagonal, hline, vline, edge_x, edge_y, edges) and the validation accuracy. 
   each filter rescaled to the norm He's init gives a filter on average, sqrt(2 k^2 C / fan_in)
   = sqrt(2), then trained like the rest; "hand_frozen": the same, never trained (trainable=False).
 
-For one seed every start shares the rest of the network's initial weights and the batch order,
-so runs differ only in the first layer.
+The grid: one task per (start, seed) trains one net; for one seed every start shares the rest
+of the network's initial weights and the batch order (common random numbers), so runs differ
+only in the first layer and a paired comparison over seeds measures the start. Each run also
+records its test accuracy per class and the first layer's feature maps of one X image.
 
-"Is the X filter learned by itself?" is answered against chance: for each random init, `n_null`
-draws of a whole first layer from that init give the distribution of the best-of-`width` score
-for each template (what random kernels score with no training at all). A template is "learned"
-in a run when the best kernel after training scores above that distribution's 95th percentile.
+"Is the X filter learned by itself?" is answered against chance: one task per random init (and
+for He normal whenever a hand start runs) draws `n_null` whole first layers from that init: the
+distribution of the best-of-`width` score for each template, and of a single kernel's score
+(what random kernels score with no training at all). A template is "learned" in a run when the
+best kernel after training scores above that distribution's 95th percentile.
 """
 from __future__ import annotations
 
 import math
-import time
+import sys
+from functools import lru_cache
 
 import numpy as np
 
@@ -43,12 +47,12 @@ from .. import filters as hand
 from .. import init as I
 from ..diagnostics import template_scores
 from ..errors import InvalidValueError, UnknownNameError, unknown_name
+from ..lab.tasks import Task, grid
 from ..layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from ..model import Sequential
 from ..optim import SGD
 from ..rng import as_generator
 from ..validate import positive_int, real_number
-from . import claim
 from .training import accuracy, train_steps
 
 RANDOM_STARTS = ("he_normal", "glorot_uniform")
@@ -58,10 +62,15 @@ HAND_FILTERS = ("edge_x", "edge_y", "x_shape", "plus_shape", "diagonal", "antidi
 LABELS = {"he_normal": "random (He normal)", "glorot_uniform": "random (Glorot uniform)",
           "hand": "hand-made, trained", "hand_frozen": "hand-made, frozen"}
 CHANCE_PERCENTILE = 95
-NULL_SEED = 12345      # the chance level is drawn from its own fixed stream, the same for every run
+NAME = "filters"
+REFERENCE = "he_normal"     # the random init whose chance level a hand-made kernel is compared with
 
-TINY = dict(starts=("he_normal", "hand"), seeds=(0,), steps=12, every=4, eval_every=2, n_images=400, n_null=200)
-DEMO = dict(seeds=(0, 1), steps=400, every=25, n_null=1000)
+TINY = dict(starts=("he_normal", "hand"), seeds=(0, 1, 2), steps=12, every=4, eval_every=2, n_images=400,
+            n_null=200)
+# the demo's budget (~40 CPU seconds) holds 24 runs of 200 steps: the two starts the claims compare
+# (hand_frozen and glorot_uniform left out), 12 seeds each, since hand vs random is a small effect
+DEMO = dict(starts=("he_normal", "hand"), seeds=tuple(range(12)), steps=200, every=25, eval_every=20,
+            batch_size=32, n_null=1000)
 
 
 # --------------------------------------------------------------------------- the network
@@ -113,10 +122,11 @@ def null_distribution(start, width, kernel_size, n_null, rng):
     """What random kernels score with no training: n_null first layers drawn from `start`.
 
     Returns (best_of_width (n_null, templates): for each draw and template, the best score over
-    the width kernels; single (n_null * width,): each kernel's best score over the templates)."""
+    the width kernels; single (n_null * width,): each kernel's best score over the templates;
+    scores (n_null * width, templates): each kernel's score for each template)."""
     weights = null_layers(start, width, kernel_size, n_null, rng)
     scores, _ = template_scores(weights.reshape(n_null * width, 1, kernel_size, kernel_size))
-    return scores.reshape(n_null, width, -1).max(axis=1), scores.max(axis=1)
+    return scores.reshape(n_null, width, -1).max(axis=1), scores.max(axis=1), scores
 
 
 def percentile_of(value, sample):
@@ -126,14 +136,18 @@ def percentile_of(value, sample):
 
 # --------------------------------------------------------------------------- one run
 
-def train_one(start, seed, ds, *, width, kernel_size, steps, every, batch_size, lr, momentum, weight_decay=0.0,
-              architecture="two_conv", eval_every=None):
+@lru_cache(maxsize=2)
+def _shapes(n_images):
+    return D.load("shapes", n=n_images)
+
+
+def train_one(start, ds, *, width, kernel_size, steps, every, batch_size, lr, momentum, weight_decay=0.0,
+              architecture="two_conv", eval_every=None, first_rng=None, rest_rng=None, order_rng=None):
     """One run: kernels (and their template scores) every `every` steps, validation accuracy
-    every `eval_every` steps (default: with the kernels), both at step 0 and after the last."""
+    every `eval_every` steps (default: with the kernels), both at step 0 and after the last;
+    then the test accuracy (overall and per class) and the feature maps of one X test image."""
     eval_every = every if eval_every is None else eval_every
-    first_ss, rest_ss, order_ss = np.random.SeedSequence([seed, 5]).spawn(3)
-    model = build_model(start, width, kernel_size, ds.num_classes, ds.image_size,
-                        np.random.default_rng(first_ss), np.random.default_rng(rest_ss), architecture)
+    model = build_model(start, width, kernel_size, ds.num_classes, ds.image_size, first_rng, rest_rng, architecture)
     snap = {"steps": [], "weights": [], "curve_steps": [], "val_acc": []}
 
     def on_snapshot(step):
@@ -145,15 +159,23 @@ def train_one(start, seed, ds, *, width, kernel_size, steps, every, batch_size, 
             snap["val_acc"].append(accuracy(model, *ds.val))
 
     optimizer = SGD(model, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    loss = train_steps(model, ds.train, optimizer, steps=steps, batch_size=batch_size,
-                       rng=np.random.default_rng(order_ss), every=math.gcd(every, eval_every),
-                       on_snapshot=on_snapshot, nonfinite="raise", where="filters")
+    train_steps(model, ds.train, optimizer, steps=steps, batch_size=batch_size, rng=order_rng,
+                every=math.gcd(every, eval_every), on_snapshot=on_snapshot, nonfinite="raise", where="filters")
     weights = np.array(snap["weights"])                               # snapshots x width x k x k
     scores, names = template_scores(weights.reshape(-1, 1, kernel_size, kernel_size))
-    return {"model": model, "steps": snap["steps"], "weights": weights, "val_acc": snap["val_acc"],
-            "curve_steps": snap["curve_steps"],
+    x_test, y_test = ds.test
+    with np.errstate(all="ignore"):
+        predicted = model.predict(x_test).argmax(axis=1)
+    per_class = [float(np.mean(predicted[y_test == k] == k)) if np.any(y_test == k) else None
+                 for k in range(ds.num_classes)]
+    x_class = list(ds.class_names).index("x")
+    index = int(np.flatnonzero(y_test == x_class)[0])
+    maps, x_map = feature_maps(model, x_test[index:index + 1], kernel_size)
+    return {"steps": snap["steps"], "weights": weights, "val_acc": snap["val_acc"], "curve_steps": snap["curve_steps"],
             "scores": scores.reshape(len(weights), width, -1), "template_names": names,
-            "test_acc": accuracy(model, *ds.test), "loss": loss}
+            "test_acc": float(np.mean(predicted == y_test)), "test_acc_per_class": per_class,
+            "relative_change": _relative_change(weights[0], weights[-1]),
+            "feature_maps": {"image": x_test[index, 0], "maps": maps, "x_shape_map": x_map, "test_index": index}}
 
 
 def feature_maps(model, image, kernel_size):
@@ -165,12 +187,13 @@ def feature_maps(model, image, kernel_size):
     return maps, conv2d(image, x_kernel, padding=kernel_size // 2)[0, 0]
 
 
-# --------------------------------------------------------------------------- the study
+# --------------------------------------------------------------------------- the grid
 
-def check_options(starts=STARTS, seeds=(0,), width=8, kernel_size=5, model="two_conv", *, steps=600, every=25,
-                  eval_every=5, batch_size=64, lr=0.02, momentum=0.9, weight_decay=0.0, n_images=3000, n_null=2000):
-    """Validate the study's choices before anything runs -> (starts, seeds, width, kernel_size);
-    clear errors (unknown start or initializer, sizes, counts below 1, a learning rate <= 0, ...)."""
+def check_options(starts=STARTS, seeds=tuple(range(8)), width=8, kernel_size=5, model="two_conv", *, steps=600,
+                  every=25, eval_every=5, batch_size=64, lr=0.02, momentum=0.9, weight_decay=0.0, n_images=3000,
+                  n_null=2000) -> dict:
+    """Every option checked and completed; clear errors (unknown start or initializer, sizes,
+    counts below 1, a learning rate <= 0, ...) naming the keyword."""
     if model not in MODELS:
         raise unknown_name("filters model", model, MODELS)
     starts = (starts,) if isinstance(starts, str) else tuple(starts)
@@ -195,93 +218,106 @@ def check_options(starts=STARTS, seeds=(0,), width=8, kernel_size=5, model="two_
         hand_bank(width, kernel_size)
     for value, name in ((steps, "steps"), (every, "every"), (eval_every, "eval_every"), (batch_size, "batch_size")):
         positive_int(value, f"filters: {name}")
-    positive_int(n_images, "filters: n_images", minimum=80)
-    positive_int(n_null, "filters: n_null", minimum=20)
-    real_number(lr, "filters: lr", low=0, low_open=True)
-    real_number(momentum, "filters: momentum", low=0, high=1)
-    real_number(weight_decay, "filters: weight_decay", low=0)
-    return starts, seeds, width, kernel_size
+    return dict(starts=starts, seeds=seeds, width=width, kernel_size=kernel_size, model=model, steps=int(steps),
+                every=int(every), eval_every=int(eval_every), batch_size=int(batch_size),
+                lr=float(real_number(lr, "filters: lr", low=0, low_open=True)),
+                momentum=float(real_number(momentum, "filters: momentum", low=0, high=1)),
+                weight_decay=float(real_number(weight_decay, "filters: weight_decay", low=0)),
+                n_images=positive_int(n_images, "filters: n_images", minimum=80),
+                n_null=positive_int(n_null, "filters: n_null", minimum=20))
 
 
-def run(starts=STARTS, seeds=(0, 1, 2), *, model="two_conv", width=8, kernel_size=5, steps=600, every=25,
-        eval_every=5, batch_size=64, lr=0.02, momentum=0.9, weight_decay=0.0, n_images=3000, n_null=2000,
-        progress=None) -> dict:
-    """Train the shapes CNN from each start for each seed; follow the first layer's kernels.
+TRAINING = ("model", "width", "kernel_size", "steps", "every", "eval_every", "batch_size", "lr", "momentum",
+            "weight_decay", "n_images")
 
-    Returns {"study", "starts", "random_starts", "labels", "template_names", "steps" (kernel
-    snapshot steps), "curve_steps" (validation steps, every `eval_every`),
-    "runs": {start: {"val_acc" (seeds x curve steps), "test_acc" (seeds), "scores" (seeds x snapshots
-    x width x templates), "best_before"/"best_after" (seeds x templates: best kernel's score at
-    step 0 / at the end), "percentile_after" (seeds x templates, random starts: where best_after
-    falls in the chance distribution)}}, "null": {random start: {"p5"/"p50"/"p95" (templates),
-    "single_p95"}}, "evolution" (the first random run's kernels at every snapshot), "closest" (the
-    learned kernel closest to x_shape), "feature_maps" (one X image through the first layer),
-    "answer" (per template: runs above chance), flat numbers, "claims", "settings", "seconds"}.
-    `n_images` shapes images are split 70/10/20 (train/val/test).
-    """
-    starts, seeds, width, kernel_size = check_options(
-        starts, seeds, width, kernel_size, model, steps=steps, every=every, eval_every=eval_every,
-        batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay, n_images=n_images, n_null=n_null)
-    began = time.perf_counter()
-    ds = D.load("shapes", n=n_images)
+
+def null_starts(options) -> list:
+    """The inits whose chance level is drawn: every random start, and He normal for a hand start."""
+    randoms = [s for s in options["starts"] if s not in HAND_STARTS]
+    if any(s in HAND_STARTS for s in options["starts"]) and REFERENCE not in randoms:
+        randoms.append(REFERENCE)
+    return randoms
+
+
+def tasks(options):
+    """Every (start, seed) training run, then one chance-level task per init of `null_starts`."""
+    train = [dict(kind="train", start=s, **{k: options[k] for k in TRAINING}) for s in options["starts"]]
+    null = [dict(kind="null", start=s, width=options["width"], kernel_size=options["kernel_size"],
+                 n_null=options["n_null"]) for s in null_starts(options)]
+    return grid(NAME, train, options["seeds"]) + [Task(NAME, c, 0) for c in null]
+
+
+def run_task(task) -> dict:
+    c = task.config
+    if c["kind"] == "null":
+        best, single, by_template = null_distribution(c["start"], c["width"], c["kernel_size"], c["n_null"],
+                                                      task.rng("null"))
+        return {"best_of_width": best, "single_p95": float(np.percentile(single, CHANCE_PERCENTILE)),
+                "single_p95_per_template": np.percentile(by_template, CHANCE_PERCENTILE, axis=0)}
+    return train_one(c["start"], _shapes(c["n_images"]), width=c["width"], kernel_size=c["kernel_size"],
+                     steps=c["steps"], every=c["every"], eval_every=c["eval_every"], batch_size=c["batch_size"],
+                     lr=c["lr"], momentum=c["momentum"], weight_decay=c["weight_decay"], architecture=c["model"],
+                     first_rng=task.rng("init"), rest_rng=task.rng("rest", shared=True),
+                     order_rng=task.rng("data", shared=True))
+
+
+# --------------------------------------------------------------------------- summary
+
+def summarize(options, tasks, results) -> dict:
+    """Measurements only (the claims are in `initlab.claims.filters`):
+
+    {"study", "starts", "random_starts", "labels", "template_names", "steps" (kernel snapshot
+    steps), "curve_steps" (validation steps), "runs": {start: {"val_acc" (seeds x curve steps),
+    "auc" (seeds: mean validation accuracy over the run), "test_acc", "x_class_acc" (seeds),
+    "scores" (seeds x snapshots x width x templates), "best_before"/"best_after" (seeds x
+    templates), "percentile_before"/"percentile_after" (random starts: where the best kernel
+    falls in the chance distribution), "relative_change" (seeds), "final_kernels" (first
+    seed)}}, "null": {init: {"p5"/"p50"/"p95" (templates), "single_p95",
+    "single_p95_per_template", "n"}}, "evolution" (the first random run's kernels), "closest",
+    "feature_maps" (one X image through that run's first layer), "answer" (per template, over
+    the random runs), "settings"}."""
+    o = options
+    ds = _shapes(o["n_images"])
+    runs, null = {}, {}
+    for task, r in zip(tasks, results):
+        if task.config["kind"] == "null":
+            null[task.config["start"]] = r
+        else:
+            runs.setdefault(task.config["start"], []).append(r)
+    starts = list(o["starts"])
     random_starts = [s for s in starts if s not in HAND_STARTS]
-    total, done = len(starts) * len(seeds), 0
-    runs, first_random, names = {}, None, None
-    for start in starts:
-        per_seed = []
-        for seed in seeds:
-            if progress:
-                progress(done, total, f"{start} seed {seed}")
-            r = train_one(start, seed, ds, width=width, kernel_size=kernel_size, steps=steps, every=every,
-                          eval_every=eval_every,
-                          batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
-                          architecture=model)
-            names = r["template_names"]
-            if first_random is None and start in random_starts:
-                first_random = (start, seed, r)
-            if seed != seeds[0]:
-                r["model"] = None          # only the first seed's trained net is looked at again
-            per_seed.append(r)
-            done += 1
-        runs[start] = per_seed
-    if progress:
-        progress(total, total, "chance level")
-    null = {s: null_distribution(s, width, kernel_size, n_null, np.random.default_rng(NULL_SEED)) for s in random_starts}
-    out = {"study": "filters", "starts": list(starts), "random_starts": random_starts,
+    first = runs[starts[0]][0]
+    names = first["template_names"]
+    x_class = list(ds.class_names).index("x")
+    out = {"study": NAME, "starts": starts, "random_starts": random_starts,
            "labels": {s: LABELS.get(s, f"random ({s})") for s in starts}, "template_names": names,
-           "steps": runs[starts[0]][0]["steps"],
-           "curve_steps": runs[starts[0]][0]["curve_steps"],
-           "runs": {s: _collect(per_seed, null.get(s)) for s, per_seed in runs.items()},
-           "null": {s: _null_summary(*null[s]) for s in random_starts}}
-    evolution_run = first_random or (starts[0], seeds[0], runs[starts[0]][0])
-    out["evolution"] = {"start": evolution_run[0], "seed": evolution_run[1], "weights": evolution_run[2]["weights"],
-                        "scores": evolution_run[2]["scores"]}
-    out["closest"] = _closest(runs, random_starts, seeds, kernel_size, names)
-    trained = (first_random[2] if first_random else runs[starts[0]][0])["model"]
-    out["feature_maps"] = _one_x_image(trained, ds, kernel_size, out["evolution"])
+           "steps": first["steps"], "curve_steps": first["curve_steps"],
+           "runs": {s: _collect(per_seed, null.get(s), x_class) for s, per_seed in runs.items()},
+           "null": {s: _null_summary(r) for s, r in null.items()}}
+    evo_start = random_starts[0] if random_starts else starts[0]
+    evo = runs[evo_start][0]
+    out["evolution"] = {"start": evo_start, "seed": o["seeds"][0], "weights": evo["weights"], "scores": evo["scores"]}
+    out["closest"] = _closest(runs, random_starts, o["seeds"], o["kernel_size"], names)
+    out["feature_maps"] = dict(evo["feature_maps"], start=evo_start, seed=o["seeds"][0])
     out["answer"] = _answer(out)
-    out.update(_flat_numbers(out))
-    out["claims"] = _claims(out)
-    out["settings"] = dict(seeds=list(seeds), model=model, width=width, kernel_size=kernel_size, steps=steps,
-                           every=every, eval_every=eval_every, batch_size=batch_size, lr=lr, momentum=momentum,
-                           weight_decay=weight_decay, n_images=n_images, n_train=len(ds.train[0]),
-                           n_val=len(ds.val[0]), n_test=len(ds.test[0]), n_null=n_null,
-                           hand_filters=list(HAND_FILTERS[:width]), chance_percentile=CHANCE_PERCENTILE,
-                           classes=list(ds.class_names))
-    out["seconds"] = time.perf_counter() - began
+    out["settings"] = dict({k: (list(v) if isinstance(v, tuple) else v) for k, v in o.items()},
+                           n_train=len(ds.train[0]), n_val=len(ds.val[0]), n_test=len(ds.test[0]),
+                           hand_filters=list(HAND_FILTERS[:o["width"]]), chance_percentile=CHANCE_PERCENTILE,
+                           classes=list(ds.class_names), reference=REFERENCE)
     return out
 
 
-def _collect(per_seed, null):
+def _collect(per_seed, null, x_class):
     scores = np.array([r["scores"] for r in per_seed])                # seeds x snaps x width x T
     best = scores.max(axis=2)                                          # seeds x snaps x T
-    rec = {"val_acc": np.array([r["val_acc"] for r in per_seed]),
-           "test_acc": np.array([r["test_acc"] for r in per_seed]),
+    val = np.array([r["val_acc"] for r in per_seed])
+    rec = {"val_acc": val, "auc": val.mean(axis=1), "test_acc": np.array([r["test_acc"] for r in per_seed]),
+           "x_class_acc": np.array([r["test_acc_per_class"][x_class] for r in per_seed]),
            "scores": scores, "best_before": best[:, 0], "best_after": best[:, -1],
-           "relative_change": np.array([_relative_change(r["weights"][0], r["weights"][-1]) for r in per_seed]),
-           "final_kernels": per_seed[0]["weights"][-1]}
+           "relative_change": np.array([r["relative_change"] for r in per_seed]),
+           "final_kernels": np.asarray(per_seed[0]["weights"][-1])}
     if null is not None:
-        best_of_width = null[0]
+        best_of_width = np.asarray(null["best_of_width"])
         rec["percentile_before"] = np.array([[percentile_of(v, best_of_width[:, t]) for t, v in enumerate(row)]
                                              for row in rec["best_before"]])
         rec["percentile_after"] = np.array([[percentile_of(v, best_of_width[:, t]) for t, v in enumerate(row)]
@@ -291,13 +327,14 @@ def _collect(per_seed, null):
 
 def _relative_change(w0, w1):
     """||W_end - W_0|| / ||W_0|| of the first layer (0 for a frozen layer)."""
-    return float(np.linalg.norm(w1 - w0) / np.linalg.norm(w0))
+    return float(np.linalg.norm(np.asarray(w1) - np.asarray(w0)) / np.linalg.norm(w0))
 
 
-def _null_summary(best_of_width, single):
+def _null_summary(r):
+    best_of_width = np.asarray(r["best_of_width"])
     return {"p5": np.percentile(best_of_width, 5, axis=0), "p50": np.percentile(best_of_width, 50, axis=0),
-            "p95": np.percentile(best_of_width, CHANCE_PERCENTILE, axis=0),
-            "single_p95": float(np.percentile(single, CHANCE_PERCENTILE)), "n": len(best_of_width)}
+            "p95": np.percentile(best_of_width, CHANCE_PERCENTILE, axis=0), "single_p95": r["single_p95"],
+            "single_p95_per_template": np.asarray(r["single_p95_per_template"]), "n": len(best_of_width)}
 
 
 def _closest(runs, random_starts, seeds, kernel_size, names):
@@ -309,27 +346,18 @@ def _closest(runs, random_starts, seeds, kernel_size, names):
     best = None
     for start in random_starts or list(runs):
         for seed, r in zip(seeds, runs[start]):
-            final = r["scores"][-1][:, x]
+            final = np.asarray(r["scores"][-1])[:, x]
             j = int(final.argmax())
             if best is None or final[j] > best["score"]:
                 best = {"start": start, "seed": seed, "index": j, "score": float(final[j]),
-                        "score_at_init": float(r["scores"][0][j, x]),
-                        "kernel": r["weights"][-1][j], "kernel_at_init": r["weights"][0][j]}
+                        "score_at_init": float(np.asarray(r["scores"][0])[j, x]),
+                        "kernel": np.asarray(r["weights"][-1])[j], "kernel_at_init": np.asarray(r["weights"][0])[j]}
     final = best["kernel"].astype(np.float64)
     sign = 1.0 if np.sum((final - final.mean()) * (template - template.mean())) >= 0 else -1.0
     for key in ("kernel", "kernel_at_init"):
         best[key] = sign * best[key].astype(np.float64)
     best["template"] = template
     return best
-
-
-def _one_x_image(model, ds, kernel_size, evolution):
-    x_class = list(ds.class_names).index("x")
-    index = int(np.flatnonzero(ds.test[1] == x_class)[0])
-    image = ds.test[0][index:index + 1]
-    maps, x_map = feature_maps(model, image, kernel_size)
-    return {"image": image[0, 0], "maps": maps, "x_shape_map": x_map, "start": evolution["start"],
-            "seed": evolution["seed"], "test_index": index}
 
 
 def _answer(out):
@@ -356,80 +384,7 @@ def _answer(out):
     return rows
 
 
-def _flat_numbers(out):
-    flat = {}
-    x = out["answer"].get("x")
-    if x:
-        flat.update(x_best_score_before=x["mean_best_before"], x_best_score_after=x["mean_best_after"],
-                    x_chance_p95=x["chance_p95"], x_runs_above_chance=f"{x['above_chance_after']}/{x['runs']}",
-                    x_mean_percentile_after=x["mean_percentile_after"])
-    for start, r in out["runs"].items():
-        flat[f"{start}_final_val_acc"] = float(r["val_acc"][:, -1].mean())
-        flat[f"{start}_mean_curve_val_acc"] = float(r["val_acc"].mean())
-        flat[f"{start}_test_acc"] = float(r["test_acc"].mean())
-    return flat
-
-
-def _claims(out):
-    claims, answer, runs = [], out["answer"], out["runs"]
-    randoms = list(out["random_starts"])
-    if randoms:
-        change = np.concatenate([runs[s]["relative_change"] for s in randoms])
-        claims.append(claim(
-            "training does change the random first-layer kernels: ||W_end - W_0|| / ||W_0|| >= 0.3 in every run",
-            change.min() >= 0.3,
-            ja="学習はランダムに初期化した第 1 層のカーネルを確かに変える: どの実行でも ||W_end - W_0|| / ||W_0|| >= 0.3",
-            smallest=float(change.min()), mean=float(change.mean())))
-    if answer:
-        x = answer["x"]
-        claims.append(claim(
-            "is an X kernel learned by itself? Not in this net: the best kernel's X score after training stays "
-            f"within chance (below the {CHANCE_PERCENTILE}th percentile of untrained random kernels) in at least "
-            "3/4 of the runs; the X class is recognized downstream, from simpler kernels",
-            x["above_chance_after"] <= x["runs"] / 4,
-            ja="X のカーネルはひとりでに学習されるか? このネットではされない: 学習後の最良のカーネルの X スコアは、"
-               f"実行の 3/4 以上で偶然の範囲(学習前のランダムなカーネルのスコア分布の {CHANCE_PERCENTILE} パーセンタイル"
-               "未満)にとどまる。X のクラスはもっと単純なカーネルから、後段の層で認識される",
-            runs_above_chance=f"{x['above_chance_after']}/{x['runs']}",
-            x_before=x["mean_best_before"], x_after=x["mean_best_after"], chance_p95=x["chance_p95"],
-            percentile_before=x["mean_percentile_before"], percentile_after=x["mean_percentile_after"]))
-        edges = [answer[n] for n in ("edge_x", "edge_y") if n in answer]
-        if edges:
-            gain = float(np.mean([e["mean_percentile_after"] for e in edges]))
-            claims.append(claim(
-                "what training does bring out looks more like oriented edges than like an X: the edge templates' "
-                "mean chance percentile after training is at least 15 points above the X's",
-                gain >= x["mean_percentile_after"] + 15,
-                ja="学習で現れるのは X よりも向きのあるエッジに近い: 学習後、エッジのテンプレートのスコアの偶然の分布に"
-                   "対するパーセンタイルの平均は、X のものより 15 ポイント以上高い",
-                edges_percentile_after=gain,
-                x_percentile_after=x["mean_percentile_after"],
-                percentile_after={n: a["mean_percentile_after"] for n, a in answer.items()}))
-    accs = {s: float(r["test_acc"].mean()) for s, r in runs.items()}
-    if randoms:
-        claims.append(claim(
-            "every random start learns the shapes (test accuracy >= 0.9, mean over seeds)",
-            min(accs[s] for s in randoms) >= 0.9,
-            ja="どのランダムな初期値からも図形を学習できる(テスト精度 >= 0.9、シード平均)",
-            test_acc={s: accs[s] for s in randoms}))
-    if "hand" in runs and randoms:
-        curve = {s: float(r["val_acc"].mean()) for s, r in runs.items()}
-        best_random = max(curve[s] for s in randoms)
-        claims.append(claim(
-            "a hand-made first layer (edges, X, plus, strokes) learns faster than a random one: higher "
-            "validation accuracy averaged over the whole run (area under the learning curve)",
-            curve["hand"] > best_random,
-            ja="手作りの第 1 層(エッジ、X、十字、線)はランダムなものより速く学習する: 実行全体で平均した"
-               "検証精度(学習曲線の下の面積)が高い",
-            hand=curve["hand"], best_random=best_random,
-            **({"hand_frozen": curve["hand_frozen"]} if "hand_frozen" in curve else {})))
-        x = out["template_names"].index("x")
-        j = HAND_FILTERS.index("x_shape")
-        if j < out["runs"]["hand"]["scores"].shape[2]:
-            kept = float(runs["hand"]["scores"][:, -1, j, x].mean())
-            claims.append(claim(
-                "the hand-made x_shape kernel stays an X when trained (X score > 0.8 after training, mean "
-                "over seeds)",
-                kept > 0.8, ja="手作りの x_shape カーネルは学習しても X のまま(学習後の X スコア > 0.8、シード平均)",
-                x_score_after=kept))
-    return claims
+def run(progress=None, **options) -> dict:
+    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
+    from ..lab.study import run_study
+    return run_study(sys.modules[__name__], options, progress=progress)

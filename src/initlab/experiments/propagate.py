@@ -5,31 +5,33 @@ zero; no batch norm, no skips) is shown one batch of real images (standardized),
 every layer `diagnostics.signal_propagation` measures the std of its output, the fraction of
 dead (exactly 0) and saturated outputs, a histogram, and the std of the gradient of the
 cross-entropy reaching it; `diagnostics.predicted_propagation` gives the mean-field
-prediction from the drawn weights (zero-padding borders included). Inits (names for `inits`):
+prediction from the drawn weights, zero-padding borders included. Inits (names for `inits`):
 
 * "std=0.01", "std=1": N(0, 0.01^2) and N(0, 1), the fixed scales of early practice;
 * "glorot" (glorot_normal), "he" (he_normal), "lecun" (lecun_normal);
 * "orthogonal": Saxe et al. 2014, gain sqrt(2) under ReLU (He's variance) and 1 under tanh;
-* "lsuv": orthonormal, then each layer rescaled on a separate calibration batch until its
-  output variance is 1 (Mishkin & Matas 2016; `initlab.lsuv`);
+* "lsuv": orthonormal, then each layer rescaled on a calibration batch until its output
+  variance is 1 (Mishkin & Matas 2016; `initlab.lsuv`); measured on another (held-out) batch;
 * or any initializer spec string ("normal(std=0.05)", "he_uniform", ...).
 
-Every model of a seed is drawn from the same generator, so e.g. "he" and "lecun" are the same
-Gaussian draws, scaled differently: the comparison isolates the scale. Everything runs in
-float64, so that neither the collapse of std 0.01 (1e-30 after 30 layers) nor the explosion of
-std 1 leaves the float range: the numbers stay finite and comparable.
+The grid: one task per (activation, init, seed) measures one net; each configuration draws
+its own weights (independent draws: Glorot is not He rescaled), and every configuration at
+one seed sees the same batch. Everything runs in float64, so that neither the collapse of
+std 0.01 nor the explosion of std 1 leaves the float range.
 
-A theory check runs He/ReLU and Glorot/tanh again at a larger width (`theory_width`) and
-compares the measured per-layer pre-activation variance (mean over `theory_seeds` nets) with
-the prediction. The mean-field recursion is the infinite-width limit: for a ReLU stack it is
-exactly the expected variance over weight draws, while one narrow net is a single draw whose
-log-variance wanders further from it with every layer (finite-width fluctuations, growing
-like depth / width; Hanin & Rolnick 2018). The study measures that spread too.
+The width sweep: He/ReLU nets of the same depth at `sweep_widths` channels, forward only.
+The mean-field recursion is the infinite-width limit; one net of finite width n is a draw
+whose log-variance drifts below it by about c / n per layer, with a spread that grows like
+sqrt(depth / n) (Hanin & Rolnick 2018). `summarize` fits c and the spread over the sweep, so
+the claims can predict what a net of the study's width does, not only what an infinitely
+wide one would do. (A ReLU net without biases is positively homogeneous: scaling every weight
+by a multiplies layer l's output by a^l exactly, so one fitted c serves every ReLU init.)
 """
 from __future__ import annotations
 
 import math
-import time
+import sys
+from functools import lru_cache
 
 import numpy as np
 
@@ -37,27 +39,24 @@ from .. import data as D
 from .. import init as I
 from ..diagnostics import predicted_propagation, signal_propagation
 from ..errors import InvalidValueError, UnknownNameError, unknown_name
+from ..lab.tasks import grid
 from ..layers import ACTIVATION_LAYERS
 from ..lsuv import lsuv
 from ..models import plain_cnn
 from ..validate import positive_int, real_number
-from . import claim
 
+NAME = "propagate"
 INITS = ("std=0.01", "std=1", "glorot", "he", "lecun", "orthogonal", "lsuv")
 NAMED = {"std=0.01": "normal(std=0.01)", "std=1": "normal(std=1.0)", "glorot": "glorot_normal",
          "he": "he_normal", "lecun": "lecun_normal"}
 ACTIVATIONS = ("relu", "tanh")
 DATASETS = ("shapes", "digits")
-FACTOR = 2.0          # "within a factor 2"
-ORDERS = 100.0        # "within two orders of magnitude": a single narrow He net, per seed
-THEORY_TOL = 0.25     # measured vs predicted variance
 LSUV_TOL = 0.1
-THEORY_BATCH = 8      # images in the theory check (its nets are wide; the weights, not the batch, vary most)
+SATURATED = 0.99      # |tanh(z)| above this counts as saturated (as diagnostics.signal_propagation)
 
-TINY = dict(depth=8, width=8, inits=("std=0.01", "std=1", "glorot", "he", "lsuv"), batch=16,
-            data="digits", theory_width=64, theory_depth=3, theory_seeds=4, seeds=(0,))
-DEMO = dict(depth=30, width=16, batch=16, data="shapes", theory_width=64, theory_depth=5,
-            theory_seeds=8, seeds=(0, 1))
+TINY = dict(depth=8, width=8, inits=("std=0.01", "std=1", "glorot", "he", "lsuv"), batch=8,
+            data="digits", sweep_widths=(8, 16), seeds=(0, 1, 2, 3))
+DEMO = dict(depth=30, width=16, batch=8, data="digits", sweep_widths=(16, 32, 64), seeds=tuple(range(8)))
 
 
 # --------------------------------------------------------------------------- inits and models
@@ -78,14 +77,15 @@ def resolve(name, activation):
                                f"nor an initializer ({exc})") from None
 
 
-def build(name, activation, depth, width, seed, calibration=None, in_channels=1):
-    """The float64 plain_cnn for an init name; "lsuv" is fitted on `calibration` -> (model, records)."""
+def build(name, activation, depth, width, rng, calibration=None, in_channels=1):
+    """The float64 plain_cnn for an init name; "lsuv" is fitted on `calibration` -> (model,
+    records). `rng` (a Generator or seed) draws the weights, then LSUV's orthonormal start."""
     spec = resolve(name, activation)
     model = plain_cnn(depth, width, activation, in_channels=in_channels,
-                      weight_init=spec or "orthogonal", rng=seed, dtype=np.float64)
+                      weight_init=spec or "orthogonal", rng=rng, dtype=np.float64)
     records = None
     if spec is None:
-        records = lsuv(model, calibration, tol=LSUV_TOL, rng=seed)
+        records = lsuv(model, calibration, tol=LSUV_TOL, rng=rng)
     return model, records
 
 
@@ -104,6 +104,7 @@ def measure(model, x, y, *, lr=0.01, bins=40, hist_layers=(), backward=True):
         "saturated_fraction": [r["saturated_fraction"] for r in act],
         "theory_pre_var": [t["q"] for t in theory], "theory_act_std": [t["act_std"] for t in theory],
         "chi": [t["chi"] for t in theory],
+        "theory_saturated_last": saturated_share(theory[-1]["q_map"]),
     }
     if backward:
         out["grad_std"] = [r["grad_std"] for r in act]
@@ -132,24 +133,22 @@ def _last_over_first(profile):
         return float(profile[-1] / profile[0])
 
 
-def _per_layer_factor(profile, squared=True):
-    """The geometric per-layer factor of a profile: (p_L / p_1)^(1/(L-1)) (squared: of p^2)."""
-    ratio = _last_over_first(profile)
-    if len(profile) < 2:
-        return float("nan")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float(ratio ** ((2.0 if squared else 1.0) / (len(profile) - 1)))
-
-
 def hist_layer_choice(depth):
     """About five layers spread over the depth, first and last included (1-based)."""
     return sorted({1, max(1, depth // 4), max(1, depth // 2), max(1, 3 * depth // 4), depth})
 
 
-# --------------------------------------------------------------------------- the study
+# --------------------------------------------------------------------------- the grid
 
-def _load(name, batch, seed):
-    ds = D.load(name, seed=seed, n=_images(name, batch))
+@lru_cache(maxsize=8)
+def _dataset(name, batch, seed):
+    return D.load(name, seed=seed, n=_images(name, batch))
+
+
+def _batches(name, batch, seed):
+    """The measured batch (x, y) and a held-out calibration batch for LSUV, float64; the same
+    for every configuration at one seed."""
+    ds = _dataset(name, batch, seed)
     x, y = ds.train
     _check_batch(name, batch, len(x))
     x = x.astype(np.float64)
@@ -167,22 +166,19 @@ def _check_batch(name, batch, n_train):
         raise InvalidValueError(f"batch: {batch} is too large for the {name} training split ({n_train} images)")
 
 
-def check_options(depth=30, width=16, inits=INITS, activations=ACTIVATIONS, data="shapes",
-                  theory_width=64, theory_depth=5, *, seeds=(0,), batch=32, theory_seeds=8, lr=0.01, bins=40):
-    """Validate the study's options before anything runs; returns (depth, width, theory_width, theory_depth)."""
+def check_options(depth=30, width=16, inits=INITS, activations=ACTIVATIONS, data="shapes", *,
+                  seeds=tuple(range(8)), batch=32, sweep_widths=(16, 32, 64), lr=0.01, bins=40) -> dict:
+    """Every option checked and completed; a bad one is an error naming its keyword."""
     seeds = tuple(positive_int(s, "seed", minimum=0) for s in seeds)
     if not seeds:
         raise InvalidValueError("seeds: expected at least one seed")
     batch = positive_int(batch, "batch", minimum=2)
-    positive_int(theory_seeds, "theory_seeds", minimum=0)
-    positive_int(bins, "bins")
-    real_number(lr, "lr", low=0, low_open=True)
-    depth = positive_int(depth, "depth")
-    width = positive_int(width, "width")
-    theory_width = positive_int(theory_width, "theory_width")
-    theory_depth = positive_int(theory_depth, "theory_depth")
+    lr = float(real_number(lr, "lr", low=0, low_open=True))
+    sweep_widths = (sweep_widths,) if isinstance(sweep_widths, int) else tuple(sweep_widths)
+    sweep_widths = tuple(sorted({positive_int(w, "sweep_widths") for w in sweep_widths}))
     if data not in DATASETS:
         raise unknown_name("dataset", data, DATASETS)
+    inits, activations = tuple(inits), tuple(activations)
     if not inits:
         raise InvalidValueError("inits: expected at least one init")
     if not activations:
@@ -195,234 +191,154 @@ def check_options(depth=30, width=16, inits=INITS, activations=ACTIVATIONS, data
         for act in activations:
             resolve(name, act)
     if data == "digits":           # shapes are drawn as many as needed
-        _check_batch(data, batch, len(D.load(data, n=_images(data, batch)).train[0]))
-    return depth, width, theory_width, theory_depth
+        _check_batch(data, batch, len(_dataset(data, batch, 0).train[0]))
+    return dict(depth=positive_int(depth, "depth"), width=positive_int(width, "width"), inits=inits,
+                activations=activations, data=data, seeds=seeds, batch=batch, sweep_widths=sweep_widths,
+                lr=lr, bins=positive_int(bins, "bins"))
 
 
-def theory_check(x, *, width, depth, seeds, progress=None):
-    """He/ReLU and Glorot/tanh at `width`: mean measured vs mean predicted pre-activation variance."""
-    out = {}
-    for act, name in (("relu", "he"), ("tanh", "glorot")):
-        measured, predicted = [], []
-        for seed in seeds:
-            model, _ = build(name, act, depth, width, seed)
-            m = measure(model, x, None, backward=False)
-            measured.append(m["pre_var"])
-            predicted.append(m["theory_pre_var"])
-            if progress:
-                progress()
-        mean_m, mean_p = np.mean(measured, axis=0), np.mean(predicted, axis=0)
-        ratio = mean_m / mean_p
-        single = np.abs(np.asarray(measured) / np.asarray(predicted) - 1).max(axis=1)
-        out[f"{act}/{name}"] = {"measured_var": mean_m, "predicted_var": mean_p, "ratio": ratio,
-                                "max_rel_error": float(np.abs(ratio - 1).max()),
-                                "single_net_max_rel_error": single}
+def configs(options) -> list[dict]:
+    """One net per (activation, init), then the He/ReLU width sweep (forward only)."""
+    o = options
+    common = dict(depth=o["depth"], batch=o["batch"], data=o["data"])
+    out = [dict(common, kind="profile", activation=act, init=name, width=o["width"], lr=o["lr"], bins=o["bins"])
+           for act in o["activations"] for name in o["inits"]]
+    out += [dict(common, kind="sweep", activation="relu", init="he", width=w) for w in o["sweep_widths"]]
     return out
 
 
-def run(depth=30, width=16, inits=INITS, activations=ACTIVATIONS, batch=32, data="shapes",
-        theory_width=64, theory_depth=5, theory_seeds=8, lr=0.01, bins=40, seeds=(0, 1),
-        progress=None) -> dict:
-    """Measure every (activation, init) stack for every seed; see the module docstring.
+def tasks(options):
+    return grid(NAME, configs(options), options["seeds"])
 
-    Returns {"settings", "layers" (1..depth), "input_std", "configs": {activation: {init:
-    {spec, act_std/grad_std/pre_var/... per seed (seeds x depth) and their geometric means
-    over seeds ("*_gmean"), theory lines, zero/saturated fractions, histograms of the first
-    seed at `hist_layers`, lsuv records}}}, "theory_check", "summary", "claims", "seconds"}.
-    """
-    start = time.perf_counter()
-    inits, activations, seeds = tuple(inits), tuple(activations), tuple(seeds)
-    depth, width, theory_width, theory_depth = check_options(depth, width, inits, activations, data,
-                                                             theory_width, theory_depth, seeds=seeds, batch=batch,
-                                                             theory_seeds=theory_seeds, lr=lr, bins=bins)
-    batch, lr, theory_seeds = int(batch), float(lr), int(theory_seeds)
-    (x, y), calibration, ds = _load(data, batch, seeds[0])
-    hist_layers = hist_layer_choice(depth)
-    total = len(activations) * len(inits) * len(seeds) + 2 * theory_seeds
-    done = 0
 
-    def tick(status=""):
-        nonlocal done
-        done += 1
-        if progress:
-            progress(done, total, status)
+def run_task(task) -> dict:
+    """One net on its seed's batch: per-layer measured and predicted statistics (plain lists);
+    an LSUV net also reports the variances it reached on its calibration batch."""
+    c = task.config
+    (x, y), calibration, ds = _batches(c["data"], c["batch"], task.seed)
+    model, records = build(c["init"], c["activation"], c["depth"], c["width"], task.rng("init"), calibration,
+                           ds.in_channels)
+    if c["kind"] == "sweep":
+        m = measure(model, x, None, backward=False)
+        return {"pre_var": m["pre_var"], "theory_pre_var": m["theory_pre_var"]}
+    m = measure(model, x, y, lr=c["lr"], bins=c["bins"], hist_layers=hist_layer_choice(c["depth"]))
+    m["lsuv_calibration_variance"] = None if records is None else [r["variance"] for r in records]
+    return m
 
-    configs = {}
-    for act in activations:
-        configs[act] = {}
-        for name in inits:
-            runs = []
-            for seed in seeds:
-                model, records = build(name, act, depth, width, seed, calibration, ds.in_channels)
-                m = measure(model, x, y, lr=lr, bins=bins, hist_layers=hist_layers)
-                m["lsuv"] = records
-                runs.append(m)
-                tick(f"{act} {name} seed {seed}")
-            configs[act][name] = _combine(name, act, runs)
-    check = theory_check(x[:THEORY_BATCH], width=theory_width, depth=min(theory_depth, depth),
-                         seeds=tuple(range(theory_seeds)), progress=tick) if theory_seeds else {}
-    result = {
-        "settings": dict(depth=depth, width=width, inits=list(inits), activations=list(activations),
-                         batch=batch, data=data, theory_width=theory_width,
-                         theory_depth=min(theory_depth, depth), theory_seeds=theory_seeds, lr=lr,
-                         seeds=list(seeds), dtype="float64"),
-        "layers": list(range(1, depth + 1)), "hist_layers": hist_layers,
-        "input_std": float(x.std()), "configs": configs, "theory_check": check,
-    }
-    result["summary"] = summarize(result)
-    result["claims"] = claims(result)
-    result.update(_headline(result))
-    result["seconds"] = time.perf_counter() - start
-    return result
+
+# --------------------------------------------------------------------------- summary
+
+def per_layer_factor(profile) -> float:
+    """(v_L / v_1)^(1 / (L - 1)): the geometric per-layer factor of a variance profile."""
+    profile = np.asarray(profile, dtype=np.float64)
+    if len(profile) < 2:
+        return float("nan")
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return float(np.exp((np.log(profile[-1]) - np.log(profile[0])) / (len(profile) - 1)))
+
+
+def saturated_share(q) -> float:
+    """P(|tanh(z)| > 0.99) for z ~ N(0, q), the mean-field saturated fraction erfc(atanh(0.99) /
+    sqrt(2 q)), averaged over the pixels when q is a per-pixel map (zero padding leaves the
+    border pixels less saturated)."""
+    q = np.asarray(q, dtype=np.float64).ravel()
+    edge = math.atanh(SATURATED)
+    return float(np.mean([math.erfc(edge / math.sqrt(2.0 * v)) if v > 0 else 0.0 for v in q]))
+
+
+def fit_drift(widths, deviations, layers) -> dict:
+    """Fit the finite-width drift: per net, D = log(q_L / q_1) measured minus mean-field,
+    modelled as D ~ N(-c (L - 1) / n, v (L - 1) / n) for width n. Weighted least squares for c
+    (weights n / (L - 1), the inverse of the variance model), then v from the residuals.
+
+    Returns {"c", "c_se", "v", "per_width": {n: mean D / (L - 1)}}; c_se is the standard error
+    of c under the fitted variance model."""
+    n = np.asarray(widths, dtype=np.float64)
+    d = np.asarray(deviations, dtype=np.float64)
+    x = (layers - 1) / n                              # D = -c x + e, Var(e) = v x
+    c = float(-np.sum(d) / np.sum(x))                 # weights 1/x: sum(d x / x) / sum(x^2 / x)
+    v = float(np.mean((d + c * x) ** 2 / x)) if d.size > 1 else float("nan")
+    c_se = float(math.sqrt(v / np.sum(x))) if d.size > 1 else float("nan")
+    per_width = {str(int(w)): float(np.mean(d[n == w]) / (layers - 1)) for w in sorted(set(n.tolist()))}
+    return {"c": c, "c_se": c_se, "v": v, "per_width": per_width}
+
+
+def summarize(options, tasks, results) -> dict:
+    """Measurements only (the claims are in `initlab.claims.propagate`):
+
+    {"settings", "layers", "hist_layers", "input_std", "configs": {activation: {init: {spec,
+    per-seed lists (seeds x depth) of act_std, pre_var, grad_std, theory_* ..., their geometric
+    means "*_gmean", the first seed's histograms, "lsuv_calibration_variance" (per seed)}}},
+    "summary": {"<act>/<init>": {"factor", "factor_mf" (per seed: measured and mean-field
+    per-layer variance factor), "deviation" (per seed: log(q_L/q_1) measured - mean-field),
+    "last_over_first" (of the mean act std), "saturated_last", "saturated_predicted" (per
+    seed, tanh), "dead_last"}}, "sweep": {"widths", "deviation" per net, "fit": fit_drift}}."""
+    o = options
+    depth = o["depth"]
+    configs, sweep_w, sweep_d = {}, [], []
+    for task, r in zip(tasks, results):
+        c = task.config
+        if c["kind"] == "sweep":
+            sweep_w.append(c["width"])
+            sweep_d.append(_deviation(r))
+            continue
+        entry = configs.setdefault(c["activation"], {}).setdefault(c["init"], {"runs": []})
+        entry["runs"].append(r)
+    for act, inits in configs.items():
+        for name, entry in inits.items():
+            inits[name] = _combine(name, act, entry["runs"])
+    input_std = float(np.mean([_batches(o["data"], o["batch"], s)[0][0].std() for s in o["seeds"]]))
+    summary = {f"{act}/{name}": _summary(act, c) for act, inits in configs.items() for name, c in inits.items()}
+    settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in o.items()}
+    settings["dtype"] = "float64"
+    out = {"settings": settings, "layers": list(range(1, depth + 1)), "hist_layers": hist_layer_choice(depth),
+           "input_std": input_std, "configs": configs, "summary": summary}
+    if sweep_w:
+        out["sweep"] = {"widths": sweep_w, "deviation": sweep_d, "fit": fit_drift(sweep_w, sweep_d, depth)}
+    return out
+
+
+def _deviation(r) -> float:
+    """log(q_L / q_1) measured minus mean-field (pre-activation variances)."""
+    m, p = np.asarray(r["pre_var"], dtype=np.float64), np.asarray(r["theory_pre_var"], dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float((np.log(m[-1]) - np.log(m[0])) - (np.log(p[-1]) - np.log(p[0])))
 
 
 def _combine(name, act, runs):
     """Stack the per-seed measurements (seeds x depth) and add geometric means over seeds."""
     out = {"spec": resolve(name, act) or "lsuv(orthogonal)"}
     for key in runs[0]:
-        if key in ("hist", "lsuv"):
+        if key in ("hist", "lsuv_calibration_variance"):
             continue
         out[key] = np.array([r[key] for r in runs], dtype=np.float64)
     for key in ("act_std", "grad_std", "pre_var", "theory_act_std", "theory_grad_std", "theory_pre_var"):
         if key in out:
             out[f"{key}_gmean"] = gmean(out[key])
     out["hist"] = runs[0]["hist"]
-    out["lsuv"] = [r["lsuv"] for r in runs] if runs[0]["lsuv"] is not None else None
+    calibration = [r["lsuv_calibration_variance"] for r in runs]
+    out["lsuv_calibration_variance"] = calibration if calibration[0] is not None else None
     return out
 
 
-def summarize(result) -> dict:
-    """Per (activation, init): layer-L/layer-1 std, per-layer variance factor, worst factor vs input."""
-    summary = {}
-    input_std = result["input_std"]
-    for act, inits in result["configs"].items():
-        for name, c in inits.items():
-            profile = c["act_std_gmean"]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                worst = float(np.nanmax(np.abs(np.log2(profile / input_std))))
-                worst_per_seed = np.nanmax(np.abs(np.log2(np.asarray(c["act_std"]) / input_std)), axis=1)
-            summary[f"{act}/{name}"] = {
-                "last_over_first": _last_over_first(profile),
-                "last_over_first_per_seed": [_last_over_first(p) for p in c["act_std"]],
-                "theory_last_over_first": _last_over_first(c["theory_act_std_gmean"]),
-                "variance_factor_per_layer": _per_layer_factor(profile),
-                "worst_factor_vs_input": float(2.0 ** worst) if np.isfinite(worst) else float("inf"),
-                "worst_factor_per_seed": [float(2.0 ** w) if np.isfinite(w) else float("inf") for w in worst_per_seed],
-                "max_saturated": float(np.nanmax(c["saturated_fraction"])) if act in ("tanh", "sigmoid") else None,
-                "saturated_last": float(np.mean(c["saturated_fraction"][:, -1])) if act in ("tanh", "sigmoid") else None,
-                "dead_last": float(np.mean(c["zero_fraction"][:, -1])),
-            }
-    return summary
-
-
-def claims(result) -> list[dict]:
-    """The checked statements; each is skipped when its (activation, init) was not run."""
-    s, depth, out = result["summary"], result["settings"]["depth"], []
-    L = depth
-
-    def have(key):
-        return key in s
-
-    if have("relu/std=0.01"):
-        r = s["relu/std=0.01"]
-        out.append(claim(f"std 0.01 collapses a ReLU stack geometrically: layer-{L} std / layer-1 std < 1e-6",
-                         r["last_over_first"] < 1e-6,
-                         ja=f"標準偏差 0.01 では ReLU 層を重ねたネットワークの信号は幾何級数的に縮む: 第 {L} 層の std / 第 1 層の std < 1e-6",
-                         ratio=r["last_over_first"],
-                         variance_factor_per_layer=r["variance_factor_per_layer"],
-                         predicted_ratio=r["theory_last_over_first"]))
-    if have("relu/std=1"):
-        r = s["relu/std=1"]
-        out.append(claim(f"std 1 explodes a ReLU stack: layer-{L} std / layer-1 std > 1e6",
-                         r["last_over_first"] > 1e6,
-                         ja=f"標準偏差 1 では ReLU 層を重ねたネットワークの信号は爆発する: 第 {L} 層の std / 第 1 層の std > 1e6",
-                         ratio=r["last_over_first"],
-                         variance_factor_per_layer=r["variance_factor_per_layer"]))
-    if have("tanh/std=1"):
-        r = s["tanh/std=1"]
-        out.append(claim(f"std 1 saturates a tanh stack: over half of layer {L}'s outputs have |y| > 0.99",
-                         r["saturated_last"] > 0.5,
-                         ja=f"標準偏差 1 では tanh 層を重ねたネットワークは飽和する: 第 {L} 層の出力の半分以上が |y| > 0.99",
-                         saturated_fraction=r["saturated_last"]))
-    if have("relu/he"):
-        r = s["relu/he"]
-        width = result["settings"]["width"]
-        out.append(claim(f"He keeps every seed's ReLU stack within two orders of magnitude of the input scale over "
-                         f"all {L} layers (each layer's output std vs the input's, per net; std 0.01 and std 1 leave "
-                         f"it by six). Mean-field theory predicts the average over weight draws: at width {width} a "
-                         "single net still drifts from it (finite-width fluctuations; Hanin & Rolnick 2018)",
-                         max(r["worst_factor_per_seed"]) <= ORDERS,
-                         ja=f"He は ReLU 層を重ねたネットワークを、どのシードでも全 {L} 層で入力のスケールから 2 桁以内に"
-                            "保つ(各層の出力の std と入力の std の比、ネットごと。標準偏差 0.01 と 1 では 6 桁ずれる)。"
-                            f"平均場理論が予測するのは重みの乱数についての平均で、幅 {width} の 1 つのネットはそこから"
-                            "ずれていく(有限幅のゆらぎ。Hanin & Rolnick 2018)",
-                         worst_factor_per_seed=r["worst_factor_per_seed"],
-                         worst_factor_of_the_mean=r["worst_factor_vs_input"],
-                         ratio_per_seed=r["last_over_first_per_seed"],
-                         predicted_ratio=r["theory_last_over_first"]))
-        out.append(claim("He keeps the per-layer variance factor of a ReLU stack near 1 (within [0.7, 1.4], "
-                         "geometric mean over the layers): no geometric collapse or explosion",
-                         0.7 <= r["variance_factor_per_layer"] <= 1.4,
-                         ja="He は ReLU 層を重ねたネットワークで 1 層あたりの分散の倍率を 1 の近く([0.7, 1.4] 内、層の幾何平均)に"
-                            "保つ: 幾何級数的な縮小も爆発もない",
-                         variance_factor_per_layer=r["variance_factor_per_layer"],
-                         glorot=s.get("relu/glorot", {}).get("variance_factor_per_layer"),
-                         std_001=s.get("relu/std=0.01", {}).get("variance_factor_per_layer"),
-                         std_1=s.get("relu/std=1", {}).get("variance_factor_per_layer")))
-    if have("tanh/glorot"):
-        r = s["tanh/glorot"]
-        holds = r["max_saturated"] < 0.01 and r["last_over_first"] >= 0.1
-        out.append(claim(f"Glorot keeps a tanh stack in range: under 1% saturated at every layer, and no "
-                         f"geometric collapse (layer-{L} / layer-1 std >= 0.1; mean-field predicts the slow "
-                         "decay of tanh at sigma_w^2 fan_in = 1)", holds,
-                         ja=f"Glorot は tanh 層を重ねたネットワークを適正な範囲に保つ: どの層でも飽和したユニットは 1% 未満で、幾何級数的な"
-                            f"縮小もない(第 {L} 層 / 第 1 層の std >= 0.1。平均場理論は sigma_w^2 fan_in = 1 での tanh の"
-                            "緩やかな減衰を予測する)",
-                         max_saturated=r["max_saturated"], ratio=r["last_over_first"],
-                         predicted_ratio=r["theory_last_over_first"]))
-    if have("relu/glorot"):
-        r = s["relu/glorot"]
-        factor = r["variance_factor_per_layer"]
-        relative = factor / s["relu/he"]["variance_factor_per_layer"] if have("relu/he") else None
-        out.append(claim("Glorot shrinks a ReLU stack by about 2x per layer in variance (factor in [0.4, 0.6])",
-                         0.4 <= factor <= 0.6,
-                         ja="Glorot は ReLU 層を重ねたネットワークの信号を分散で 1 層あたり約 2 分の 1 に縮める(倍率は [0.4, 0.6] 内)",
-                         variance_factor_per_layer=factor, ratio=r["last_over_first"],
-                         relative_to_he=relative))
-    for act in result["configs"]:
-        if have(f"{act}/lsuv"):
-            c = result["configs"][act]["lsuv"]
-            fitted = [rec["variance"] for seed in c["lsuv"] for rec in seed]
-            calib = max(abs(v - 1) for v in fitted)
-            with np.errstate(divide="ignore"):
-                other = float(np.max(np.abs(np.log2(c["pre_var"]))))
-            holds = calib <= LSUV_TOL and 2 ** other <= FACTOR
-            out.append(claim(f"LSUV ({act}) is flat by construction: every layer's output variance within "
-                             f"{LSUV_TOL} of 1 on its calibration batch, and within a factor 2 of 1 on another batch",
-                             holds,
-                             ja=f"LSUV({act})は仕組み上、層ごとの分散が平坦になる: どの層の出力の分散も、較正に使ったバッチでは 1 との差が "
-                                f"{LSUV_TOL} 以内、別のバッチでも 1/2〜2 倍の範囲に収まる",
-                             calibration_max_error=calib, other_batch_worst_factor=float(2 ** other)))
-    check = result["theory_check"]
-    if not check:
-        return out
-    tw, td, ts = (result["settings"][k] for k in ("theory_width", "theory_depth", "theory_seeds"))
-    errors = {k: v["max_rel_error"] for k, v in check.items()}
-    out.append(claim(f"mean-field theory predicts the per-layer pre-activation variance within 25% "
-                     f"(He/ReLU and Glorot/tanh, width {tw}, {td} layers, mean over {ts} nets)",
-                     max(errors.values()) <= THEORY_TOL,
-                     ja=f"平均場理論は層ごとの前活性化の分散を相対誤差 25% 以内で予測する(He/ReLU と Glorot/tanh、幅 {tw}、"
-                        f"{td} 層、{ts} 個のネットの平均)",
-                     **errors))
+def _summary(act, c) -> dict:
+    saturating = act in ("tanh", "sigmoid")
+    out = {"factor": [per_layer_factor(p) for p in c["pre_var"]],
+           "factor_mf": [per_layer_factor(p) for p in c["theory_pre_var"]],
+           "deviation": [_deviation({"pre_var": m, "theory_pre_var": p})
+                         for m, p in zip(c["pre_var"], c["theory_pre_var"])],
+           "last_over_first": _last_over_first(c["act_std_gmean"]),
+           "theory_last_over_first": _last_over_first(c["theory_act_std_gmean"]),
+           "last_pre_var": [float(p[-1]) for p in c["pre_var"]],
+           "dead_last": float(np.mean(c["zero_fraction"][:, -1]))}
+    if saturating:
+        out["saturated_last"] = [float(v) for v in c["saturated_fraction"][:, -1]]
+        out["saturated_predicted"] = [float(v) for v in c["theory_saturated_last"]]
+        out["max_saturated"] = float(np.nanmax(c["saturated_fraction"]))
     return out
 
 
-def _headline(result) -> dict:
-    """Top-level scalars for the report's number table."""
-    s = result["summary"]
-    out = {"depth": result["settings"]["depth"], "width": result["settings"]["width"]}
-    for key, value in s.items():
-        out[f"{key} layer-L/layer-1 std"] = value["last_over_first"]
-    for key, value in result["theory_check"].items():
-        out[f"theory max error {key}"] = value["max_rel_error"]
-    return out
+def run(progress=None, **options) -> dict:
+    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
+    from ..lab.study import run_study
+    return run_study(sys.modules[__name__], options, progress=progress)

@@ -110,29 +110,29 @@ def histograms(result):
     return fig
 
 
-def theory(result):
-    """The theory check: measured vs predicted pre-activation variance per layer at a larger width."""
-    s = result["settings"]
-    check = result["theory_check"]
+def sweep(result):
+    """The width sweep: each He/ReLU net's log-variance drift per layer below mean field against
+    1/width, with the fitted line -c/width (Hanin & Rolnick 2018)."""
     fig, ax = new_figure(width=6.4, height=4.2)
-    ax.set_title(f"Mean-field theory vs measurement (width {s['theory_width']}, "
-                 f"mean over {s['theory_seeds']} nets)")
-    colors = _colors(list(check))
-    for key, c in check.items():
-        layers = np.arange(1, len(c["measured_var"]) + 1)
-        ax.plot(layers, c["measured_var"], "o-", color=colors[key], label=f"{key} measured")
-        ax.plot(layers, c["predicted_var"], "--", color=colors[key], label=f"{key} predicted")
-        pred = np.asarray(c["predicted_var"], dtype=np.float64)
-        ax.fill_between(layers, pred * 0.75, pred * 1.25, color=colors[key], alpha=0.12)
-    if not check:
-        ax.text(0.5, 0.5, "theory check skipped (theory_seeds = 0)", ha="center", transform=ax.transAxes)
-        ax.plot([], [], "--", color="0.5", label="predicted")
-    ax.set_yscale("log")
-    ax.set_xlabel("layer (depth)")
-    ax.set_ylabel("pre-activation variance (input units^2)")
-    ax.legend(fontsize=7, title="band: prediction +-25%", title_fontsize=7)
+    ax.set_title("Finite width: He/ReLU nets drift below mean field")
+    sweep = result.get("sweep")
+    if not sweep:
+        ax.text(0.5, 0.5, "width sweep skipped", ha="center", transform=ax.transAxes)
+        ax.plot([], [], "o", color="tab:blue", label="one net")
+    else:
+        layers = result["settings"]["depth"] - 1
+        widths = np.asarray(sweep["widths"], dtype=np.float64)
+        per_layer = np.asarray(sweep["deviation"], dtype=np.float64) / layers
+        ax.plot(1 / widths, per_layer, "o", color="tab:blue", alpha=0.6, label="one net (measured - mean field)")
+        fit = sweep["fit"]
+        line = np.linspace(0, 1.1 / widths.min(), 50)
+        ax.plot(line, -fit["c"] * line, "k-", lw=1.2, label=f"fit -c/width, c = {fit['c']:.2f} +- {fit['c_se']:.2f}")
+        ax.axhline(0, color="0.5", ls="--", lw=0.8, label="mean field (infinite width)")
+    ax.set_xlabel("1 / width (1 / channels)")
+    ax.set_ylabel("log-variance drift per layer (nats)")
+    ax.legend(fontsize=7)
     return fig
 
 
 FIGURES = {"propagate_activations": activations, "propagate_gradients": gradients,
-           "propagate_histograms": histograms, "propagate_theory": theory}
+           "propagate_histograms": histograms, "propagate_sweep": sweep}

@@ -175,13 +175,7 @@ def print_claims(result: dict):
 
 
 def _fmt(v):
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    if isinstance(v, list) and len(v) > 6:
-        return f"[{', '.join(_fmt(x) for x in v[:6])}, ...]"
-    if isinstance(v, list):
-        return f"[{', '.join(_fmt(x) for x in v)}]"
-    return str(v)
+    return ui.value(v, digits=3)
 
 
 def run_with_progress(label, fn, **kwargs):

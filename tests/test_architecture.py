@@ -21,7 +21,7 @@ FLOORS = {
     "init": 1, "filters": 1, "convolution": 1, "functional": 1,
     "layers": 2, "losses": 2,
     "model": 3, "models": 3, "optim": 3, "data": 3,
-    "train": 4, "checkpoint": 4,
+    "train": 4, "checkpoint": 4, "trained": 4,
     "diagnostics": 5, "lsuv": 5, "patchinit": 5, "initializers": 5,
     "experiments": 6, "estimator": 6,
     "plots": 7, "report": 7,

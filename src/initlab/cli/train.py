@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import checkpoint, data, initializers, layers, models, optim
+from .. import checkpoint, data, initializers, layers, models, optim, trained
 from ..errors import (CheckpointError, InitlabError, InvalidValueError, ShapeError, UnknownNameError,
                       unknown_name)
 from ..losses import SoftmaxCrossEntropy
@@ -546,7 +546,7 @@ def run(args) -> int:
     if args.save is not None:
         Path(args.save).parent.mkdir(parents=True, exist_ok=True)
         checkpoint.save(args.save, model, None, args=opts, history=history.to_dict(),
-                        test_accuracy=test_acc, test_loss=test_loss)
+                        test_accuracy=test_acc, test_loss=test_loss, input=trained.input_spec(dataset))
         say(f"saved model to {args.save}")
     print(f"test accuracy: {test_acc:.4f}")
     return 0

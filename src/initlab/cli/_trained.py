@@ -1,0 +1,26 @@
+"""Loading a checkpoint for `initlab predict` and `initlab inspect`: errors name CHECKPOINT, and
+what an old checkpoint lacks is said in one line on stderr."""
+from __future__ import annotations
+
+import sys
+
+from .. import trained
+from ..errors import InitlabError
+from . import _images
+from ._options import named
+
+
+def load(path, quiet: bool = False) -> trained.TrainedModel:
+    try:
+        model = trained.load(path, warn=False)
+    except InitlabError as exc:
+        raise named("CHECKPOINT", exc) from None
+    if model.missing and not quiet:
+        print(f"initlab: note: {model.missing_note()}", file=sys.stderr)
+    return model
+
+
+def images(model: trained.TrainedModel, paths, invert: bool, option: str):
+    """Raw images for `model` from files: its channel count, resized to its input size."""
+    size = None if model.image_shape is None else model.image_shape[1:]
+    return _images.read(paths, channels=model.in_channels, size=size, invert=invert, option=option)

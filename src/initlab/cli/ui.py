@@ -78,7 +78,7 @@ def print_table(title, columns, rows, file_console=None):
     target = file_console or console
     rendered = table(title, columns, rows)
     needed = Measurement.get(target, target.options, rendered).minimum
-    target.print(rendered, width=max(target.width, needed))
+    target.print(rendered, width=max(target.width, needed), crop=False)
 
 
 def progress(enabled=None) -> Progress:

@@ -77,7 +77,9 @@ class TrainedModel:
         channels = self.in_channels
         shape = spec.get("image_shape")
         self.image_shape = (tuple(int(s) for s in shape) if isinstance(shape, list) and len(shape) == 3
-                            and all(isinstance(s, int) and s > 0 for s in shape) and shape[0] == channels else None)
+                            and all(isinstance(s, int) and s > 0 for s in shape)
+                            and channels in (None, shape[0]) else None)
+        channels = channels if channels is not None or self.image_shape is None else self.image_shape[0]
         self.mean = _numbers(spec.get("mean"), channels)
         self.std = _numbers(spec.get("std"), channels, positive=True)
         names = spec.get("class_names")
@@ -92,8 +94,8 @@ class TrainedModel:
     # ------------------------------------------------------------------ what it is
     @property
     def in_channels(self) -> int | None:
-        """The channels of an input: the first Conv2D's (or Dense's) input width."""
-        first = next((layer for layer in self.layers if isinstance(layer, (Conv2D, Dense))), None)
+        """The channels of an input image: the first Conv2D's input channels (None without one)."""
+        first = next((layer for layer in self.layers if isinstance(layer, Conv2D)), None)
         return None if first is None else int(first.weight.shape[1])
 
     @property
@@ -151,8 +153,9 @@ class TrainedModel:
         pixels = raw and isinstance(x, np.ndarray) and x.dtype.kind in "iu"
         x = as_float_array(x, f"predict: {what}", finite=True, int_dtype=self.model.dtype).astype(
             self.model.dtype, copy=False)
-        expected = self.image_shape or (self.in_channels, "H", "W")
-        if x.ndim != 4 or x.shape[1] != self.in_channels or (
+        channels = self.image_shape[0] if self.image_shape else self.in_channels
+        expected = self.image_shape or (channels, "H", "W")
+        if x.ndim != 4 or channels not in (None, x.shape[1]) or (
                 self.image_shape is not None and x.shape[1:] != self.image_shape):
             raise ShapeError(f"predict: expected {what} of shape (N, {', '.join(map(str, expected))}), "
                              f"got shape {x.shape}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from .. import trained
-from ..errors import InitlabError
+from ..errors import InitlabError, ShapeError
 from . import _images
 from ._options import named
 
@@ -23,4 +23,14 @@ def load(path, quiet: bool = False) -> trained.TrainedModel:
 def images(model: trained.TrainedModel, paths, invert: bool, option: str):
     """Raw images for `model` from files: its channel count, resized to its input size."""
     size = None if model.image_shape is None else model.image_shape[1:]
-    return _images.read(paths, channels=model.in_channels, size=size, invert=invert, option=option)
+    channels = model.image_shape[0] if model.image_shape else (model.in_channels or 1)
+    return _images.read(paths, channels=channels, size=size, invert=invert, option=option)
+
+
+def run_model(option: str, compute, *args, **kwargs):
+    """compute(*args, **kwargs), a ShapeError (an image of a size the model cannot take, when the
+    checkpoint does not record its input size) named by `option`."""
+    try:
+        return compute(*args, **kwargs)
+    except ShapeError as exc:
+        raise named(option, exc) from None

@@ -45,7 +45,7 @@ def run(args) -> int:
         image, label = x[:1], labels[0]
     shape = model.image_shape or (None if image is None else image.shape[1:])
     if shape is not None:
-        _summary(model, shape)
+        _trained.run_model("--image", _summary, model, shape)
     else:
         print("(no model summary: the checkpoint does not record the input size; give --image FILE)")
     _stats(model)
@@ -61,7 +61,7 @@ def run(args) -> int:
             fig = figures.filters(layer.weight, f"{index} Conv2D", layer.init_names.get("weight", "?"))
             written.append(save(fig, out / f"filters_layer{index}.png"))
     if image is not None:
-        proba = model.predict_proba(image)[0]
+        proba = _trained.run_model("--image", model.predict_proba, image)[0]
         best = int(proba.argmax())
         prediction = f"class {model.class_names[best]}, probability {ui.number(float(proba[best]))}"
         print(f"{label}: {prediction}")

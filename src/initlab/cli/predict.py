@@ -1,9 +1,12 @@
 """`initlab predict CHECKPOINT INPUTS...`: the class of each image, with its probability.
 
-INPUTS are pictures (PNG, JPEG, ...), NumPy arrays (.npy) or IDX files, read as raw
-intensities, converted to the model's channels, resized to its input size and normalized with
-the mean and std its checkpoint stores (see `initlab.cli._images`). Prints a table (input,
-class, probability, runner-up); `--json` prints a list of {input, class, index, probabilities}.
+INPUTS are pictures (PNG, JPEG, ...), NumPy arrays (.npy: (H, W), (N, H, W) or (N, C, H, W))
+or IDX files. A picture becomes grayscale for a one-channel model (Pillow's L = 0.299 R +
+0.587 G + 0.114 B) or RGB for a three-channel one; integer pixels are divided by 255, float
+arrays taken as intensities in [0, 1]. Each image is resized to the model's input size
+(bilinear) and standardized with the mean and std its checkpoint stores. The datasets are
+bright ink on a dark background: --invert for dark ink on paper. Prints a table (input, class,
+probability, runner-up); --json prints a list of {input, class, index, probabilities}.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ ORDER = 14
 def run(args) -> int:
     model = _trained.load(args.checkpoint, quiet=args.json)
     x, labels = _trained.images(model, args.inputs, args.invert, "INPUTS")
-    proba = model.predict_proba(x)
+    proba = _trained.run_model("INPUTS", model.predict_proba, x)
     best = np.argmax(proba, axis=1)
     names = model.class_names
     if args.json:

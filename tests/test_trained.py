@@ -191,3 +191,19 @@ def test_layers_expose_weight_and_bias_as_views():
         layers.ReLU().weight
     with pytest.raises(AttributeError):
         layers.Conv2D(1, 2, 3, bias=False).bias
+
+
+def test_a_step_checkpoint_of_train_gets_its_record_recomputed(tmp_path, capsys):
+    folder = tmp_path / "run"
+    assert main(["train", "--n", "300", "--epochs", "1", "--checkpoint-dir", str(folder), "--quiet"]) == 0
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")           # nothing missing: no warning
+        model = initlab.load(folder / "best.safetensors")
+    dataset = data.load("digits", seed=0, n=300)
+    assert model.recomputed and model.missing == ()
+    assert model.mean == pytest.approx(dataset.mean) and model.image_shape == (1, 8, 8)
+    x = np.zeros((1, 1, 8, 8), np.float32)
+    status, out, err = run(capsys, "predict", str(folder / "best.safetensors"), str(np.save(tmp_path / "z.npy", x)
+                                                                                      or tmp_path / "z.npy"))
+    assert status == 0 and "recomputed from its run's data (--data digits, --seed 0)" in err

@@ -12,8 +12,10 @@ were prepared (its saved state's "input", see `input_spec`):
 `TrainedModel.predict` and `predict_proba` take raw images (N, C, H, W), floats in [0, 1] or
 8-bit integer pixels (divided by 255), and normalize them; pass ``normalized=True`` for inputs already standardized (the dataset's own
 arrays, e.g. ``data.load("digits").test[0]``). A checkpoint without this record (written by
-an older initlab, or by ``checkpoint.save`` without ``input=``) still loads: ``missing``
-names what it lacks, `load` warns once, and inputs are then used as given.
+an older initlab, or by ``checkpoint.save`` without ``input=``) still loads: a checkpoint of
+``initlab train`` gets the record recomputed from its run's data options (same data, seed and
+n: the same split and statistics); otherwise ``missing`` names what it lacks, `load` warns
+once, and inputs are then used as given.
 """
 from __future__ import annotations
 
@@ -22,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checkpoint, init
-from .errors import CheckpointError, ShapeError
+from . import checkpoint, data, init
+from .errors import CheckpointError, InitlabError, ShapeError
 from .functional import softmax
 from .layers import Activation, Conv2D, Dense
 from .validate import as_float_array
@@ -65,7 +67,11 @@ class TrainedModel:
         state: everything else the checkpoint saved (e.g. "args", "history", "test_accuracy").
         init: {layer index: {parameter: initializer spec}}, the init each weight was drawn from.
         path: the checkpoint's path.
+        recomputed: True when the input record was recomputed from the run's data options
+            (a checkpoint of `initlab train` written without it), not read from the file.
     """
+
+    recomputed = False
 
     def __init__(self, model, state: dict, path=None):
         self.model = model
@@ -218,16 +224,36 @@ class TrainedModel:
         return maps
 
 
+def _recomputed_input(state: dict) -> dict | None:
+    """The input record of an `initlab train` checkpoint that lacks one (a step checkpoint, or
+    one written before the record existed), recomputed from its run's options: the same data
+    name, seed and n give the same split, hence the same mean and std. None when the options
+    are absent or the data cannot be loaded (an MNIST folder moved)."""
+    args = state.get("args")
+    if not (isinstance(args, dict) and isinstance(args.get("data"), str)):
+        return None
+    try:
+        return input_spec(data.load(args["data"], seed=args.get("seed", 0), n=args.get("n")))
+    except (InitlabError, OSError, TypeError, ValueError):
+        return None
+
+
 def load(path, *, warn: bool = True) -> TrainedModel:
     """Load a checkpoint written by ``initlab train --save`` (or `checkpoint.save`) for use.
 
-    Everything is checked first (see `checkpoint.load`). A checkpoint without the input record
-    loads too; with `warn` a UserWarning then says what it lacks (``TrainedModel.missing``)."""
+    Everything is checked first (see `checkpoint.load`). A checkpoint of `initlab train` without
+    the input record (a step checkpoint, an older file) gets it recomputed from its run's data
+    options (``recomputed`` is then True). Any other checkpoint without it loads too; with
+    `warn` a UserWarning then says what it lacks (``TrainedModel.missing``)."""
     model, _, state = checkpoint.load(path)
     if INPUT_KEY in state and not isinstance(state[INPUT_KEY], dict):
         raise CheckpointError(f"checkpoint {str(path)!r}: saved 'input' is malformed: expected "
                               f"{{mean, std, image_shape, class_names}}, got {str(state[INPUT_KEY])[:80]}")
+    recomputed = None if INPUT_KEY in state else _recomputed_input(state)
+    if recomputed is not None:
+        state = {**state, INPUT_KEY: recomputed}
     trained = TrainedModel(model, state, path)
+    trained.recomputed = recomputed is not None
     if warn and trained.missing:
         warnings.warn(trained.missing_note(), UserWarning, stacklevel=2)
     return trained

@@ -17,6 +17,10 @@ def load(path, quiet: bool = False) -> trained.TrainedModel:
         raise named("CHECKPOINT", exc) from None
     if model.missing and not quiet:
         print(f"initlab: note: {model.missing_note()}", file=sys.stderr)
+    elif model.recomputed and not quiet:
+        args = model.state["args"]
+        print(f"initlab: note: checkpoint {str(path)!r} does not store its input normalization; recomputed "
+              f"from its run's data (--data {args['data']}, --seed {args.get('seed', 0)})", file=sys.stderr)
     return model
 
 

@@ -207,3 +207,15 @@ def test_a_step_checkpoint_of_train_gets_its_record_recomputed(tmp_path, capsys)
     status, out, err = run(capsys, "predict", str(folder / "best.safetensors"), str(np.save(tmp_path / "z.npy", x)
                                                                                       or tmp_path / "z.npy"))
     assert status == 0 and "recomputed from its run's data (--data digits, --seed 0)" in err
+
+
+def test_idx_files_are_read_as_mnist_images(tmp_path):
+    pixels = np.arange(2 * 8 * 8, dtype=np.uint8).reshape(2, 8, 8)
+    idx = tmp_path / "images-idx3-ubyte"
+    idx.write_bytes(bytes([0, 0, 0x08, 3]) + np.array([2, 8, 8], ">u4").tobytes() + pixels.tobytes())
+    x, labels = _images.read([idx], channels=1, size=(8, 8))
+    assert labels == ["images-idx3-ubyte[0]", "images-idx3-ubyte[1]"]
+    np.testing.assert_allclose(x[:, 0], pixels / 255, rtol=1e-6)
+    idx.write_bytes(bytes([0, 0, 0x08, 3]) + np.array([2, 8, 8], ">u4").tobytes())
+    with pytest.raises(ValueError, match="^INPUTS: IDX file"):
+        _images.read([idx], channels=1)

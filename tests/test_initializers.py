@@ -154,3 +154,16 @@ def test_train_from_zeros_says_why_in_one_line(capsys):
     assert len(notes) == 1 and "--init zeros" in notes[0] and "initlab symmetry" in notes[0]
     status, out, err = run(capsys, *TINY, "--quiet")
     assert "note:" not in err
+
+
+def test_the_studies_take_the_same_vocabulary(capsys, tmp_path):
+    status, _, err = run(capsys, "depth", "--tiny", "--inits", "kaimin", "--out", str(tmp_path / "a"))
+    assert status == 2 and err.count("\n") == 1 and "--inits: unknown init 'kaimin'" in err and "'kaiming'" in err
+    status, _, err = run(capsys, "depth", "--tiny", "--inits", "he,kaiming", "--out", str(tmp_path / "b"))
+    assert status == 2 and "names one study init twice" in err
+    from initlab.cli import depth as cli_depth
+    assert [cli_depth.study_name(n) for n in ("kaiming", "he_normal", "xavier", "orthogonal")] == \
+        ["he", "he", "glorot", "orthogonal"]
+    status, _, err = run(capsys, "propagate", "--tiny", "--inits", "glorrot", "--out", str(tmp_path / "c"))
+    assert status == 2 and err.count("\n") == 1
+    assert "--inits: unknown init 'glorrot'; did you mean 'glorot'" in err and "initlab inits" in err

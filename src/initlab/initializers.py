@@ -27,7 +27,7 @@ from .errors import InitlabError, ShapeError, UnknownNameError
 from .layers import Conv2D
 from .rng import as_generator
 
-__all__ = ["DATA_DEPENDENT", "LSUV_BATCH", "names", "is_data_dependent", "check", "layer_spec",
+__all__ = ["DATA_DEPENDENT", "LSUV_BATCH", "names", "is_data_dependent", "check", "suggest", "layer_spec",
            "apply", "cannot_learn", "catalog"]
 
 DATA_DEPENDENT = init.DATA_DEPENDENT
@@ -62,13 +62,18 @@ def is_data_dependent(spec) -> bool:
     return isinstance(spec, str) and spec.strip().lower() in DATA_DEPENDENT
 
 
+def suggest(given, choices=None) -> str:
+    """"; did you mean 'a', 'b' or 'c'?" with the (at most three) names of `choices` (default:
+    every initializer name) nearest to `given`, or "" when none is near."""
+    near = difflib.get_close_matches(_key(given) or str(given).lower(), choices or names(), n=3, cutoff=0.5)
+    if not near:
+        return ""
+    quoted = [f"'{n}'" for n in near]
+    return "; did you mean " + (quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]) + "?"
+
+
 def _unknown(spec, option: str) -> UnknownNameError:
-    near = difflib.get_close_matches(_key(spec) or "", names(), n=3, cutoff=0.5)
-    hint = ""
-    if near:
-        quoted = [f"'{n}'" for n in near]
-        hint = "; did you mean " + (quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]) + "?"
-    return UnknownNameError(f"{option}: unknown initializer {spec!r}{hint} ('initlab inits' lists them all)")
+    return UnknownNameError(f"{option}: unknown initializer {spec!r}{suggest(spec)} ('initlab inits' lists them all)")
 
 
 def check(spec, option: str = "init"):

@@ -17,12 +17,12 @@ import initlab
 SRC = Path(initlab.__file__).parent
 
 FLOORS = {
-    "errors": 0, "rng": 0, "validate": 0, "atomic": 0,
+    "errors": 0, "rng": 0, "validate": 0, "atomic": 0, "bounded": 0,
     "init": 1, "filters": 1, "convolution": 1, "functional": 1,
     "layers": 2, "losses": 2,
-    "model": 3, "models": 3, "optim": 3, "data": 3, "recompute": 3,
-    "train": 4, "run_state": 4, "checkpoint": 4,
-    "diagnostics": 5, "lsuv": 5, "patchinit": 5, "theory": 5, "spectrum": 5,
+    "model": 3, "models": 3, "optim": 3, "data": 3, "recompute": 3, "schedules": 3,
+    "train": 4, "run_state": 4, "checkpoint": 4, "trained": 4, "runfolder": 4,
+    "diagnostics": 5, "lsuv": 5, "patchinit": 5, "theory": 5, "spectrum": 5, "initializers": 5,
     "experiments": 6, "estimator": 6, "lab": 6, "claims": 6,
     "plots": 7, "report": 7,
     "cli": 8,
@@ -36,6 +36,7 @@ ALLOWED = {
     "experiments.cv": None,   # the study *is* scikit-learn's cross-validation
     "checkpoint": {"safetensors"},
     "lab": {"threadpoolctl"},   # joblib and dask.distributed are imported only when a grid runs
+    "trained": {"safetensors"},   # through checkpoint, which it loads models with
     "plots": {"matplotlib", "PIL", "pyparsing", "cycler", "kiwisolver", "dateutil", "fontTools",
               "packaging", "six", "contourpy", "mpl_toolkits"},
     "report": {"matplotlib", "PIL", "pyparsing", "cycler", "kiwisolver", "dateutil", "fontTools",

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import init, initializers
+from ..errors import InitlabError, InvalidValueError, UnknownNameError
 from ..experiments import depth as study
 from . import ui
 from ._common import add_common, given_options, study_command, study_preset
@@ -47,11 +49,31 @@ def depth(args) -> int:
     if args.depths is not None:
         kwargs["depths"] = tuple(check_at_most(d, MAX_DEPTH, "--depths") for d in split_ints(args.depths, "--depths"))
     if args.inits is not None:
-        kwargs["inits"] = tuple(split_list(args.inits, "--inits"))
+        items = split_list(args.inits, "--inits")
+        kwargs["inits"] = tuple(study_name(item) for item in items)
+        if len(set(kwargs["inits"])) < len(items):
+            raise InvalidValueError(f"--inits: {args.inits!r} names one study init twice "
+                                    f"(as {', '.join(f'{i}={s}' for i, s in zip(items, kwargs['inits']))})")
     if args.no_critical:
         kwargs["critical"] = False
     kwargs.update(given_options(args, ("width", "steps", "fraction", "lr", "batch_size")))
     return study_command(args, "depth", "depth", kwargs, _print_tables)
+
+
+def study_name(item: str) -> str:
+    """A study init by its name, or by any name of the same scheme ("kaiming", "he_normal" -> "he")."""
+    if item in study.INITS:
+        return item
+    try:
+        spec = init.describe(item)
+    except InitlabError:
+        spec = None
+    schemes = {init.describe(scheme): key for key, (_, scheme) in study.INITS.items()}
+    if spec in schemes:
+        return schemes[spec]
+    accepted = [*study.INITS, *(n for n in init.names(aliases=True) if init.describe(n) in schemes)]
+    raise UnknownNameError(f"--inits: unknown init {item!r} for this study{initializers.suggest(item, accepted)} "
+                           f"(valid: {', '.join(study.INITS)}, or another name of their schemes)")
 
 
 def register(sub):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import initializers
 from ..errors import InitlabError, UnknownNameError
 from ..experiments import propagate as study
 from . import ui
@@ -58,8 +59,10 @@ def check_inits(inits):
     for name in inits:
         try:
             study.resolve(name, "relu")
-        except UnknownNameError as exc:          # it lists the study's inits already
-            raise UnknownNameError(f"--inits: {exc}") from None
+        except UnknownNameError:
+            raise UnknownNameError(
+                f"--inits: unknown init {name!r}{initializers.suggest(name, sorted({*study.INITS, *initializers.names()}))} "
+                f"(the study's {', '.join(study.INITS)}, or any initializer: 'initlab inits')") from None
         except InitlabError as exc:
             raise type(exc)(f"--inits: {exc}; --inits takes {', '.join(study.INITS)} or an initializer "
                             "spec such as 'normal(std=0.05)'") from None

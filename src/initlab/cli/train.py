@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import checkpoint, data, init, layers, models, optim, patchinit
+from .. import checkpoint, data, initializers, layers, models, optim, trained
 from ..errors import (CheckpointError, InitlabError, InvalidValueError, ShapeError, UnknownNameError,
                       unknown_name)
 from ..losses import SoftmaxCrossEntropy
@@ -50,9 +50,9 @@ def register(subparsers):
                     "of batch 32 (about 99% test accuracy in seconds).")
     p.add_argument("--data", help="shapes, digits or mnist:PATH (default digits)")
     p.add_argument("--model", help="lenet5, small_cnn or plain:DEPTHxWIDTH (default small_cnn)")
-    p.add_argument("--init", help="weight initializer spec, e.g. he_normal or 'normal(std=0.01)'; "
-                                  "patch_kmeans or patch_pca compute the first layer's filters from the data "
-                                  "(patch_pca: at most C*kh*kw filters, e.g. 9 for one channel and 3x3: "
+    p.add_argument("--init", help="weight initializer (see 'initlab inits'), e.g. he_normal, glorot or "
+                                  "'normal(std=0.01)'; lsuv, patch_kmeans and patch_pca see the training images "
+                                  "first (patch_pca: at most C*kh*kw filters, e.g. 9 for one channel and 3x3: "
                                   "--model plain:DEPTHx8, or lenet5 on 12x12+ images)")
     p.add_argument("--activation", help="relu, leaky_relu, tanh, sigmoid, elu, gelu, selu (default relu)")
     p.add_argument("--optimizer", help="adam or sgd (default adam)")
@@ -152,12 +152,7 @@ def _check(opts: dict, given: dict, data_option: str = "--data"):
         raise InvalidValueError(f"--momentum: applies to --optimizer sgd only, got --optimizer {opts['optimizer']}")
     if opts["activation"] not in layers.ACTIVATION_LAYERS:
         raise named("--activation", unknown_name("activation", opts["activation"], layers.ACTIVATION_LAYERS))
-    if opts["init"] in patchinit.METHODS:   # data-driven: the first conv layer's filters
-        return
-    try:
-        init.get(opts["init"])
-    except (InvalidValueError, ValueError) as exc:
-        raise named("--init", exc) from None
+    initializers.check(opts["init"], "--init")
 
 
 def _check_paths(args):
@@ -257,22 +252,19 @@ def _seeds(seed):
 
 
 def _build_model(opts, dataset, rng):
-    """The model; with a data-driven --init (patch_kmeans, patch_pca) only the first conv layer's
-    filters come from the training images, the other layers keep the default initializer."""
-    data_driven = opts["init"] in patchinit.METHODS
+    """The model; a data-dependent --init (lsuv, patch_kmeans, patch_pca) then sees the training
+    images (initlab.initializers.apply)."""
+    data_driven = initializers.is_data_dependent(opts["init"])
     build = dict(in_channels=dataset.in_channels, num_classes=dataset.num_classes, image_size=dataset.image_size,
                  activation=opts["activation"])
     try:
-        model = models.build(opts["model"], weight_init=DEFAULTS["init"] if data_driven else opts["init"],
-                             rng=rng, **build)
+        model = models.build(opts["model"], weight_init=initializers.layer_spec(opts["init"]), rng=rng, **build)
     except InitlabError as exc:
         raise _misfit(opts, build, exc, data_driven) from None
-    if data_driven:
-        first = next(layer for layer in model if isinstance(layer, layers.Conv2D))
-        make = patchinit.from_data(opts["init"], dataset.train[0], padding=first.padding)
-        first.params["weight"][...] = make(first.params["weight"].shape, rng, dtype=first.dtype)
-        first.init_names["weight"] = opts["init"]
-    return model
+    try:
+        return initializers.apply(model, opts["init"], dataset.train[0], rng)
+    except InitlabError as exc:
+        raise InvalidValueError(f"--init {opts['init']}: {exc}") from None
 
 
 def _misfit(opts, build: dict, exc: InitlabError, data_driven: bool) -> InvalidValueError:
@@ -518,6 +510,8 @@ def run(args) -> int:
     if saved is None:
         model = _build_model(opts, dataset, weights_rng)
         optimizer = _build_optimizer(opts, model)
+        if (note := initializers.cannot_learn(opts["init"], "--init")) is not None:
+            print(f"initlab: note: {note}", file=sys.stderr)
     else:
         _apply_overrides(optimizer, opts, given)
         say(f"resuming from {path} (epoch {saved['train']['epoch'] + 1}, step {saved['train']['step']})")
@@ -552,7 +546,7 @@ def run(args) -> int:
     if args.save is not None:
         Path(args.save).parent.mkdir(parents=True, exist_ok=True)
         checkpoint.save(args.save, model, None, args=opts, history=history.to_dict(),
-                        test_accuracy=test_acc, test_loss=test_loss)
+                        test_accuracy=test_acc, test_loss=test_loss, input=trained.input_spec(dataset))
         say(f"saved model to {args.save}")
     print(f"test accuracy: {test_acc:.4f}")
     return 0

@@ -21,13 +21,15 @@ to one side nor grows or shrinks layer after layer: ``Var(w) = gain**2 / fan`` k
 ``get(spec)`` turns a name, an alias, a spec string such as ``"normal(std=0.01)"``, a callable
 or an array into an initializer; ``initialize(spec, shape, rng)`` draws one weight.
 
-The package in three rooms: ``fans.py`` (fans and gains), ``schemes.py`` (the initializers)
-and ``registry.py`` (names, spec strings, ``get``/``initialize``/``describe``/``scaled``);
+The package in four rooms: ``fans.py`` (fans and gains), ``schemes.py`` (the initializers),
+``registry.py`` (names, spec strings, ``get``/``initialize``/``describe``/``scaled``) and
+``catalog.py`` (each scheme's formula, fan mode, gain, reference, and ``target_std``);
 everything is offered here, as ``initlab.init.<name>``.
 """
 from .fans import calculate_gain, compute_fans, gain_for
-from .registry import (FAN_SCALED, Initializer, describe, get, initialize, is_fan_scaled, names,
-                       scaled)
+from .registry import (DATA_DEPENDENT, FAN_SCALED, Initializer, describe, get, initialize, is_fan_scaled,
+                       names, scaled)
+from .catalog import ENTRIES, target_std
 from .schemes import (constant, delta_orthogonal, dirac, glorot_normal, glorot_uniform, he_normal,
                       he_uniform, identity, kaiming_normal, kaiming_uniform, lecun_normal,
                       lecun_uniform, normal, ones, orthogonal, pytorch_conv_default, sparse,
@@ -42,4 +44,5 @@ __all__ = [
     "lecun_uniform", "lecun_normal", "variance_scaling", "orthogonal", "identity", "dirac",
     "delta_orthogonal", "sparse", "pytorch_conv_default",
     "Initializer", "get", "initialize", "describe", "names", "scaled", "FAN_SCALED", "is_fan_scaled",
+    "DATA_DEPENDENT", "ENTRIES", "target_std",
 ]

@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import InvalidValueError, ShapeError, unknown_name
+from ..errors import InvalidValueError, ShapeError, UnknownNameError, unknown_name
 from ..validate import as_float_array, real_number
 from .fans import _as_dtype, _as_shape
 from .meanfield import critical
@@ -35,7 +35,13 @@ _ALIASES = {
     "kaiming_uniform": "he_uniform", "kaiming_normal": "he_normal",
     "trunc_normal": "truncated_normal", "eye": "identity", "zero": "zeros", "one": "ones",
     "random_uniform": "uniform", "random_normal": "normal", "pytorch_default": "pytorch_conv_default",
+    # the short names the studies and the command line use: the normal variant of each family
+    "glorot": "glorot_normal", "xavier": "glorot_normal", "he": "he_normal", "kaiming": "he_normal",
+    "lecun": "lecun_normal",
 }
+# initializers that need the training images, so a layer alone cannot draw them; they live on
+# floor 5 (initlab.lsuv, initlab.patchinit) and `initlab.initializers` applies them to a model
+DATA_DEPENDENT = ("lsuv", "patch_kmeans", "patch_pca")
 
 _LAYER_FACTS = ("groups", "transposed")  # what a layer knows about its weight, not a user choice
 _PROBE = {"identity": (4, 4), "dirac": (4, 4, 3, 3)}
@@ -69,6 +75,11 @@ def names(aliases: bool = False) -> list[str]:
 def _canonical(name: str) -> str:
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
+    if key in DATA_DEPENDENT:
+        raise UnknownNameError(
+            f"initializer {name!r} is data-dependent: it needs the training images, so a layer cannot "
+            f"draw it alone; apply it to a built model with initlab.initializers.apply(model, {key!r}, "
+            f"x_train) (or `initlab train --init {key}`)")
     if key not in _SCHEMES:
         raise unknown_name("initializer", name, names(aliases=True))
     return key

@@ -45,6 +45,7 @@ ENTRIES = {
     "delta_orthogonal": ("gain x an orthogonal matrix at the centre tap", "-", "gain (1)",
                          "Xiao et al. 2018"),
     "sparse": ("N(0, std^2), a fraction `sparsity` of each row zero", "-", "-", "Martens 2010"),
+    "critical": ("delta-orthogonal or N(0, s/fan_in), s on chi_1 = 1", "fan_in", "sqrt(s)", "Xiao et al. 2018"),
 }
 
 
@@ -99,7 +100,15 @@ def target_std(spec, shape) -> float | None:
     if name in ("identity", "dirac"):
         std = float(np.std(init(shape, 0, dtype=np.float64)))
         return std     # (already includes the factor)
-    if name in ("orthogonal", "delta_orthogonal") and len(shape) >= 2:
+    if name == "critical" and len(shape) >= 2:
+        from .meanfield import critical_sigma_w2
+        sigma_w2 = critical_sigma_w2(params["activation"], params["sigma_b2"])
+        taps = math.prod(shape[2:])
+        if params["kernel"] == "delta_orthogonal":
+            std = math.sqrt(sigma_w2 * min(shape[0], shape[1]) / (shape[0] * shape[1] * taps))
+        else:
+            std = math.sqrt(sigma_w2 / (shape[1] * taps))
+    elif name in ("orthogonal", "delta_orthogonal") and len(shape) >= 2:
         rows, cols = shape[0], math.prod(shape[1:])
         taps = math.prod(shape[2:]) if name == "delta_orthogonal" else 1
         cols = shape[1] if name == "delta_orthogonal" else cols

@@ -124,12 +124,13 @@ def test_help_documents_the_limits(capsys):
     assert "at most 1,000 layers, 1,024 channels per layer, 100,000 images" in shown
 
 
-@pytest.mark.parametrize("command, study", [("symmetry", symmetry_study), ("cv", cv_study)])
+# cv runs its grid through the lab's runner: its tasks are made in this process, after --out
+@pytest.mark.parametrize("command, study, where", [("symmetry", symmetry_study, "run"), ("cv", cv_study, "tasks")])
 def test_running_out_of_memory_is_one_line_naming_the_sizes_and_leaves_no_out_folder(
-        capsys, tmp_path, monkeypatch, command, study):
-    def run_out_of_memory(**kwargs):
+        capsys, tmp_path, monkeypatch, command, study, where):
+    def run_out_of_memory(*args, **kwargs):
         raise MemoryError("Unable to allocate 7.28 TiB for an array with shape (999999999999,)")
-    monkeypatch.setattr(study, "run", run_out_of_memory)
+    monkeypatch.setattr(study, where, run_out_of_memory)
     out = tmp_path / "a" / "b"
     status, _, err = run(capsys, command, "--tiny", "--out", str(out))
     assert status == 2
@@ -154,7 +155,7 @@ def test_running_out_of_memory_is_one_line_naming_the_sizes_and_leaves_no_out_fo
     (["prefilters", "--kernel-size", "9", "--data", "digits"], "--kernel-size: ", ["larger than the digits images"]),
     (["cv", "--param", "colour=red"], "--param: ", ["unknown CNNClassifier parameter 'colour'"]),
     (["cv", "--folds", "1"], "--folds: ", ["expected an integer >= 2, got 1"]),
-    (["cv", "--n-jobs", "-5"], "--n-jobs: ", ["-1 for all cores, got -5"]),
+    (["cv", "--jobs", "-5"], "--jobs: ", ["from 1 to 256, got -5"]),
 ])
 def test_errors_start_with_the_option_as_typed(capsys, tmp_path, argv, start, expected):
     status, _, err = run(capsys, *lab(argv[0], tmp_path, *argv[1:]))
@@ -169,11 +170,11 @@ def test_errors_start_with_the_option_as_typed(capsys, tmp_path, argv, start, ex
     (["--n", "60", "--folds", "30"], ["--folds: expected at most", "the examples of the smallest class",
                                       "got 30", "a larger --n"]),
     (["--folds", "100000"], ["--folds: expected at most", "got 100000"]),
-    (["--seed", "-1"], ["--seed: expected an integer >= 0, got -1"]),
+    (["--seeds", "-1,"], ["expected a count >= 1 or a list of seeds >= 0, got '-1,'"]),
     (["--backend", "dask", "--scheduler", "notanaddress"], ["--scheduler: expected an address such as "
                                                             "tcp://HOST:8786", "'notanaddress'"]),
     (["--backend", "dask", "--scheduler", "tcp://host:99999"], ["--scheduler", "port 1 to 65535"]),
-    (["--scheduler", "tcp://host:8786"], ["--scheduler: applies to --backend dask only"]),
+    (["--scheduler", "tcp://host:8786"], ["--scheduler: a scheduler address is only used with --backend dask"]),
     (["--model", "small_cn"], ["--model: unknown model 'small_cn'; did you mean 'small_cnn'"]),
     (["--model", "plain:0x8"], ["--model plain:0x8: depth: expected an integer >= 1, got 0"]),
     (["--model", "lenet5"], ["--model: model 'lenet5' cannot take images of shape (1, 8, 8)"]),
@@ -184,7 +185,7 @@ def test_errors_start_with_the_option_as_typed(capsys, tmp_path, argv, start, ex
     (["--backend", "dask", "--scheduler", f"tcp://{'h' * 64}:8786"], ["--scheduler: expected an address"]),
     (["--param", "epochs=1,1000001"], ["--param epochs: expected at most 1,000,000"]),
     (["--param", "model=plain:2x1025"], ["--param model plain:2x1025: width: expected at most 1,024"]),
-    (["--n-jobs", "400"], ["--n-jobs: expected an integer from 1 to 256"]),
+    (["--jobs", "400"], ["--jobs: expected a whole number of worker processes from 1 to 256, got 400"]),
 ])
 def test_cv_refuses_what_scikit_learn_numpy_or_dask_would_raise_later(capsys, tmp_path, argv, expected):
     status, _, err = run(capsys, *lab("cv", tmp_path, *argv))

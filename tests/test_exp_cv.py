@@ -3,6 +3,7 @@ import copy
 import csv
 import json
 
+import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
@@ -10,8 +11,9 @@ from initlab.cli import main
 from initlab.cli import cv as cli_cv
 from initlab.cli._options import split_list
 from initlab.cli.cv import parse_params, parse_value
-from initlab.errors import InvalidValueError, UnknownNameError
+from initlab.errors import InvalidValueError, ShapeError, UnknownNameError
 from initlab.experiments import cv
+from initlab.lab.store import plain
 from initlab.plots import cv as cv_plots
 
 
@@ -54,7 +56,6 @@ def test_parse_values_and_params():
 
 
 def test_grid_is_checked_before_anything_runs():
-    assert cli_cv.BACKENDS == cv.BACKENDS
     with pytest.raises(UnknownNameError, match="init_scal"):
         cv.check_grid([{"init_scal": [1]}])
     with pytest.raises(UnknownNameError, match="he_normal"):
@@ -67,65 +68,55 @@ def test_grid_is_checked_before_anything_runs():
         cv.run(folds=1)
     with pytest.raises(InvalidValueError, match="lr"):    # a bad value fails before any fit
         cv.run(grid={"lr": [-1.0]}, n=60)
+    with pytest.raises(ShapeError, match="lenet5"):         # a net that cannot take the images, too
+        cv.check_options(grid={"model": ["small_cnn", "lenet5"]}, n=60)
+    with pytest.raises(InvalidValueError, match="folds: expected at most"):
+        cv.check_options(folds=30, n=60, seeds=(0, 1))
 
 
 # --------------------------------------------------------------------------- the study
 
-def test_tiny_study_structure_and_claims(tiny):
-    n_cands = len(cv.TINY["scales"]) + len(cv.TINY["schemes"])
-    assert len(tiny["candidates"]) == n_cands
-    assert all(len(v) == n_cands for v in tiny["cv_results"].values())
+def test_tiny_study_structure(tiny):
+    n_cands, seeds, folds = len(cv.TINY["scales"]) + len(cv.TINY["schemes"]), len(cv.TINY["seeds"]), cv.TINY["folds"]
+    assert len(tiny["candidates"]) == n_cands and len(tiny["searches"]) == seeds
+    for search in tiny["searches"]:
+        assert all(len(v) == n_cands for v in search["cv_results"].values())
+        assert not set(cv.TIMES) & set(search["cv_results"])          # clock readings only under timing
+        assert set(search["seeds"]) == {"split", "folds", "fits"}
+    assert len({s["seeds"]["split"] for s in tiny["searches"]}) == seeds     # each seed its own split
     means = [c["mean"] for c in tiny["candidates"] if c["mean"] is not None]
     assert means == sorted(means, reverse=True)
     assert [c["mean"] for c in tiny["candidates"][len(means):]] == [None] * (n_cands - len(means))  # last
+    assert [c["rank"] for c in tiny["candidates"]] == list(range(1, n_cands + 1))
     for c in tiny["candidates"]:
-        assert len(c["splits"]) == cv.TINY["folds"]
+        assert np.shape(c["splits"]) == (seeds, folds) and len(c["scores"]) == seeds
         assert c["failed"] == 0 or c["init_scale"] == 1.0   # only std 1 may diverge
+        assert c["scores"] == pytest.approx([np.mean([0.0 if v is None else v for v in fold]) for fold in c["splits"]])
         if c["params"]["weight_init"] == cv.BASE_INIT:       # normal(std=1) x s has std s
             assert c["init_std"] == pytest.approx(c["init_scale"], rel=0.05)
-    assert tiny["margin"] == tiny["best_score"] - tiny["worst_score"] > cv.CLEAR_MARGIN
-    assert tiny["test_accuracy"] > 0.5
-    assert len(tiny["claims"]) == 4
-    assert all(c["holds"] for c in tiny["claims"]), tiny["claims"]
+    best = tiny["best"]
+    assert best["params"] == {"weight_init": "he_normal", "init_scale": 1.0} and tiny["best_score"] > 0.5
+    assert all(t > 0.5 for t in tiny["test_accuracy"])
+    assert {c["id"] for c in tiny["claims"]} == {"too_small_stalls", "too_large_loses", "he_normal_near_best"}
+    # two seeds can never reach p < 0.05: every claim says so instead of "holds"
+    assert {c["verdict"] for c in tiny["claims"]} == {"inconclusive"}
+    assert tiny["timing"]["tasks"] == seeds
     json.dumps(tiny)   # plain data
 
 
-def row(weight_init, scale, splits, std=None):
-    mean = None if None in splits else sum(splits) / len(splits)
-    return {"params": {"weight_init": weight_init, "init_scale": scale}, "init_scale": scale,
-            "label": weight_init, "init_std": scale if std is None else std, "splits": splits,
-            "mean": mean, "failed": splits.count(None)}
-
-
-def claims_of(rows):
-    scored = sorted((r for r in rows if r["mean"] is not None), key=lambda r: -r["mean"])
-    out = {"candidates": rows, "chance": 0.1, "best": scored[0], "worst_score": scored[-1]["mean"],
-           "margin": scored[0]["mean"] - scored[-1]["mean"], "best_init": scored[0]["label"],
-           "best_init_scale": scored[0]["init_scale"], "failed_candidates": 0}
-    return {c["claim"].split(" (")[0]: c for c in cv._claims(out, cv.BASE_INIT)}
-
-
-def test_claims_count_a_diverged_fold_as_0_and_grade_only_fan_scaled_schemes():
-    rows = [row(cv.BASE_INIT, 1e-4, [0.1, 0.1, 0.1]), row(cv.BASE_INIT, 0.1, [0.55, 0.55, 0.55]),
-            row(cv.BASE_INIT, 1.0, [0.8, None, 0.8]),          # mean 0.533 with the lost fold as 0
-            row("he_normal", 1.0, [0.54, 0.54, 0.54]), row("normal(std=0.01)", 1.0, [0.12, 0.12, 0.12])]
-    claims = claims_of(rows)
-    large = claims["too large a std"]
-    assert not large["holds"] and large["measured"]["accuracy"] == pytest.approx(1.6 / 3)
-    schemes = claims["the variance-scaled schemes"]        # he_normal only, against the std curve's best
-    assert "normal(std=0.01)" not in schemes["claim"] and "searching normal(std=1)" in schemes["claim"]
-    assert schemes["holds"] and schemes["measured"]["best_searched"] == pytest.approx(0.55)
-    rows[3] = row("he_normal", 1.0, [0.45, 0.45, 0.45])
-    assert not claims_of(rows)["the variance-scaled schemes"]["holds"]
-
-
-def test_one_seed_reproduces_the_search_and_another_changes_the_folds():
-    kw = dict(grid={"init_scale": [1e-4, 0.1]}, n=150, folds=2, epochs=1)
-    a, b, c = cv.run(seed=3, **kw), cv.run(seed=3, **kw), cv.run(seed=4, **kw)
+def test_the_searches_are_the_same_bits_in_any_order_and_the_seeds_change_the_folds():
+    options = cv.check_options(grid={"init_scale": [1e-4, 0.1]}, n=150, folds=2, epochs=1, seeds=(3, 4))
+    tasks = cv.tasks(options)
+    with threadpool_limits(1):
+        forward = [plain(cv.run_task(t)) for t in tasks]
+        again = [plain(cv.run_task(t)) for t in reversed(tasks)][::-1]
     scores = lambda r: [r["cv_results"][f"split{k}_test_score"] for k in range(2)]
-    assert scores(a) == scores(b)
-    assert a["settings"]["fold_seed"] == b["settings"]["fold_seed"] != c["settings"]["fold_seed"]
-    assert scores(a) != scores(c)
+    assert [scores(r) for r in forward] == [scores(r) for r in again]
+    assert [r["test_accuracy"] for r in forward] == [r["test_accuracy"] for r in again]
+    assert forward[0]["seeds"] == cv.seeds_of(3) != cv.seeds_of(4) == forward[1]["seeds"]
+    assert scores(forward[0]) != scores(forward[1])
+    # the split, folds and fits depend on the seed alone: other epochs search the same splits
+    assert cv.seeds_of(3) == cv.seeds_of(3) and all(isinstance(v, int) for v in cv.seeds_of(3).values())
 
 
 def test_figure_is_labelled_and_draws_diverged_candidates(tiny):
@@ -144,24 +135,41 @@ def test_figure_is_labelled_and_draws_diverged_candidates(tiny):
 
 def test_cv_command_writes_its_files(tmp_path, capsys):
     out = tmp_path / "cv"
-    argv = ["cv", "--tiny", "--out", str(out), "--n", "150", "--folds", "2", "--epochs", "1", "--seed", "1",
-            "--param", "init_scale=1e-4,0.1", "--param", "weight_init=he_normal,normal(std=1)"]
+    argv = ["cv", "--tiny", "--out", str(out), "--n", "150", "--folds", "2", "--epochs", "1", "--seeds", "1,2",
+            "--jobs", "1", "--param", "init_scale=1e-4,0.1", "--param", "weight_init=he_normal,normal(std=1)"]
     assert main(argv) == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "cv_accuracy_vs_std.png", "cv_results.csv", "cv_results.json", "result.json"]
+        "cv_accuracy_vs_std.png", "cv_results.csv", "cv_results.json", "result.json", "tasks", "timing.json"]
     with open(out / "cv_results.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == 4 and {"param_init_scale", "param_weight_init", "mean_test_score"} <= set(rows[0])
-    assert sorted(r["param_weight_init"] for r in rows) == ["he_normal", "he_normal", "normal(std=1)", "normal(std=1)"]
+    assert len(rows) == 8 and {"seed", "param_init_scale", "param_weight_init", "mean_test_score"} <= set(rows[0])
+    assert sorted(r["seed"] for r in rows) == ["1"] * 4 + ["2"] * 4
+    assert sorted(r["param_weight_init"] for r in rows if r["seed"] == "1") == \
+        ["he_normal", "he_normal", "normal(std=1)", "normal(std=1)"]
     results = json.loads((out / "cv_results.json").read_text())
-    assert len(results["params"]) == 4 and len(results["split1_test_score"]) == 4
+    assert set(results) == {"1", "2"} and len(results["1"]["params"]) == 4 and len(results["2"]["split1_test_score"]) == 4
     result = json.loads((out / "result.json").read_text())
-    assert result["settings"]["seed"] == 1 and result["claims"]
-    printed = capsys.readouterr().out
-    assert "ranked by validation accuracy" in printed and "best:" in printed
-    # an existing folder is refused unless --force, before anything runs
-    assert main(argv) == 2
-    assert "--force" in capsys.readouterr().err
+    assert result["settings"]["seeds"] == [1, 2] and [s["seed"] for s in result["searches"]] == [1, 2]
+    assert "timing" not in result and json.loads((out / "timing.json").read_text())["."]["tasks"] == 2
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "ranked by validation accuracy" in printed and "best:" in printed and "claims, decided over seeds" in printed
+    # the same command again reuses the finished searches and writes the same result
+    assert main(argv) == 0 and "2 of 2 tasks reused" in " ".join(capsys.readouterr().out.split())
+    assert json.loads((out / "result.json").read_text()) == result
+
+
+def test_cv_command_takes_the_labs_grid_options_not_n_jobs(tmp_path, capsys):
+    out = tmp_path / "x"
+    for argv, message in ((["--jobs", "0"], "--jobs: expected a whole number of worker processes from 1 to 256"),
+                          (["--n-jobs", "2"], "unrecognized arguments: --n-jobs"),
+                          (["--seed", "3"], "--seed: this command takes --seeds")):
+        try:
+            status = main(["cv", "--tiny", "--out", str(out), *argv])
+        except SystemExit as exc:          # argparse's own usage errors
+            status = exc.code
+        assert status == 2
+        assert message in capsys.readouterr().err
+        assert not out.exists()
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -3,9 +3,12 @@
 Default grid: weight_init normal(std=1) scaled by init_scale in 1e-4 .. 1, plus He, Glorot and
 LeCun as designed. Any grid with --param, e.g.
   initlab cv --param init_scale=1e-4,1e-3,1e-2,0.1,1 --param weight_init=he_normal,normal(std=0.01)
-Local joblib processes (--n-jobs), or a Dask cluster (--backend dask --scheduler tcp://HOST:8786).
-Prints the ranked table; writes cv_results.csv and cv_results.json (GridSearchCV's cv_results_),
-result.json (the study's numbers and claims) and the figure to --out.
+The whole search is repeated over seeds (default 8; each seed a new split, new folds and new
+fits), one search per task, on local processes (--jobs) or a Dask cluster (--backend dask
+--scheduler tcp://HOST:8786); the claims are decided over the searches. Prints the ranked
+table; writes cv_results.csv and cv_results.json (GridSearchCV's cv_results_ of each seed),
+result.json (the study's numbers and claims), timing.json, the finished searches and the
+figure to --out.
 """
 from __future__ import annotations
 
@@ -17,12 +20,11 @@ from pathlib import Path
 from ..errors import InitlabError, InvalidValueError
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import report_written, run_study, write_json
+from ._common import add_common, executor, report_written, run_study, study_preset, write_json
 from ._options import MAX_IMAGES, MAX_STEPS, check_at_most, check_plain_model, check_unique, named, split_list
 from ._paths import output_folder
 
 ORDER = 25
-BACKENDS = ("local", "dask")   # as experiments.cv.BACKENDS; the study (and sklearn) load only when run
 
 
 def parse_value(text: str):
@@ -84,6 +86,7 @@ def _cell(value, fmt="{:.3f}"):
 def _print_ranked(result):
     cands, s = result["candidates"], result["settings"]
     others = any(set(r["params"]) - {"weight_init", "init_scale"} for r in cands)
+    searches = len(result["searches"])
     rows = []
     for r in cands:
         row = [r["rank"], r["params"].get("weight_init", "he_normal"), f"{r['init_scale']:g}", f"{r['init_std']:.2g}"]
@@ -91,27 +94,30 @@ def _print_ranked(result):
             row.append(", ".join(f"{k}={v}" for k, v in sorted(r["params"].items())
                                  if k not in ("weight_init", "init_scale")))
         row += ["diverged" if r["mean"] is None else f"{r['mean']:.3f} +- {r['std']:.3f}",   # NaN in a fold
-                f"{r['failed']}/{len(r['splits'])}", _cell(r["mean_fit_time"], "{:.2f}")]
+                f"{r['failed']}/{searches * s['folds']}"]
         rows.append(row)
     columns = ["rank", "init", "init_scale", "init std"] + (["other params"] if others else []) + \
-        ["val. accuracy", "failed folds", "fit s"]
-    ui.print_table(f"{s['folds']}-fold CV on {s['dataset']} ({s['n_cv']} examples), ranked by validation accuracy",
-                   columns, rows)
-    if result["best"]:
-        ui.console.print(f"best: {result['best']['params']}, validation accuracy {result['best_score']:.3f}; "
-                         f"refit on all {s['n_cv']} CV examples: test accuracy {_cell(result['test_accuracy'])} "
-                         f"on {s['n_test']} held-out examples")
+        ["val. accuracy", "failed folds"]
+    ui.print_table(f"{s['folds']}-fold CV on {s['dataset']} ({s['n_cv']} examples), repeated over {searches} seeds, "
+                   "ranked by validation accuracy (mean +- std over the seeds)", columns, rows)
+    tested = [t for t in result["test_accuracy"] if t is not None]
+    if result["best"] and tested:
+        ui.console.print(f"best: {result['best']['params']}, validation accuracy {result['best_score']:.3f}; each "
+                         f"seed's best refit on its {s['n_cv']} CV examples: median test accuracy "
+                         f"{result['median_test_accuracy']:.3f} on {s['n_test']} held-out examples")
 
 
-def write_csv(path: Path, cv_results: dict) -> Path:
-    """cv_results_ as a CSV table: one row per candidate, params as their own columns."""
-    keys = [k for k in cv_results if k != "params"]
-    n = len(cv_results["params"])
+def write_csv(path: Path, searches: list) -> Path:
+    """Every seed's cv_results_ as one CSV table: one row per (seed, candidate), params as their
+    own columns, the seed first."""
+    keys = [k for k in searches[0]["cv_results"] if k != "params"]
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(keys)
-        for i in range(n):
-            writer.writerow(["" if cv_results[k][i] is None else cv_results[k][i] for k in keys])
+        writer.writerow(["seed"] + keys)
+        for search in searches:
+            results = search["cv_results"]
+            for i in range(len(results["params"])):
+                writer.writerow([search["seed"]] + ["" if results[k][i] is None else results[k][i] for k in keys])
     return path
 
 
@@ -126,22 +132,14 @@ def check_dataset(name) -> str:
 
 
 _ADDRESS = re.compile(r"(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?P<host>[^\s:/\[\]]+|\[[0-9a-fA-F:.]+\]):(?P<port>\d{1,5})")
-MAX_JOBS = 256
 
 
 def check_search_options(args):
-    """--folds, --seed, --n-jobs and --backend/--scheduler, each error naming its option."""
+    """--folds and the form of --scheduler's address, each error naming its option (--jobs and
+    --backend/--scheduler as a pair are the lab runner's to check)."""
     if args.folds is not None:
         positive_int(args.folds, "--folds", minimum=2)
-    positive_int(args.seed, "--seed", minimum=0)
-    if args.n_jobs is not None and (args.n_jobs == 0 or args.n_jobs < -1 or args.n_jobs > MAX_JOBS):
-        raise InvalidValueError(f"--n-jobs: expected an integer from 1 to {MAX_JOBS}, or -1 for all cores, "
-                                f"got {args.n_jobs}")
-    if args.backend == "dask" and not args.scheduler:
-        raise InvalidValueError("--scheduler: --backend dask needs the scheduler's address, e.g. tcp://HOST:8786")
-    if args.backend == "local" and args.scheduler is not None:
-        raise InvalidValueError(f"--scheduler: applies to --backend dask only, got --backend {args.backend}")
-    if args.scheduler is not None:
+    if args.scheduler is not None and args.backend == "dask":
         match = _ADDRESS.fullmatch(args.scheduler)
         host = match["host"] if match else ""
         # a host name's labels are 1 to 63 ASCII characters (else the resolver raises UnicodeError)
@@ -152,29 +150,27 @@ def check_search_options(args):
                                     f"wss or ucx; port 1 to 65535), got {args.scheduler!r}")
 
 
-def check_against_data(study, kwargs: dict, seed: int, grid_given: bool):
+def check_against_data(study, kwargs: dict, grid_given: bool):
     """What needs the data, checked on it as the study loads it: --folds at most the smallest
-    class's count among the examples cross-validated (stratified folds need one of each), and
-    --model and every --param candidate build a network for its images."""
-    import numpy as np
-    from ..data import load
+    class's count among the examples cross-validated in any seed's split (stratified folds need
+    one of each), and --model and every --param candidate build a network for its images."""
     from ..estimator import CNNClassifier
+    dataset, n = kwargs.get("dataset", "digits"), kwargs.get("n")
     try:
-        ds = load(kwargs.get("dataset", "digits"), seed=seed, n=kwargs.get("n"), standardize=False)
+        count, label, total = study.smallest_class(dataset, n, kwargs["seeds"])
+        image_shape, num_classes = study.shape_of(dataset, n)
     except InitlabError as exc:          # a malformed MNIST file, ...
         raise named("--dataset", exc) from None
     folds = kwargs.get("folds", 5)
-    classes, counts = np.unique(np.concatenate([ds.train[1], ds.val[1]]), return_counts=True)
-    if folds > counts.min():
+    if folds > count:
         raise InvalidValueError(
-            f"--folds: expected at most {counts.min()}, the examples of the smallest class "
-            f"(class {classes[counts.argmin()]}) among the {counts.sum()} cross-validated, got {folds}"
-            + (" (a larger --n gives more)" if kwargs.get("n") is not None else ""))
-    image_shape, model = tuple(ds.train[0].shape[1:]), kwargs.get("model", "small_cnn")
+            f"--folds: expected at most {count}, the examples of the smallest class (class {label}) among the "
+            f"{total} cross-validated, got {folds}" + (" (a larger --n gives more)" if n is not None else ""))
+    model = kwargs.get("model", "small_cnn")
     grid = study.param_grid(kwargs.get("grid"), kwargs.get("scales", study.SCALES), kwargs.get("schemes", study.SCHEMES))
     for option, params in [("--model", {})] + [("--param", c) for c in study.candidates(grid)]:
         try:
-            study.layer_stds(CNNClassifier(**{"model": model, **params}), image_shape, ds.num_classes)
+            study.layer_stds(CNNClassifier(**{"model": model, **params}), image_shape, num_classes)
         except InitlabError as exc:
             given = ", ".join(f"{k}={v!r}" for k, v in params.items()) if grid_given else ""
             raise InvalidValueError(f"{option}{' ' + given if given else ''}: {exc}") from None
@@ -203,30 +199,29 @@ def check_run_options(kwargs: dict):
 
 def cv(args) -> int:
     from ..experiments import cv as study
-    kwargs = dict(study.TINY) if args.tiny else {}
+    kwargs = study_preset(args, study)
     if args.param:
         kwargs["grid"] = parse_params(args.param)
     for key in ("folds", "epochs", "n", "dataset", "model", "lr"):
         value = getattr(args, key)
         if value is not None:
             kwargs[key] = value
-    kwargs.update(seed=args.seed, n_jobs=args.n_jobs, backend=args.backend, scheduler=args.scheduler)
     if args.clip is not None:
         kwargs["clip_grad_norm"] = args.clip
     check_search_options(args)
-    study.check_options(kwargs.get("folds", 5), args.backend, args.scheduler, args.n_jobs)
     check_run_options(kwargs)
     try:
         study.check_grid(study.param_grid(kwargs.get("grid"), kwargs.get("scales", study.SCALES),
                                           kwargs.get("schemes", study.SCHEMES)))
     except InitlabError as exc:
         raise named("--param", exc) from None
-    check_against_data(study, kwargs, args.seed, bool(args.param))
-    with output_folder(args.out, args.force) as out:   # after the options are known to be good
-        result, paths = run_study("cv", "cv", kwargs, out, _print_ranked)
-        paths.append(write_csv(out / "cv_results.csv", result["cv_results"]))
-        paths.append(write_json(out / "cv_results.json", result["cv_results"]))
-    report_written(paths, out, result["seconds"])
+    check_against_data(study, kwargs, bool(args.param))
+    # after the options are known to be good; a folder holding this study's searches is reused
+    with executor(args) as running, output_folder(args.out, args.force, resumes=[study.NAME]) as out:
+        result, paths = run_study("cv", "cv", kwargs, out, _print_ranked, running)
+        paths.append(write_csv(out / "cv_results.csv", result["searches"]))
+        paths.append(write_json(out / "cv_results.json", {str(s["seed"]): s["cv_results"] for s in result["searches"]}))
+    report_written(paths, out, result["timing"])
     return 0
 
 
@@ -237,9 +232,6 @@ def register(sub):
                    help="a CNNClassifier parameter and its values (repeatable; commas inside "
                         "parentheses belong to the value, e.g. weight_init=he_normal,normal(std=0.01))")
     p.add_argument("--folds", type=int, default=None, help="stratified folds (default 5)")
-    p.add_argument("--n-jobs", dest="n_jobs", type=int, default=None,
-                   help="parallel fits (default 1 locally, every worker thread with dask; -1 = all cores)")
-    p.add_argument("--seed", type=int, default=0, help="one seed for the split, the folds and every fit (default 0)")
     p.add_argument("--dataset", default=None, help="digits (default), shapes or mnist:PATH")
     p.add_argument("--n", type=int, default=None, help="cap on the examples used (default: all)")
     p.add_argument("--epochs", type=int, default=None, help="training epochs per fit (default 4)")
@@ -247,11 +239,7 @@ def register(sub):
     p.add_argument("--lr", type=float, default=None, help="learning rate (default 0.03, SGD with momentum 0.9)")
     p.add_argument("--clip", type=float, default=None, metavar="NORM",
                    help="clip the gradient norm (default: no clipping, so a too-large std may diverge)")
-    p.add_argument("--backend", choices=BACKENDS, default="local",
-                   help="local joblib processes, or a Dask cluster (needs initlab[dask] and --scheduler)")
-    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="the Dask scheduler's address")
-    p.add_argument("--out", default="initlab-cv", help="output folder (default initlab-cv)")
-    p.add_argument("--force", action="store_true", help="write into an existing output folder")
+    add_common(p, default_out="initlab-cv", default_seeds="8")
     p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=cv, sizes="--n, --folds, --epochs, --n-jobs")
+    p.set_defaults(func=cv, sizes="--seeds, --n, --folds, --epochs")
     return p

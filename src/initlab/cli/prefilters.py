@@ -1,9 +1,13 @@
 """`initlab prefilters`: filters from a random start, chosen by hand, or computed from the data.
 
-Trains the same small CNN on the shapes and digits data from four first layers: random He
-init, hand-made filters (Sobel, X, ...), k-means centroids of whitened image patches and
-PCA components of image patches, for several seeds. Prints steps to a threshold accuracy and
-how far the first-layer filters move; writes result.json and the figures (PNG) to --out.
+Trains the same small CNN on the shapes and digits data from five first layers: random He
+init, hand-made filters (Sobel, X, ...), k-means centroids of whitened image patches, PCA
+components of image patches, and the control he_unit (He's very draws scaled, like the
+hand-made and data-driven ones, to unit output variance, so that a start's directions are
+compared at the same scale), over seeds (default 8). Prints steps to a threshold accuracy and
+how far the first-layer filters move, and the claims decided over the seeds. The runs are a
+grid of tasks run in parallel (--jobs, or a Dask cluster); writes result.json, timing.json, the
+finished tasks and the figures (PNG) to --out.
 """
 from __future__ import annotations
 
@@ -18,23 +22,23 @@ ORDER = 26
 
 def _steps_text(r):
     seeds = ", ".join("-" if s is None else str(s) for s in r["steps_to_threshold"])
-    mean = r["mean_steps_to_threshold"]
-    return ("-" if mean is None else f"{mean:.1f}"), seeds
+    median = r["median_steps_to_threshold"]
+    return ("never" if median is None else f"{median:g}"), seeds
 
 
 def _print_tables(result):
     for name, ds in result["datasets"].items():
         rows = []
         for start, r in ds["starts"].items():
-            mean, seeds = _steps_text(r)
-            rows.append((start, f"{r['reached']}/{len(r['final_val_acc'])}", mean, seeds,
+            median, seeds = _steps_text(r)
+            rows.append((start, f"{r['reached']}/{len(r['final_val_acc'])}", median, seeds,
                          f"{r['mean_final_val_acc']:.3f}", f"{r['mean_relative_change']:.2f}",
                          f"{r['mean_cosine_to_start']:.3f}",
                          f"{r['mean_best_score_before']:.2f}>{r['mean_best_score_after']:.2f}"))
         ui.print_table(
-            f"{name}: steps to {ds['threshold']:.0%} val. accuracy ({ds['steps'][-1]} steps in all), "
-            "filter movement ||dW||/||W0|| and cosine to start, template score before>after",
-            ["init", "reached", "steps", "per seed", "final acc", "moved", "cos", "template"],
+            f"{name}: steps to {ds['threshold']:.0%} val. accuracy ({ds['budget']} steps in all; - = never), "
+            "filter movement ||dW||/||W0|| and cosine to start, template score before>after (means over seeds)",
+            ["init", "reached", "median steps", "per seed", "final acc", "moved", "cos", "template"],
             rows)
 
 
@@ -51,11 +55,12 @@ def prefilters(args) -> int:
 def register(sub):
     p = sub.add_parser("prefilters", help="random vs hand-made vs data-driven (k-means, PCA) first-layer filters",
                        description=__doc__)
-    add_common(p, default_out="initlab-prefilters", default_seeds="5")
+    add_common(p, default_out="initlab-prefilters", default_seeds="8")
     p.add_argument("--data", default="shapes,digits", help="comma-separated datasets: shapes, digits")
     p.add_argument("--starts", default=",".join(study.STARTS),
-                   help=f"comma-separated first-layer starts among {', '.join(study.ALL_STARTS)} "
-                        "(he_unit: He's random directions scaled to unit output variance, a control)")
+                   help=f"comma-separated first-layer starts among {', '.join(study.ALL_STARTS)} (default all; "
+                        "he_unit: He's random draws scaled to unit output variance, the control the direction "
+                        "claims are decided against)")
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default 4)")
     p.add_argument("--n-train", dest="n_train", type=int, default=None, help="training images per dataset (default 1400)")
     p.add_argument("--width", type=int, default=None, help="first-layer filters (default 8)")

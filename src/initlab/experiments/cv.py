@@ -11,40 +11,43 @@ Every candidate is scored by stratified k-fold validation accuracy; the best is 
 the CV data and scored once on the held-out test split. Each candidate's "init std" is the
 geometric mean over layers of its initial weights' std (for normal(std=1) x s that is s).
 
-Seeds: one `seed` gives the data split, the folds and the fits (every fit draws its weights and
-batch order from the same `fit_seed`, so candidates differ only in what the grid varies).
-Scale-out: `n_jobs` joblib processes locally, or `backend="dask"` with a `scheduler` address
-(joblib's Dask backend over a `distributed.Client`), with the same results.
+The grid of the lab: one task per seed runs the whole search (scikit-learn's grid, in that
+task's process), so a search is repeated over seeds and every claim is decided seed by seed.
+A seed gives the data split, the folds and the fits (every fit at one seed draws its weights
+and batch order from the same `fit_seed`, so candidates differ only in what the grid
+varies); these seeds are derived from the seed alone, so a run with other options (more
+epochs, another grid) searches on the same splits. The searches run on local processes or a
+Dask cluster (`initlab.lab.runner`), with the same results.
 """
 from __future__ import annotations
 
-import contextlib
-import time
 import warnings
+from functools import lru_cache
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import FitFailedWarning
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
-from threadpoolctl import threadpool_limits
+from sklearn.model_selection import GridSearchCV, ParameterGrid, StratifiedKFold
 
 from .. import data as D
 from .. import init
 from ..errors import InvalidValueError, unknown_name
 from ..estimator import CNNClassifier
+from ..lab.tasks import Task, grid as task_grid
 from ..validate import positive_int
-from . import claim, to_jsonable
+from . import to_jsonable
 
+NAME = "cv"
 SCALES = (1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 SCHEMES = ("he_normal", "glorot_uniform", "lecun_normal")
 BASE_INIT = "normal(std=1)"
-BACKENDS = ("local", "dask")
-CONNECT_TIMEOUT = 15   # seconds to reach a Dask scheduler before giving up
-CLEAR_MARGIN = 0.2      # "clearly better": 20 points of validation accuracy
-NEAR_BEST = 0.05        # a named scheme "as good as the tuned std": within 5 points
+TIMES = ("mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time")   # cv_results_'s clock readings
 
-TINY = dict(n=450, folds=3, epochs=3, scales=(1e-4, 1e-2, 0.1, 1.0), schemes=("he_normal",))
-DEMO = dict(n=None, folds=5, epochs=4, scales=SCALES, schemes=SCHEMES)
+TINY = dict(n=300, folds=3, epochs=2, scales=(1e-4, 0.1, 1.0), schemes=("he_normal",), seeds=(0, 1))
+# Smaller than the defaults (700 examples, 3 folds, 2 epochs, a std curve of 4 decades: 1e-4
+# where the signal vanishes, 1e-2, 0.1 near He's 0.16, 1 where it explodes) so that the search
+# is repeated over 8 seeds within the demo's time.
+DEMO = dict(n=700, folds=3, epochs=2, scales=(1e-4, 1e-2, 0.1, 1.0), schemes=SCHEMES, seeds=tuple(range(8)))
 
 
 # --------------------------------------------------------------------------- the grid
@@ -65,13 +68,13 @@ def param_grid(grid=None, scales=SCALES, schemes=SCHEMES, base_init=BASE_INIT) -
 
 
 def check_grid(grid: list[dict]):
-    """Every name is a CNNClassifier parameter (random_state excepted: it comes from `seed`) with a
-    non-empty list of values; initializer specs are resolved now, so a typo fails before any fit."""
+    """Every name is a CNNClassifier parameter (random_state excepted: it comes from the seed) with
+    a non-empty list of values; initializer specs are resolved now, so a typo fails before any fit."""
     params = CNNClassifier().get_params()
     for part in grid:
         for name, values in part.items():
             if name == "random_state":
-                raise InvalidValueError("cv grid: random_state is derived from the seed; use seed=")
+                raise InvalidValueError("cv grid: random_state is derived from the seed; use seeds=")
             if name not in params:
                 raise unknown_name("CNNClassifier parameter", name, [p for p in params if p != "random_state"])
             if not values:
@@ -83,7 +86,6 @@ def check_grid(grid: list[dict]):
 
 def candidates(grid: list[dict]) -> list[dict]:
     """The candidates in GridSearchCV's order (sklearn's ParameterGrid)."""
-    from sklearn.model_selection import ParameterGrid
     return list(ParameterGrid(grid))
 
 
@@ -103,140 +105,104 @@ def geometric_mean(values) -> float:
     return float(np.exp(np.mean(np.log(values))))
 
 
-# --------------------------------------------------------------------------- running the search
+# --------------------------------------------------------------------------- seeds and data
 
-class _ProgressScorer:
-    """Accuracy, reporting each scored fit to `progress` (only used when fits run in-process)."""
-
-    def __init__(self, progress, total):
-        self.progress, self.total, self.done = progress, total, 0
-
-    def __call__(self, estimator, X, y):
-        score = estimator.score(X, y)
-        self.done += 1
-        self.progress(self.done, self.total, f"fit {self.done}/{self.total}")
-        return score
+def seeds_of(seed: int) -> dict:
+    """{"split", "folds", "fits"}: the integer seeds of the data split, the stratified folds and
+    every fit at one lab seed, from SeedSequence streams of (study, seed) alone."""
+    task = Task(NAME, {}, int(seed))
+    return {stream: int(task.seed_sequence(stream, shared=True).generate_state(1)[0])
+            for stream in ("split", "folds", "fits")}
 
 
-@contextlib.contextmanager
-def _parallel_backend(backend, scheduler):
-    """Nothing for "local" (joblib's processes); for "dask", joblib's Dask backend over a
-    `distributed.Client(scheduler)` that is closed afterwards."""
-    if backend == "local":
-        yield
-        return
-    try:
-        import joblib
-        from distributed import Client
-    except ImportError:
-        raise InvalidValueError("backend 'dask' needs dask.distributed: pip install 'initlab[dask]'") from None
-    with Client(scheduler, timeout=CONNECT_TIMEOUT) as client, joblib.parallel_backend("dask", client=client):
-        yield
-
-
-def _self_contained(x, y, splits):
-    """The data and folds as lists, which joblib's Dask backend embeds in every task.
-
-    Given arrays, it scatters each to one worker (the scheduler's memory manager also trims
-    broadcast copies back to one), so a worker that dies takes the only copy with it and every
-    fit that needed it fails. Inside the tasks, any worker can rerun any fit.
-    """
-    return list(x), list(y), [(train.tolist(), test.tolist()) for train, test in splits]
-
-
-def check_options(folds, backend, scheduler, n_jobs):
-    """Validate the run's options; returns folds as an int."""
-    folds = positive_int(folds, "cv folds", minimum=2)
-    if backend not in BACKENDS:
-        raise unknown_name("backend", backend, BACKENDS)
-    if backend == "dask" and not scheduler:
-        raise InvalidValueError("backend 'dask' needs a scheduler address, e.g. tcp://HOST:8786")
-    if backend == "local" and scheduler:
-        raise InvalidValueError("a scheduler address is only used with backend 'dask'")
-    if n_jobs is not None and (not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1):
-        raise InvalidValueError(f"n_jobs: expected a positive int or -1 (all cores), got {n_jobs!r}")
-    return folds
-
-
-def _load(dataset, n, seed):
+def load(dataset, n, split_seed):
     """(x_cv, y_cv, x_test, y_test, dataset): CV runs on train+val, the test split is held out.
     Unstandardized: the estimator standardizes inside each fold, from that fold's training part."""
-    ds = D.load(dataset, seed=seed, n=n, standardize=False)
+    ds = D.load(dataset, seed=split_seed, n=n, standardize=False)
     x = np.concatenate([ds.train[0], ds.val[0]])
     y = np.concatenate([ds.train[1], ds.val[1]])
     return x, y, ds.test[0], ds.test[1], ds
 
 
-def run(*, grid=None, scales=SCALES, schemes=SCHEMES, base_init=BASE_INIT, dataset="digits", n=None,
-        folds=5, epochs=4, batch_size=32, model="small_cnn", lr=0.03, clip_grad_norm=None, seed=0,
-        n_jobs=None, backend="local", scheduler=None, progress=None) -> dict:
-    """Cross-validate the init of a CNNClassifier with GridSearchCV; return plain data.
+@lru_cache(maxsize=8)
+def shape_of(dataset, n) -> tuple:
+    """(image_shape, num_classes) of a dataset (the same for every split)."""
+    ds = D.load(dataset, seed=0, n=n, standardize=False)
+    return tuple(ds.train[0].shape[1:]), ds.num_classes
 
-    SGD with momentum 0.9 at lr 0.03 (a little below the estimator's 0.05, at which He-initialized
-    fits on a few hundred images are already unstable). A fit that diverges (DivergenceError) scores NaN in its fold: counted in the candidate's
-    "failed", its mean is None, and the claims count it as accuracy 0. `clip_grad_norm` (e.g. 5)
-    rescues the large stds, which then train, though less well. Returns {"study", "settings", "grid", "candidates" (ranked: rank, params, label,
-    init_std, layer_stds, mean/std/split validation accuracy, fit times, failed folds),
-    "cv_results" (GridSearchCV's cv_results_ as lists, None where masked or NaN), "best",
-    "worst", "chance", flat numbers (best_score, worst_score, margin, test_accuracy), "claims",
-    "seconds"}.
-    """
-    began = time.perf_counter()
-    folds = check_options(folds, backend, scheduler, n_jobs)
-    grid = param_grid(grid, scales, schemes, base_init)
-    check_grid(grid)
-    fold_seed, fit_seed = (int(s) for s in np.random.SeedSequence(seed).generate_state(2))
-    x, y, x_test, y_test, ds = _load(dataset, n, seed)
-    image_shape, n_classes = tuple(x.shape[1:]), ds.num_classes
-    base = CNNClassifier(model=model, epochs=epochs, batch_size=batch_size, lr=lr,
-                         clip_grad_norm=clip_grad_norm, random_state=fit_seed)
-    cands = candidates(grid)
-    stds = [layer_stds(clone(base).set_params(**c), image_shape, n_classes) for c in cands]  # checks every candidate
 
-    total = len(cands) * folds
-    in_process = backend == "local" and n_jobs in (None, 1)
-    scoring = _ProgressScorer(progress, total) if (progress and in_process) else "accuracy"
-    splits = list(StratifiedKFold(folds, shuffle=True, random_state=fold_seed).split(x, y))
-    x_fit, y_fit, splits = _self_contained(x, y, splits) if backend == "dask" else (x, y, splits)
-    search = GridSearchCV(base, grid, cv=splits,
-                          scoring=scoring, n_jobs=(-1 if backend == "dask" else 1) if n_jobs is None else n_jobs,
-                          refit=False, error_score=np.nan)
-    if progress:
-        progress(0, total, f"{len(cands)} candidates x {folds} folds")
-    search_began = time.perf_counter()
-    with warnings.catch_warnings():
-        # a diverging candidate is expected here: its folds score NaN and are counted below
+# --------------------------------------------------------------------------- options and tasks
+
+def check_options(*, grid=None, scales=SCALES, schemes=SCHEMES, base_init=BASE_INIT, dataset="digits", n=None,
+                  folds=5, epochs=4, batch_size=32, model="small_cnn", lr=0.03, clip_grad_norm=None,
+                  seeds=tuple(range(8))) -> dict:
+    """Every option checked and completed (the grid resolved to GridSearchCV's), a bad one an
+    InvalidValueError naming its keyword, before any fit: the folds against the smallest class
+    of every seed's split, and every candidate by building its network for the data's images
+    (GridSearchCV would score a candidate that cannot be built as a failed fit)."""
+    folds = positive_int(folds, "folds", minimum=2)
+    seeds = tuple(positive_int(s, "cv: seed", minimum=0) for s in seeds)
+    if not seeds:
+        raise InvalidValueError("cv: seeds: expected at least one seed")
+    if n is not None:
+        n = positive_int(n, "n")
+    searched = param_grid(grid, scales, schemes, base_init)
+    check_grid(searched)
+    base = CNNClassifier(model=model, epochs=epochs, batch_size=batch_size, lr=lr, clip_grad_norm=clip_grad_norm)
+    image_shape, n_classes = shape_of(dataset, n)
+    for params in [{}] + candidates(searched):
+        layer_stds(clone(base).set_params(**params), image_shape, n_classes)    # checks every parameter too
+    count, label_, total = smallest_class(dataset, n, seeds)
+    if folds > count:
+        raise InvalidValueError(f"folds: expected at most {count}, the examples of the smallest class (class {label_}) "
+                                f"among the {total} cross-validated, got {folds}")
+    return dict(grid=searched, base_init=base_init, dataset=dataset, n=n, folds=folds, epochs=epochs,
+                batch_size=batch_size, model=model, lr=lr, clip_grad_norm=clip_grad_norm, seeds=seeds)
+
+
+def smallest_class(dataset, n, seeds) -> tuple:
+    """(count, label, examples) of the least frequent class in the cross-validated part of any
+    seed's split: stratified folds need at least one example of each class."""
+    found = []
+    for seed in seeds:
+        _, y, *_ = load(dataset, n, seeds_of(seed)["split"])
+        labels, counts = np.unique(y, return_counts=True)
+        found.append((int(counts.min()), labels[counts.argmin()].item(), len(y)))
+    return min(found)
+
+
+SEARCH = ("grid", "dataset", "n", "folds", "epochs", "batch_size", "model", "lr", "clip_grad_norm")
+
+
+def tasks(options):
+    """One task per seed: the whole search."""
+    return task_grid(NAME, [{key: options[key] for key in SEARCH}], options["seeds"])
+
+
+def run_task(task) -> dict:
+    """One GridSearchCV at one seed, then the best candidate refit on all the CV data and scored
+    on the held-out test split: {"cv_results" (cv_results_ as lists, None where masked or NaN;
+    its clock readings under "timing"), "test_accuracy" (None when every candidate failed or
+    the refit diverged), "best" (the refit's params), "n_cv", "n_test", "seeds", "timing"}."""
+    c = task.config
+    seeds = seeds_of(task.seed)
+    x, y, x_test, y_test, _ = load(c["dataset"], c["n"], seeds["split"])
+    base = CNNClassifier(model=c["model"], epochs=c["epochs"], batch_size=c["batch_size"], lr=c["lr"],
+                         clip_grad_norm=c["clip_grad_norm"], random_state=seeds["fits"])
+    splits = list(StratifiedKFold(c["folds"], shuffle=True, random_state=seeds["folds"]).split(x, y))
+    search = GridSearchCV(base, c["grid"], cv=splits, scoring="accuracy", n_jobs=1, refit=False,
+                          error_score=np.nan)
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+        # a diverging candidate is expected here (its overflow is caught as a DivergenceError):
+        # its folds score NaN and are counted
         warnings.simplefilter("ignore", FitFailedWarning)
         warnings.filterwarnings("ignore", message="One or more of the test scores are non-finite")
-        # one BLAS thread per fit: parallelism comes from n_jobs; threads on these small GEMMs
-        # only oversubscribe the cores (many times slower on a busy machine)
-        with _parallel_backend(backend, scheduler), threadpool_limits(1):
-            search.fit(x_fit, y_fit)
-    search_seconds = time.perf_counter() - search_began
-    if progress:
-        progress(total, total, "done")
-
-    plain = plain_cv_results(search.cv_results_)
-    ranked = _ranked(plain, cands, stds, folds)
-    with threadpool_limits(1):
-        test_accuracy = _refit_and_test(base, ranked, x, y, x_test, y_test)
-    out = {
-        "study": "cv",
-        "settings": dict(dataset=ds.name, n_cv=len(x), n_test=len(x_test), image_shape=list(image_shape),
-                         num_classes=n_classes, folds=folds, epochs=epochs, batch_size=batch_size,
-                         model=model, lr=lr, clip_grad_norm=clip_grad_norm, seed=seed,
-                         fold_seed=fold_seed, fit_seed=fit_seed, n_jobs=n_jobs, backend=backend,
-                         scheduler=scheduler),
-        "grid": grid,
-        "chance": 1.0 / n_classes,
-        "candidates": ranked,
-        "cv_results": plain,
-    }
-    out.update(_summary(ranked, test_accuracy))
-    out["claims"] = _claims(out, base_init)
-    out["search_seconds"] = search_seconds
-    out["seconds"] = time.perf_counter() - began
-    return out
+        search.fit(x, y)
+    results = plain_cv_results(search.cv_results_)
+    timing = {key: results.pop(key) for key in TIMES}
+    best, test_accuracy = refit_and_test(base, results, x, y, x_test, y_test)
+    return {"cv_results": results, "test_accuracy": test_accuracy, "best": best, "n_cv": len(x),
+            "n_test": len(x_test), "seeds": seeds, "timing": timing}
 
 
 # --------------------------------------------------------------------------- results as plain data
@@ -255,44 +221,76 @@ def plain_cv_results(cv_results) -> dict:
     return plain
 
 
+def refit_and_test(base, results, x, y, x_test, y_test):
+    """(params, test accuracy) of the candidate with the best mean validation accuracy (a
+    candidate with a failed fold excluded), refit on all the CV data; (None, None) when every
+    candidate failed, and a None accuracy when the refit diverged or there is no test split."""
+    means = [m if m is not None else -np.inf for m in results["mean_test_score"]]
+    if not np.isfinite(max(means, default=-np.inf)):
+        return None, None
+    params = results["params"][int(np.argmax(means))]
+    if not len(x_test):
+        return params, None
+    try:
+        fitted = clone(base).set_params(**params).fit(x, y)
+    except FloatingPointError:   # DivergenceError
+        return params, None
+    return params, float(fitted.score(x_test, y_test))
+
+
 def label(params: dict) -> str:
     """A candidate's curve: its parameters other than init_scale ("normal(std=1)", "he_normal, lr=0.1")."""
     rest = [f"{k}={v}" for k, v in sorted(params.items()) if k not in ("init_scale", "weight_init")]
     return ", ".join([str(params.get("weight_init", "he_normal"))] + rest)
 
 
-def _ranked(plain, cands, stds, folds) -> list[dict]:
+# --------------------------------------------------------------------------- summary
+
+def summarize(options, tasks, results) -> dict:
+    """Measurements only (the claims are in `initlab.claims.cv`):
+
+    {"study", "settings", "grid", "chance", "candidates" (ranked by the mean over seeds of the
+    mean validation accuracy; per candidate: params, label, init_scale, init_std, layer_stds,
+    "scores" (per seed: the mean over folds, a fold whose fit diverged counted as 0),
+    "splits" (seeds x folds, None = diverged), "failed" (folds, over all seeds), "mean" (over
+    seeds of scores; None when a fold failed), "std" (of scores over seeds)), "best", "worst",
+    "searches" (per seed: seed, the split/fold/fit seeds, cv_results, best params,
+    test_accuracy), "test_accuracy" (per seed), flat numbers (best_score, worst_score, margin,
+    best_init, best_init_scale, best_init_std, median_test_accuracy, failed_candidates)}."""
+    o = options
+    cands = candidates(o["grid"])
+    image_shape, n_classes = shape_of(o["dataset"], o["n"])
+    base = CNNClassifier(model=o["model"])
     rows = []
     for i, params in enumerate(cands):
-        splits = [plain[f"split{k}_test_score"][i] for k in range(folds)]
-        mean = plain["mean_test_score"][i]
-        rows.append({
-            "rank": plain["rank_test_score"][i], "params": to_jsonable(params), "label": label(params),
-            "init_scale": float(params.get("init_scale", 1.0)), "init_std": geometric_mean(stds[i]),
-            "layer_stds": stds[i], "mean": mean, "std": plain["std_test_score"][i], "splits": splits,
-            "failed": sum(s is None for s in splits), "mean_fit_time": plain["mean_fit_time"][i],
-            "std_fit_time": plain["std_fit_time"][i],
-        })
-    # ranked by mean validation accuracy; a candidate with failed folds (NaN mean) goes last
-    return sorted(rows, key=lambda r: (r["mean"] is None, -(r["mean"] or 0.0), r["rank"]))
-
-
-def _refit_and_test(base, ranked, x, y, x_test, y_test):
-    """Accuracy on the held-out test split of the best candidate refit on all the CV data
-    (None when every candidate failed, the refit diverged, or there is no test split)."""
-    best = next((r for r in ranked if r["mean"] is not None), None)
-    if best is None or not len(x_test):
-        return None
-    try:
-        fitted = clone(base).set_params(**best["params"]).fit(x, y)
-    except FloatingPointError:   # DivergenceError
-        return None
-    return float(fitted.score(x_test, y_test))
+        splits = [[r["cv_results"][f"split{k}_test_score"][i] for k in range(o["folds"])] for r in results]
+        scores = [float(np.mean([0.0 if s is None else s for s in fold])) for fold in splits]
+        failed = sum(s is None for fold in splits for s in fold)
+        stds = layer_stds(clone(base).set_params(**params), image_shape, n_classes)
+        rows.append({"params": to_jsonable(params), "label": label(params),
+                     "init_scale": float(params.get("init_scale", 1.0)), "init_std": geometric_mean(stds),
+                     "layer_stds": stds, "scores": scores, "splits": splits, "failed": failed,
+                     "mean": None if failed else float(np.mean(scores)), "std": float(np.std(scores)),
+                     "index": i})
+    # ranked by mean validation accuracy; a candidate with failed folds (no mean) goes last
+    ranked = sorted(rows, key=lambda r: (r["mean"] is None, -(r["mean"] or 0.0), r["index"]))
+    for rank, row in enumerate(ranked, 1):
+        row["rank"] = rank
+    searches = [{"seed": task.seed, **{k: r[k] for k in ("seeds", "cv_results", "best", "test_accuracy", "timing")}}
+                for task, r in zip(tasks, results)]
+    settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in o.items() if k != "grid"}
+    settings.update(n_cv=results[0]["n_cv"], n_test=results[0]["n_test"], image_shape=list(image_shape),
+                    num_classes=n_classes)
+    out = {"study": NAME, "settings": settings, "grid": o["grid"], "chance": 1.0 / n_classes, "candidates": ranked,
+           "searches": searches, "test_accuracy": [r["test_accuracy"] for r in results]}
+    out.update(_summary(ranked, out["test_accuracy"]))
+    return out
 
 
 def _summary(ranked, test_accuracy) -> dict:
     scored = [r for r in ranked if r["mean"] is not None]
     best, worst = (scored[0], scored[-1]) if scored else (None, None)
+    tested = [t for t in test_accuracy if t is not None]
     return {
         "best": best, "worst": worst,
         "best_score": best["mean"] if best else None,
@@ -301,66 +299,16 @@ def _summary(ranked, test_accuracy) -> dict:
         "best_init": best["label"] if best else None,
         "best_init_scale": best["init_scale"] if best else None,
         "best_init_std": best["init_std"] if best else None,
-        "test_accuracy": test_accuracy,
+        "median_test_accuracy": float(np.median(tested)) if tested else None,
         "failed_candidates": sum(r["mean"] is None for r in ranked),
     }
 
 
-def _score(row):
-    """A candidate's score for the claims: its mean validation accuracy over the folds, a
-    diverged fold (no score) counted as 0."""
-    return float(np.mean([0.0 if score is None else score for score in row["splits"]]))
-
-
-def _claims(out, base_init) -> list[dict]:
-    ranked, chance = out["candidates"], out["chance"]
-    if out["best"] is None:
-        return [claim("at least one candidate trains without diverging", False,
-                      ja="少なくとも 1 つの候補は発散せずに学習できる", failed=out["failed_candidates"])]
-    best = out["best"]["mean"]
-    worst = min(ranked, key=_score)          # a diverged fold counts as 0 here too
-    claims = [claim(
-        f"the best init beats the worst by a clear margin (>= {CLEAR_MARGIN:.0%} validation accuracy; "
-        "a diverged fold counts as 0)",
-        best - _score(worst) >= CLEAR_MARGIN,
-        ja=f"最良の初期化は最悪のものをはっきりした差で上回る(検証精度の差が {CLEAR_MARGIN * 100:.0f} ポイント以上。"
-           "発散したフォールドは精度 0 とみなす)",
-        best=best, worst=_score(worst), margin=best - _score(worst), worst_init=worst["label"],
-        worst_scale=worst["init_scale"], best_init=out["best_init"], best_scale=out["best_init_scale"],
-        chance=chance)]
-    curve = sorted((r for r in ranked if r["label"] == label({"weight_init": base_init})),
-                   key=lambda r: r["init_scale"])
-    if curve and curve[0]["init_scale"] <= 1e-3:
-        small = curve[0]
-        claims.append(claim(
-            f"too small a std ({small['init_std']:.0e}) trains no better than near chance and clearly "
-            "below the best (the signal and its gradient vanish through the layers)",
-            best - _score(small) >= CLEAR_MARGIN and _score(small) <= chance + 0.1,
-            ja=f"小さすぎる標準偏差({small['init_std']:.0e})ではチャンスレベル程度にしか学習できず、最良のものを"
-               "はっきり下回る(信号とその勾配が層を通るうちに消える)",
-            std=small["init_std"], accuracy=_score(small), best=best, chance=chance))
-    if curve and curve[-1]["init_scale"] >= 0.3:
-        large = curve[-1]
-        claims.append(claim(
-            f"too large a std ({large['init_std']:.2g}) does worse than the best (exploding signal; "
-            "diverged folds count as 0)",
-            best - _score(large) >= NEAR_BEST,
-            ja=f"大きすぎる標準偏差({large['init_std']:.2g})では精度が最良のものより劣る(信号が爆発する。"
-               "発散したフォールドは精度 0 とみなす)",
-            std=large["init_std"], accuracy=_score(large),
-            failed_folds=large["failed"], best=best))
-    # the fan-scaled schemes at their own scale, against the best point of the searched std curve
-    named = [r for r in ranked if set(r["params"]) == {"weight_init", "init_scale"}
-             and r["init_scale"] == 1.0 and init.is_fan_scaled(r["params"]["weight_init"])]
-    if named and curve:
-        tuned = max(curve, key=_score)
-        worst_named = min(named, key=_score)
-        claims.append(claim(
-            f"the variance-scaled schemes ({', '.join(r['label'] for r in named)}) score within "
-            f"{NEAR_BEST:.0%} of the best std found by searching {tuned['label']}, with no tuning",
-            _score(tuned) - _score(worst_named) <= NEAR_BEST,
-            ja=f"分散をスケールする方式({', '.join(r['label'] for r in named)})は調整なしでも、{tuned['label']} の"
-               f"標準偏差を探索して見つけた最良値との精度の差が {NEAR_BEST * 100:.0f} ポイント以内",
-            **{r["label"]: _score(r) for r in named}, best_searched=_score(tuned),
-            best_searched_std=tuned["init_std"]))
-    return claims
+def run(progress=None, *, jobs=None, backend="local", scheduler=None, **options) -> dict:
+    """The whole study: one search per seed on `jobs` local processes (default: this process
+    only) or a Dask cluster (backend="dask", scheduler=address); see `initlab.lab.study.run_study`."""
+    import sys
+    from ..lab.runner import Executor
+    from ..lab.study import run_study
+    executor = Executor(backend, scheduler, 1 if jobs is None and backend == "local" else jobs)
+    return run_study(sys.modules[__name__], options, executor=executor, progress=progress)

@@ -1,23 +1,31 @@
 """Study: filters trained from random, chosen by hand, or computed from the data first.
 
-The same small CNN is trained on the shapes and digits data from four first-layer starts:
+The same small CNN is trained on the shapes and digits data from five first-layer starts:
 
-* "he":     random He-normal weights (the usual answer);
-* "hand":   hand-made filters (`filters.bank`: Sobel x/y, X, plus, diagonals, lines, ...);
-* "kmeans": k-means centroids of whitened image patches (`patchinit.patch_kmeans`);
-* "pca":    principal components of image patches (`patchinit.patch_pca`).
+* "he":      random He-normal weights (the usual answer);
+* "hand":    hand-made filters (`filters.bank`: Sobel x/y, X, plus, diagonals, lines, ...);
+* "kmeans":  k-means centroids of whitened image patches (`patchinit.patch_kmeans`);
+* "pca":     principal components of image patches (`patchinit.patch_pca`);
+* "he_unit": the control: He's random filters (the very same draws as "he" at each seed)
+  scaled by one factor like the hand-made and data-driven ones.
 
-Hand-made, k-means and PCA filters are scaled by one factor so the layer's output variance on
-the training images is 1; He's is what He's formula gives. For one seed every start shares the
-rest of the network's weights and the batch order, so the runs differ only in the first layer
-(the data and its split are fixed; seeds vary the weights and the batch order).
-Measured: validation accuracy every `eval_every` steps, steps to reach a threshold accuracy
-(mean over seeds), how far the first-layer filters move (||W_end - W_0|| / ||W_0|| and the
-cosine of each filter to its start), and template scores before and after training.
+Hand-made, k-means, PCA and he_unit filters are scaled by one factor so that the layer's output
+variance on the training images is 1; He's is what He's formula gives (about 2 on standardized
+images). A start that wins against "he" may win by its directions or only by its scale; against
+"he_unit" only the directions differ. That is why every claim about directions is decided
+against he_unit.
+
+The grid: one task per (dataset, start, seed) trains for `epochs` passes of SGD with momentum.
+At one seed every start shares the rest of the network's weights and the batch order
+(`task.rng(..., shared=True)`), so the runs differ only in the first layer (the data and its
+split are fixed). Measured per run: validation accuracy every `eval_every` steps, the step at
+which it first reaches the dataset's threshold (None when it never does: censored at the last
+step), how far the first-layer filters move (||W_end - W_0|| / ||W_0|| and the cosine of each
+filter to its start), and template scores before and after training.
 """
 from __future__ import annotations
 
-import time
+from functools import lru_cache
 
 import numpy as np
 
@@ -25,33 +33,39 @@ from .. import data as D
 from .. import filters, patchinit
 from ..diagnostics import template_scores
 from ..errors import InvalidValueError, unknown_name
+from ..lab.tasks import grid
 from ..layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from ..model import Sequential
 from ..optim import SGD
 from ..validate import positive_int, real_number
-from . import claim
 from .training import accuracy, batches_per_pass, train_steps
 
-STARTS = ("he", "hand", "kmeans", "pca")
-# "he_unit" (He's random directions, scaled like the others to output variance 1) is a control:
-# it tells whether a data-driven start wins by its directions or only by its scale.
-ALL_STARTS = STARTS + ("he_unit",)
+NAME = "prefilters"
+STARTS = ("he", "hand", "kmeans", "pca", "he_unit")
+ALL_STARTS = STARTS
+CHOSEN = ("hand", "kmeans", "pca")              # the starts that are not He's random draws
 LABELS = {"he": "random (He normal)", "hand": "hand-made (Sobel, X, ...)",
           "kmeans": "k-means of patches", "pca": "PCA of patches",
-          "he_unit": "random, unit output variance"}
+          "he_unit": "random, unit output variance (control)"}
 LABELS_JA = {"he": "ランダム(He 正規分布)", "hand": "手作り(Sobel、X など)",
              "kmeans": "パッチの k-means", "pca": "パッチの PCA",
-             "he_unit": "ランダム、出力の分散 1"}
+             "he_unit": "ランダム、出力の分散 1(対照)"}
 DATASETS = ("shapes", "digits")
 IMAGE_SIZES = {"shapes": 16, "digits": 8}
 # in this order the first layer gets them: the edges and strokes the shapes are drawn with
 HAND_FILTERS = ("sobel_x", "sobel_y", "x_shape", "plus_shape", "diagonal", "antidiagonal",
                 "hline", "vline", "laplacian", "prewitt_x", "prewitt_y", "gaussian", "sharpen")
 THRESHOLDS = {"shapes": 0.9, "digits": 0.9}
+VAR_IMAGES = 256                                # images on which the first layer's output variance is measured
 
-TINY = dict(datasets=("shapes", "digits"), seeds=(0,), n_train=240, epochs=1, batch_size=32,
+TINY = dict(datasets=("shapes", "digits"), seeds=(0, 1), n_train=240, epochs=1, batch_size=32,
             eval_every=2, n_patches=2000, thresholds={"shapes": 0.3, "digits": 0.3})
-DEMO = dict(seeds=(0, 1, 2, 3))
+# The demo's runs are shorter than the defaults (640 images, 3 epochs: 60 steps), to afford 12
+# seeds: the speed differences between starts are small. Digits runs then end near 90%, so its
+# threshold is 85%, which most runs reach: steps to a threshold measure speed only where the
+# runs get there.
+DEMO = dict(seeds=tuple(range(12)), n_train=640, epochs=3, eval_every=5, n_patches=3000,
+            thresholds={"shapes": 0.9, "digits": 0.85})
 
 
 # --------------------------------------------------------------------------- first layers
@@ -67,7 +81,8 @@ def hand_filters(out_channels, in_channels, kernel_size):
 
 
 def first_layer(start, x_train, out_channels, kernel_size, rng, n_patches):
-    """The first layer's starting weight (out, C, k, k) for a start name."""
+    """The first layer's starting weight (out, C, k, k) for a start name. "he" and "he_unit"
+    draw the same He-normal weights from `rng`; he_unit then scales them."""
     in_channels, pad = x_train.shape[1], kernel_size // 2
     if start in ("he", "he_unit"):
         weight = Conv2D(in_channels, out_channels, kernel_size, rng=rng).params["weight"]
@@ -131,12 +146,22 @@ def movement(w0, w1):
     return rel, cos
 
 
-# --------------------------------------------------------------------------- the study
+@lru_cache(maxsize=4)
+def load_data(name, n_train):
+    """(train (x, y) capped at n_train, val (x, y), num_classes, image_size) of a dataset, with
+    its fixed split (seed 0): every seed trains on the same images."""
+    # at least 64 shapes images, so that the validation and test parts are never empty
+    ds = D.load(name, seed=0, n=None if name == "digits" else max(n_train * 10 // 7 + 1, 64))
+    return (ds.train[0][:n_train], ds.train[1][:n_train]), ds.val, ds.num_classes, ds.image_size
 
-def check_options(datasets=DATASETS, starts=STARTS, seeds=(0,), thresholds=None, *, n_train=1400, epochs=4,
-                  batch_size=32, lr=0.02, momentum=0.9, width=8, kernel_size=3, eval_every=5, n_patches=10_000):
-    """Validate the study's choices before anything runs -> (datasets, starts, seeds, thresholds);
-    clear errors naming the option otherwise (unknown names, counts below 1, a learning rate <= 0, ...)."""
+
+# --------------------------------------------------------------------------- the grid
+
+def check_options(datasets=DATASETS, starts=STARTS, seeds=tuple(range(8)), thresholds=None, *, n_train=1400,
+                  epochs=4, batch_size=32, lr=0.02, momentum=0.9, width=8, kernel_size=3, eval_every=5,
+                  n_patches=10_000) -> dict:
+    """Every option checked and completed; a bad one is an InvalidValueError naming its keyword
+    (unknown names, counts below 1, a learning rate <= 0, a kernel larger than the images, ...)."""
     datasets = (datasets,) if isinstance(datasets, str) else tuple(datasets)
     starts = (starts,) if isinstance(starts, str) else tuple(starts)
     if not datasets:
@@ -168,191 +193,135 @@ def check_options(datasets=DATASETS, starts=STARTS, seeds=(0,), thresholds=None,
     if "hand" in starts and width > len(HAND_FILTERS):
         raise InvalidValueError(f"prefilters: width: the hand start has {len(HAND_FILTERS)} hand-made filters, "
                                 f"so width is at most {len(HAND_FILTERS)}; got {width}")
-    real_number(lr, "prefilters: lr", low=0, low_open=True)
-    real_number(momentum, "prefilters: momentum", low=0, high=1)
-    return datasets, starts, seeds, thresholds
+    return dict(datasets=datasets, starts=starts, seeds=seeds,
+                thresholds={name: float(thresholds[name]) for name in datasets}, n_train=n_train, epochs=epochs,
+                batch_size=batch_size, lr=real_number(lr, "prefilters: lr", low=0, low_open=True),
+                momentum=real_number(momentum, "prefilters: momentum", low=0, high=1), width=width,
+                kernel_size=kernel_size, eval_every=eval_every, n_patches=n_patches)
 
 
-def _median_or_none(values):
+TRAINING = ("n_train", "epochs", "batch_size", "lr", "momentum", "width", "kernel_size", "eval_every", "n_patches")
+
+
+def configs(options) -> list[dict]:
+    """One training run per (dataset, start); the thresholds are applied afterwards, so a
+    different threshold reuses the finished runs."""
+    common = {key: options[key] for key in TRAINING}
+    return [dict(common, dataset=name, start=start) for name in options["datasets"] for start in options["starts"]]
+
+
+def tasks(options):
+    return grid(NAME, configs(options), options["seeds"])
+
+
+def run_task(task) -> dict:
+    """One training run from one first-layer start: its validation curve, the first layer's
+    weights before and after, how far they moved and how much they look like the templates."""
+    c = task.config
+    train, val, num_classes, image_size = load_data(c["dataset"], c["n_train"])
+    # shared streams: at one seed every start gets the same draws (he and he_unit the same
+    # filters), the same rest of the network and the same batches
+    w0 = first_layer(c["start"], train[0], c["width"], c["kernel_size"], task.rng("first", shared=True),
+                     c["n_patches"])
+    model = build_model(w0, num_classes, image_size, task.rng("rest", shared=True))
+    initial_var = float(model[0].forward(train[0][:VAR_IMAGES], training=False).var())
+    steps, accs = train_curve(model, train, val, epochs=c["epochs"], batch_size=c["batch_size"], lr=c["lr"],
+                              momentum=c["momentum"], eval_every=c["eval_every"],
+                              rng=task.rng("data", shared=True))
+    w1 = model[0].params["weight"].copy()
+    rel, cos = movement(w0, w1)
+    return {"steps": steps, "val_acc": accs, "relative_change": rel, "cosine_to_start": cos,
+            "initial_output_var": initial_var, "scores_before": template_scores(w0)[0],
+            "scores_after": template_scores(w1)[0], "filters_before": w0, "filters_after": w1,
+            "n_train": len(train[0]), "n_val": len(val[0])}
+
+
+# --------------------------------------------------------------------------- summary
+
+def summarize(options, tasks, results) -> dict:
+    """Measurements only (the claims are in `initlab.claims.prefilters`):
+
+    {"study", "starts", "labels", "settings", "template_names", "datasets": {name: {"threshold",
+    "steps" (the evaluated steps), "budget" (the last step: a run that never reached the
+    threshold is censored there), "n_train", "n_val", "starts": {start: per-start record}}},
+    plus flat summary numbers}. A per-start record holds, one entry per seed: "seeds",
+    "val_acc" (seeds x evaluations), "steps_to_threshold" (None = not reached), "final_val_acc",
+    "relative_change", "cosine_to_start" (seeds x filters), "mean_cosine" (over filters),
+    "initial_output_var", "best_score_before"/"best_score_after" (a filter's best template
+    score, mean over filters), "scores_before"/"scores_after" (seeds x filters x templates),
+    "filters_before"/"filters_after" (seeds x out x in x k x k); and over seeds: "reached",
+    "median_steps_to_threshold", "mean_final_val_acc", "mean_relative_change",
+    "mean_cosine_to_start", "min_cosine_to_start", "mean_best_score_before"/"_after"."""
+    o = options
+    out = {"study": NAME, "starts": list(o["starts"]), "labels": {s: LABELS[s] for s in o["starts"]},
+           "datasets": {}}
+    for task, result in zip(tasks, results):
+        c = task.config
+        ds = out["datasets"].setdefault(c["dataset"], {
+            "threshold": o["thresholds"][c["dataset"]], "steps": result["steps"], "budget": result["steps"][-1],
+            "n_train": result["n_train"], "n_val": result["n_val"], "starts": {}})
+        record = ds["starts"].setdefault(c["start"], {key: [] for key in PER_SEED})
+        record["seeds"].append(task.seed)
+        for key in PER_SEED[1:]:
+            record[key].append(result[key])
+    for name, ds in out["datasets"].items():
+        for start, record in ds["starts"].items():
+            record.update(_over_seeds(record, ds["steps"], ds["threshold"]))
+    out["template_names"] = list(filters.templates(o["kernel_size"]))      # template_scores' columns
+    settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in o.items()}
+    settings["threshold_rule"] = ("the first evaluated step at which the validation accuracy reaches the dataset's "
+                                  "threshold; a run that never does is censored at the last step")
+    out["settings"] = settings
+    out.update(_flat_numbers(out))
+    return out
+
+
+PER_SEED = ("seeds", "val_acc", "relative_change", "cosine_to_start", "initial_output_var", "scores_before",
+            "scores_after", "filters_before", "filters_after")
+
+
+def _over_seeds(record, steps, threshold) -> dict:
+    cos = np.asarray(record["cosine_to_start"], dtype=np.float64)
+    before = np.asarray(record["scores_before"], dtype=np.float64).max(axis=2).mean(axis=1)
+    after = np.asarray(record["scores_after"], dtype=np.float64).max(axis=2).mean(axis=1)
+    reached = [steps_to(steps, accs, threshold) for accs in record["val_acc"]]
+    finals = [accs[-1] for accs in record["val_acc"]]
+    return {"steps_to_threshold": reached, "reached": sum(s is not None for s in reached),
+            "median_steps_to_threshold": median_or_none(reached),
+            "final_val_acc": finals, "mean_final_val_acc": float(np.mean(finals)),
+            "mean_relative_change": float(np.mean(record["relative_change"])),
+            "mean_cosine": cos.mean(axis=1).tolist(), "mean_cosine_to_start": float(cos.mean()),
+            "min_cosine_to_start": float(cos.min()),
+            "best_score_before": before.tolist(), "best_score_after": after.tolist(),
+            "mean_best_score_before": float(before.mean()), "mean_best_score_after": float(after.mean())}
+
+
+def median_or_none(values):
     """The median, with a seed that never reached the threshold counted as slower than all;
-    None when that seed is the median."""
+    None when such a seed is (part of) the median."""
     ranked = sorted(values, key=lambda v: np.inf if v is None else v)
     mid = len(ranked) // 2
     middle = ranked[mid - 1:mid + 1] if len(ranked) % 2 == 0 else ranked[mid:mid + 1]
     return None if any(v is None for v in middle) else float(np.mean(middle))
 
 
-def _mean_or_none(values):
-    """The mean of the values, or None when any is None (a threshold not reached by every seed)."""
-    return None if any(v is None for v in values) else float(np.mean(values))
-
-
-def run(datasets=DATASETS, starts=STARTS, seeds=(0, 1, 2, 3, 4), *, n_train=1400, epochs=4, batch_size=32,
-        lr=0.02, momentum=0.9, width=8, kernel_size=3, eval_every=5, n_patches=10_000,
-        thresholds=None, progress=None) -> dict:
-    """Train the same CNN from each first-layer start on each dataset, for each seed.
-
-    Returns {"datasets": {name: {"threshold", "steps", "starts": {start: {...}}}}, "claims",
-    "template_names", "settings", "seconds", plus flat summary numbers}. Per start: "val_acc"
-    (seeds x evaluations), "steps_to_threshold" (per seed, None = not reached),
-    "mean_steps_to_threshold" (None unless every seed reached it), "final_val_acc",
-    "relative_change", "cosine_to_start" (seeds x filters), "initial_output_var",
-    "init_seconds", "scores_before"/"scores_after" (seeds x filters x templates),
-    "filters_before"/"filters_after" (the first seed's weights).
-    `n_train` caps the training examples (validation: the dataset's own split).
-    """
-    datasets, starts, seeds, thresholds = check_options(
-        datasets, starts, seeds, thresholds, n_train=n_train, epochs=epochs, batch_size=batch_size, lr=lr,
-        momentum=momentum, width=width, kernel_size=kernel_size, eval_every=eval_every, n_patches=n_patches)
-    began = time.perf_counter()
-    total, done = len(datasets) * len(seeds) * len(starts), 0
-    out = {"study": "prefilters", "starts": list(starts), "labels": {s: LABELS[s] for s in starts},
-           "datasets": {}}
-    for name in datasets:
-        # at least 64 images, so that the validation and test parts are never empty
-        ds = D.load(name, seed=0, n=None if name == "digits" else max(n_train * 10 // 7 + 1, 64))
-        train = ds.train[0][:n_train], ds.train[1][:n_train]
-        per_start = {s: _empty_record() for s in starts}
-        for seed in seeds:
-            first_ss, rest_ss, order_ss = np.random.SeedSequence([seed, 8]).spawn(3)
-            for start in starts:
-                if progress:
-                    progress(done, total, f"{name} seed {seed} {start}")
-                rec = per_start[start]
-                t0 = time.perf_counter()
-                w0 = first_layer(start, train[0], width, kernel_size, np.random.default_rng(first_ss), n_patches)
-                rec["init_seconds"].append(time.perf_counter() - t0)
-                model = build_model(w0, ds.num_classes, ds.image_size, np.random.default_rng(rest_ss))
-                first_out = model[0].forward(train[0][:256], training=False)
-                rec["initial_output_var"].append(float(first_out.var()))
-                steps, accs = train_curve(model, train, ds.val, epochs=epochs, batch_size=batch_size, lr=lr,
-                                          momentum=momentum, eval_every=eval_every,
-                                          rng=np.random.default_rng(order_ss))
-                w1 = model[0].params["weight"].copy()
-                _record(rec, w0, w1, steps, accs, thresholds[name])
-                done += 1
-        out["datasets"][name] = {
-            "threshold": thresholds[name], "steps": steps, "n_train": len(train[0]), "n_val": len(ds.val[0]),
-            "starts": {s: _summarize(r) for s, r in per_start.items()},
-        }
-    if progress:
-        progress(total, total, "done")
-    out["template_names"] = template_scores(w0)[1]
-    out["settings"] = dict(seeds=list(seeds), n_train=n_train, epochs=epochs, batch_size=batch_size, lr=lr,
-                           momentum=momentum, width=width, kernel_size=kernel_size, eval_every=eval_every,
-                           n_patches=n_patches, thresholds={d: thresholds[d] for d in datasets})
-    out.update(_flat_numbers(out))
-    out["claims"] = _claims(out)
-    out["seconds"] = time.perf_counter() - began
-    return out
-
-
-def _empty_record():
-    keys = ("val_acc", "steps_to_threshold", "final_val_acc", "relative_change", "cosine_to_start",
-            "initial_output_var", "init_seconds", "scores_before", "scores_after", "filters_before",
-            "filters_after")
-    return {k: [] for k in keys}
-
-
-def _record(rec, w0, w1, steps, accs, threshold):
-    rel, cos = movement(w0, w1)
-    rec["val_acc"].append(accs)
-    rec["steps_to_threshold"].append(steps_to(steps, accs, threshold))
-    rec["final_val_acc"].append(accs[-1])
-    rec["relative_change"].append(rel)
-    rec["cosine_to_start"].append(cos)
-    rec["scores_before"].append(template_scores(w0)[0])
-    rec["scores_after"].append(template_scores(w1)[0])
-    rec["filters_before"].append(w0)
-    rec["filters_after"].append(w1)
-
-
-def _summarize(rec):
-    """Per-seed lists -> arrays, means over seeds, and the first seed's filters for the grid."""
-    cos = np.array(rec["cosine_to_start"])
-    before, after = np.array(rec["scores_before"]), np.array(rec["scores_after"])
-    return {
-        "val_acc": np.array(rec["val_acc"]),
-        "steps_to_threshold": rec["steps_to_threshold"],
-        "reached": sum(s is not None for s in rec["steps_to_threshold"]),
-        "mean_steps_to_threshold": _mean_or_none(rec["steps_to_threshold"]),
-        "median_steps_to_threshold": _median_or_none(rec["steps_to_threshold"]),
-        "final_val_acc": rec["final_val_acc"], "mean_final_val_acc": float(np.mean(rec["final_val_acc"])),
-        # the area under the learning curve: a threshold-free measure of how fast it learns
-        "mean_curve_acc": float(np.mean(rec["val_acc"])),
-        "relative_change": rec["relative_change"], "mean_relative_change": float(np.mean(rec["relative_change"])),
-        "cosine_to_start": cos, "mean_cosine_to_start": float(cos.mean()),
-        "min_cosine_to_start": float(cos.min()),
-        "initial_output_var": rec["initial_output_var"], "init_seconds": rec["init_seconds"],
-        "scores_before": before, "scores_after": after,
-        # a filter's best match over the templates, averaged over filters and seeds
-        "mean_best_score_before": float(before.max(axis=2).mean()),
-        "mean_best_score_after": float(after.max(axis=2).mean()),
-        "filters_before": rec["filters_before"][0], "filters_after": rec["filters_after"][0],
-    }
-
-
 def _flat_numbers(out):
-    """Top-level scalars (the report's number table): steps to threshold, final accuracy, movement."""
+    """Top-level scalars (the report's number table): median steps to the threshold, mean final
+    accuracy, mean movement and cosine to the start, per dataset and start."""
     flat = {}
     for name, ds in out["datasets"].items():
         pct = int(round(100 * ds["threshold"]))
         for start, r in ds["starts"].items():
-            steps = r["mean_steps_to_threshold"]
-            flat[f"{name}_{start}_steps_to_{pct}pct"] = "not reached" if steps is None else steps
+            steps = r["median_steps_to_threshold"]
+            flat[f"{name}_{start}_median_steps_to_{pct}pct"] = "not reached" if steps is None else steps
             flat[f"{name}_{start}_final_val_acc"] = r["mean_final_val_acc"]
             flat[f"{name}_{start}_relative_change"] = r["mean_relative_change"]
             flat[f"{name}_{start}_cosine_to_start"] = r["mean_cosine_to_start"]
     return flat
 
 
-def _censored(r, total_steps):
-    """Mean steps with a seed that never reached the threshold counted as one step past the run."""
-    return float(np.mean([total_steps + 1 if s is None else s for s in r["steps_to_threshold"]]))
-
-
-def _claims(out):
-    claims = []
-    for name, ds in out["datasets"].items():
-        starts, pct, last = ds["starts"], int(round(100 * ds["threshold"])), ds["steps"][-1]
-        if "he" not in starts:
-            continue
-        he = starts["he"]
-        he_steps = _censored(he, last)
-        for start in ("kmeans", "pca", "hand", "he_unit"):
-            if start not in starts:
-                continue
-            r = starts[start]
-            wins = sum((last + 1 if a is None else a) < (last + 1 if b is None else b)
-                       for a, b in zip(r["steps_to_threshold"], he["steps_to_threshold"]))
-            claims.append(claim(
-                f"{name}: the {LABELS[start]} start reaches {pct}% validation accuracy in fewer steps than "
-                f"the random He start (mean over seeds; a seed that never got there counts as {last + 1})",
-                _censored(r, last) < he_steps,
-                ja=f"{name}: 初期値「{LABELS_JA[start]}」は、ランダムな He の初期値より少ないステップで検証精度 {pct}% に"
-                   f"達する(シード平均。達しなかったシードは {last + 1} ステップと数える)",
-                steps=_censored(r, last), he_steps=he_steps,
-                median=r["median_steps_to_threshold"], he_median=he["median_steps_to_threshold"],
-                seeds_faster=wins, seeds=len(r["final_val_acc"]), reached=r["reached"],
-                he_reached=he["reached"]))
-        for start in ("kmeans", "pca"):
-            if start not in starts:
-                continue
-            r = starts[start]
-            claims.append(claim(
-                f"{name}: {LABELS[start]} filters keep their direction in training better than random ones "
-                "(mean cosine of each filter to its start, higher than He's)",
-                r["mean_cosine_to_start"] > he["mean_cosine_to_start"],
-                ja=f"{name}: 「{LABELS_JA[start]}」のフィルターは、学習中にランダムなものより向きを保つ(各フィルターと"
-                   "初期値のコサインの平均が He のものより高い)",
-                cosine=r["mean_cosine_to_start"],
-                he_cosine=he["mean_cosine_to_start"], min_cosine=r["min_cosine_to_start"],
-                relative_change=r["mean_relative_change"], he_relative_change=he["mean_relative_change"]))
-            claims.append(claim(
-                f"{name}: before any training, {LABELS[start]} filters match hand-made templates better "
-                "than random ones (mean best template score)",
-                r["mean_best_score_before"] > he["mean_best_score_before"],
-                ja=f"{name}: 学習前の時点で、「{LABELS_JA[start]}」のフィルターはランダムなものより手作りのテンプレートに"
-                   "よく一致する(最良テンプレートのスコアの平均)",
-                score=r["mean_best_score_before"], he_score=he["mean_best_score_before"]))
-    return claims
+def run(progress=None, **options) -> dict:
+    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
+    import sys
+    from ..lab.study import run_study
+    return run_study(sys.modules[__name__], options, progress=progress)

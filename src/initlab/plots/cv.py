@@ -17,22 +17,25 @@ def _groups(candidates):
 
 
 def accuracy_vs_std(result):
-    """Mean +- std (over folds) validation accuracy against the init std on a log axis.
+    """Validation accuracy (each search's mean over its folds) against the init std on a log
+    axis: the mean +- std over the seeds' searches, each search a small dot.
 
     A candidate's std is the geometric mean over layers of its initial weights' std. A grid over
     init_scale draws a line per initializer; a named scheme tried once is a marker of its own.
     Candidates that diverged in some fold (their mean is undefined) are crosses on the chance
-    line; std 0 is not drawn.
+    line, their searches' dots (a diverged fold counted as 0) beside them; std 0 is not drawn.
     """
     s = result["settings"]
     fig, ax = new_figure(width=7.0, height=4.4)
-    ax.set_title(f"{s['folds']}-fold cross-validation of the init std: {s['dataset']}, {s['model']}, "
-                 f"{s['epochs']} epochs")
+    ax.set_title(f"{s['folds']}-fold cross-validation of the init std, repeated over {len(result['searches'])} "
+                 f"seeds: {s['dataset']}, {s['model']}, {s['epochs']} epochs", fontsize=9)
     chance = result["chance"]
     markers = iter(MARKERS)
     diverged = []
     for name, rows in _groups(result["candidates"]).items():
         rows = [r for r in rows if r["init_std"] > 0]
+        for r in rows:
+            ax.plot([r["init_std"]] * len(r["scores"]), r["scores"], ".", color="0.5", ms=3, alpha=0.6)
         diverged += [r for r in rows if r["mean"] is None]
         rows = [r for r in rows if r["mean"] is not None]
         if not rows:
@@ -57,7 +60,8 @@ def accuracy_vs_std(result):
     ax.set_xscale("log")
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("initial weight std (geometric mean over layers; log scale)")
-    ax.set_ylabel("validation accuracy (fraction; mean +- std over folds)")
+    ax.plot([], [], ".", color="0.5", ms=3, label="one search (mean over its folds)")
+    ax.set_ylabel("validation accuracy (fraction; mean +- std over seeds)")
     ax.legend(fontsize=8, loc="best")
     return fig
 

@@ -36,17 +36,18 @@ def mosaic(before, after, gap=1, row_gap=2):
 def filter_grid(result):
     """One panel per (start, dataset): the first-layer filters before (top row) and after
     (bottom row) training, first seed."""
+    seed = result["settings"]["seeds"][0]
     datasets = list(result["datasets"])
     starts = list(result["starts"])
     fig, axes = new_figure(len(starts), len(datasets), width=5.2 * len(datasets), height=1.9 * len(starts) + 1,
-                           title="First-layer filters before (top row) and after (bottom row) training")
+                           title=f"First-layer filters before (top row) and after (bottom row) training (seed {seed})")
     axes = np.asarray(axes).reshape(len(starts), len(datasets))
     cmap = plt.get_cmap("RdBu_r").with_extremes(bad="white")
     for j, name in enumerate(datasets):
         ds = result["datasets"][name]
         for i, start in enumerate(starts):
             r, ax = ds["starts"][start], axes[i, j]
-            image = mosaic(r["filters_before"], r["filters_after"])
+            image = mosaic(r["filters_before"][0], r["filters_after"][0])
             ax.imshow(image, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
             ax.grid(False)
             for spine in ax.spines.values():
@@ -54,7 +55,7 @@ def filter_grid(result):
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(f"{name}: {_label(result, start)}", fontsize=8)
-            ax.set_xlabel(f"filter 1 .. {np.shape(r['filters_before'])[0]} (each scaled to its max |w|)", fontsize=7)
+            ax.set_xlabel(f"filter 1 .. {np.shape(r['filters_before'])[1]} (each scaled to its max |w|)", fontsize=7)
             ax.set_ylabel("before / after", fontsize=7)
     steps = result["datasets"][datasets[0]]["steps"][-1]
     handles = [plt.Line2D([], [], linestyle="none", label="top row: step 0 (the start)"),
@@ -109,21 +110,23 @@ def _bars(ax, result, values_by_dataset, *, per_seed=None, never=None):
 
 
 def steps_to_threshold(result):
-    """Steps to reach the threshold accuracy per start (bar: mean over seeds; dots: seeds; a
-    seed that never reached it is a triangle one step past the end of training)."""
+    """Steps to reach the threshold accuracy per start (bar: median over seeds, a seed that never
+    reached it counted as slower than all; dots: seeds; a seed that never reached it is a
+    triangle one step past the end of training)."""
     fig, ax = new_figure(width=6.4, height=4, title="How soon does each start reach the threshold accuracy?")
-    means, seeds, never = {}, {}, {}
+    medians, seeds, never = {}, {}, {}
     for name, ds in result["datasets"].items():
-        last = ds["steps"][-1]
+        last = ds["budget"]
         seeds[name] = {s: [last + 1 if v is None else v for v in r["steps_to_threshold"]]
                        for s, r in ds["starts"].items()}
         never[name] = {s: [v is None for v in r["steps_to_threshold"]] for s, r in ds["starts"].items()}
-        means[name] = {s: float(np.mean(v)) for s, v in seeds[name].items()}
-    _bars(ax, result, means, per_seed=seeds, never=never)
+        medians[name] = {s: float(np.median(v)) for s, v in seeds[name].items()}
+    _bars(ax, result, medians, per_seed=seeds, never=never)
     if any(any(flags) for by_start in never.values() for flags in by_start.values()):
         ax.plot([], [], "k^", markersize=5, label="a seed that never got there (at the end + 1)")
     thresholds = ", ".join(f"{n} {ds['threshold']:.0%}" for n, ds in result["datasets"].items())
-    ax.set_title(f"steps to validation accuracy >= threshold ({thresholds}); fewer is faster", fontsize=8)
+    ax.set_title(f"steps to validation accuracy >= threshold ({thresholds}); bars: median over "
+                 f"{len(result['settings']['seeds'])} seeds; fewer is faster", fontsize=8)
     ax.set_xlabel("dataset")
     ax.set_ylabel("training steps (mini-batches)")
     ax.legend(fontsize=7)
@@ -132,19 +135,17 @@ def steps_to_threshold(result):
 
 def movement(result):
     """How far the first-layer filters move: ||W_end - W_0|| / ||W_0|| and the mean cosine of
-    each filter to its start (1 = same direction)."""
+    each filter to its start (1 = same direction); bars: mean over seeds, dots: seeds."""
     fig, axes = new_figure(1, 2, width=10, height=4, title="How far do the first-layer filters move in training?")
     axes = axes.ravel()
     for ax, key, seed_key, title, ylabel in (
         (axes[0], "mean_relative_change", "relative_change", "relative change of the layer",
          "||W_end - W_0|| / ||W_0|| (ratio)"),
-        (axes[1], "mean_cosine_to_start", None, "direction kept by each filter",
+        (axes[1], "mean_cosine_to_start", "mean_cosine", "direction kept by each filter",
          "cosine(filter at end, filter at start)"),
     ):
         means = {n: {s: r[key] for s, r in ds["starts"].items()} for n, ds in result["datasets"].items()}
-        per_seed = None
-        if seed_key:
-            per_seed = {n: {s: r[seed_key] for s, r in ds["starts"].items()} for n, ds in result["datasets"].items()}
+        per_seed = {n: {s: r[seed_key] for s, r in ds["starts"].items()} for n, ds in result["datasets"].items()}
         _bars(ax, result, means, per_seed=per_seed)
         ax.set_title(title)
         ax.set_xlabel("dataset")

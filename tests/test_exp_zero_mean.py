@@ -229,6 +229,8 @@ def test_cli_writes_its_files(tmp_path, capsys):
     (["--lr", "0"], "--lr"),
     (["--shifts", "0.1,x"], "--shifts: expected a number"),
     (["--shifts", "-1"], "--shifts"),
+    (["--train-width", "0"], "--train-width"),
+    (["--train-width", "5000"], "--train-width: expected at most 1,024"),
 ])
 def test_cli_refuses_bad_options_before_writing(tmp_path, capsys, bad, message):
     out = tmp_path / "nothing"

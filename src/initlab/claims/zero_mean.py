@@ -164,7 +164,7 @@ def _words(result):
             "plain": s["shift"] * theory["factor_per_unit_shift_no_padding"], "onset": theory["onset"],
             "onset_plain": theory["onset_no_padding"], "drift_tol": DRIFT_TOLERANCE, "onset_tol": ONSET_TOLERANCE,
             "below_tol": ONSET_TOLERANCE + 0.15, "centred_tol": CENTRED_TOLERANCE, "centred": theory["centred_factor"],
-            "depth": len(result["layers"]), "steps": s["steps"], "train_depth": s["train_depth"],
+            "depth": len(result["layers"]), "steps": s["steps"], "train_depth": s["train_depth"], "train_width": s["train_width"],
             "small": max(small) if small else 0, "sign_steps": s["sign_steps"], "fraction": s["fraction"],
             "large": ", ".join(f"{v:g}" for v in large_shifts(result))}
 
@@ -215,9 +215,9 @@ CLAIMS = [
           rule=all_fire, words=_words,
           applies=lambda r: "shifted" in r["propagation"] and r["settings"]["shift"] >= 1),
     Claim("shifted_first_loss",
-          en="training a {train_depth}-layer stack, the shifted start's first loss is above the centred start's, "
+          en="training a {train_depth}-layer stack ({train_width} channels), the shifted start's first loss is above the centred start's, "
              "seed by seed (its logits are huge)",
-          ja="{train_depth} 層のネットを学習すると、平均をずらした初期値の最初の損失は、シードごとに平均 0 の初期値より大きい"
+          ja="{train_depth} 層({train_width} チャネル)のネットを学習すると、平均をずらした初期値の最初の損失は、シードごとに平均 0 の初期値より大きい"
              "(ロジットが巨大)",
           rule=first_loss, words=_words, applies=_trained("centred", "shifted")),
     Claim("shifted_behind",

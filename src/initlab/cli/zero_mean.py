@@ -17,7 +17,7 @@ from ..experiments import zero_mean as study
 from ..validate import real_number
 from . import ui
 from ._common import add_common, given_options, study_command, study_preset
-from ._options import split_list
+from ._options import MAX_WIDTH, check_at_most, split_list
 
 ORDER = 22
 MAX_SHIFT = 100.0     # in units of a; far beyond it the bounds a(shift -+ 1) round to one number
@@ -72,7 +72,9 @@ def zero_mean(args) -> int:
     kwargs = study_preset(args, study)
     kwargs["inits"] = tuple(split_list(args.inits, "--inits"))
     kwargs["inputs"] = tuple(split_list(args.inputs, "--inputs"))
-    kwargs.update(given_options(args, ("depth", "width", "train_depth", "steps", "every", "lr", "batch_size")))
+    kwargs.update(given_options(args, ("depth", "width", "train_depth", "train_width", "steps", "every", "lr", "batch_size")))
+    if args.train_width is not None:       # (not in _options.LIMITS, which bounds the options by their dest)
+        check_at_most(args.train_width, MAX_WIDTH, "--train-width")
     if args.shift is not None:
         kwargs["shift"] = real_number(args.shift, "--shift", low=-MAX_SHIFT, high=MAX_SHIFT)
     if args.shifts is not None:
@@ -107,6 +109,8 @@ def register(sub):
     p.add_argument("--width", type=int, default=None, help="channels per conv layer (default 16)")
     p.add_argument("--train-depth", dest="train_depth", type=int, default=None,
                    help="depth of the stack that is trained (default 3)")
+    p.add_argument("--train-width", dest="train_width", type=int, default=None,
+                   help="channels per conv layer of the trained stack (default: --width)")
     p.add_argument("--steps", type=int, default=None, help="training steps per run (default 300)")
     p.add_argument("--every", type=int, default=None, help="test accuracy every this many steps (default 20)")
     p.add_argument("--lr", type=float, default=None, help="SGD learning rate (default 0.05, momentum 0.9)")

@@ -20,7 +20,7 @@ digits) over a sweep of shifts: per layer the mean and std of the pre-activation
 of the ReLU outputs and the fraction of units that fire. All shifts at one seed share one
 draw of the underlying uniform numbers, so the sweep measures the shift alone.
 
-Part 2, training. A shallower stack (`plain_cnn(train_depth, width)`, SGD with momentum) from
+Part 2, training. A shallower stack (`plain_cnn(train_depth, train_width)`, SGD with momentum) from
 the centred init and from the shifted one: loss per step, test accuracy every `every` steps,
 and the fraction of units that fire in each conv layer before and after training.
 
@@ -62,8 +62,8 @@ WEIGHT_SAMPLE = 600          # weights of the second conv layer kept for the his
 
 TINY = dict(seeds=(0, 1, 2), depth=6, width=8, train_depth=2, steps=30, every=10, n_train=256, n_test=128,
             n_probe=32, shifts=(0.0, 0.01, 0.3, 1.0), sign_steps=10)
-DEMO = dict(seeds=tuple(range(8)), depth=10, width=16, train_depth=3, steps=100, every=25, batch_size=32, lr=0.15, n_train=600,
-            n_test=300, n_probe=64)
+DEMO = dict(seeds=tuple(range(8)), depth=10, width=16, train_depth=3, train_width=8, steps=200, every=40, batch_size=32,
+            lr=0.15, n_train=600, n_test=300, n_probe=64)
 
 
 # --------------------------------------------------------------------------- the inits
@@ -198,7 +198,8 @@ def _digits(inputs, n_train, n_test):
 
 # --------------------------------------------------------------------------- the grid
 
-def check_options(inits=INITS, seeds=tuple(range(8)), depth=10, train_depth=3, *, width=16, steps=300, every=20,
+def check_options(inits=INITS, seeds=tuple(range(8)), depth=10, train_depth=3, *, width=16, train_width=None,
+                  steps=300, every=20,
                   batch_size=64, lr=0.05, momentum=0.9, shift=1.0, shifts=SHIFTS, inputs=INPUTS, n_probe=256,
                   n_train=None, n_test=None, sign_steps=20, window=10, fraction=0.5) -> dict:
     """Every option checked and completed; a bad one is an InvalidValueError naming its keyword."""
@@ -220,6 +221,7 @@ def check_options(inits=INITS, seeds=tuple(range(8)), depth=10, train_depth=3, *
               ("batch_size", batch_size), ("n_probe", n_probe), ("sign_steps", sign_steps), ("window", window))}
     n_train, n_test = (None if v is None else positive_int(v, f"zero-mean: {k}")
                        for k, v in (("n_train", n_train), ("n_test", n_test)))
+    sizes["train_width"] = sizes["width"] if train_width is None else positive_int(train_width, "zero-mean: train_width")
     batches_per_pass(len(_digits("pixels", n_train, n_test).train[0]), batch_size, drop_last=True,
                      where="zero-mean")
     shift = real_number(shift, "zero-mean: shift")
@@ -234,7 +236,7 @@ def configs(options) -> list[dict]:
     """The sweep at init (one per shift), the training runs from each init, the input runs."""
     o = options
     probe = dict(depth=o["depth"], width=o["width"], n_probe=o["n_probe"], n_train=o["n_train"])
-    train = dict(depth=o["train_depth"], width=o["width"], steps=o["steps"], every=o["every"],
+    train = dict(depth=o["train_depth"], width=o["train_width"], steps=o["steps"], every=o["every"],
                  batch_size=o["batch_size"], lr=o["lr"], momentum=o["momentum"], n_probe=o["n_probe"],
                  n_train=o["n_train"], n_test=o["n_test"])
     out = [dict(probe, kind="sweep", shift=s) for s in o["shifts"]]

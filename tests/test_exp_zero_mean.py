@@ -158,6 +158,10 @@ def test_measurement_helpers():
     assert study.one_sidedness(z) == pytest.approx(math.sqrt(2.0))
     assert study.growth_per_layer([1.0, 2.0, 8.0]) == pytest.approx(math.sqrt(8.0))
     assert study.growth_per_layer([1.0, 0.0, 0.0]) is None
+    assert study.random_sign_fraction(2) == pytest.approx(0.75)       # both alike (1/2): 1, else 1/2
+    rng = np.random.default_rng(0)
+    assert study.majority_sign_fraction(rng.standard_normal((20000, 9))) == pytest.approx(
+        study.random_sign_fraction(9), abs=0.005)
 
 
 def test_the_two_inits_differ_only_in_the_mean():

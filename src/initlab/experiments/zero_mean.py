@@ -180,6 +180,12 @@ def majority_sign_fraction(grad) -> float:
     return float(np.mean(np.maximum(positive, negative) / flat.shape[1]))
 
 
+def random_sign_fraction(entries) -> float:
+    """`majority_sign_fraction` of a unit whose `entries` signs are independent fair coins:
+    E[max(K, n - K)] / n, K ~ Binomial(n, 1/2) (0.637 for a 3x3 kernel on one channel)."""
+    return sum(max(k, entries - k) * math.comb(entries, k) for k in range(entries + 1)) / 2.0 ** entries / entries
+
+
 # --------------------------------------------------------------------------- data
 
 @lru_cache(maxsize=4)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..experiments.zero_mean import random_sign_fraction
 from . import new_figure
 
 COLORS = {"centred": "tab:blue", "shifted": "tab:red"}
@@ -191,7 +192,8 @@ def inputs(result):
         axis.set_title(title, fontsize=9)
         axis.set_xlabel("inputs")
         axis.set_ylabel(ylabel)
-    ax3.axhline(0.5, color="0.5", ls=":", lw=1, label="half (no preference)")
+    chance = random_sign_fraction(9)          # one input channel, 3x3 kernels (the digits)
+    ax3.axhline(chance, color="0.5", ls=":", lw=1, label=f"independent random signs ({chance:.3f})")
     ax3.axhline(1.0, color="0.3", ls="--", lw=1, label="all one sign")
     ax3.legend(fontsize=7)
     return fig

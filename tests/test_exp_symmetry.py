@@ -213,3 +213,12 @@ def test_every_number_is_checked(options, name):
 def test_a_diverging_run_stops_by_name_instead_of_writing_null_results():
     with pytest.raises(DivergenceError, match="symmetry: the loss became (nan|inf|-inf) at step"):
         study.run(**{**study.TINY, "seeds": (0,), "inits": ("he_normal",), "lr": 1e30})
+
+
+def test_two_worker_processes_give_the_same_bits():
+    from initlab.lab.runner import Executor
+    from initlab.lab.study import run_study, without_timing
+    options = {**study.TINY, "steps": 4, "every": 2}
+    one = run_study(study, options, executor=Executor(jobs=1))
+    two = run_study(study, options, executor=Executor(jobs=2))
+    assert json.dumps(to_jsonable(without_timing(one))) == json.dumps(to_jsonable(without_timing(two)))

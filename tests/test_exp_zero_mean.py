@@ -269,3 +269,12 @@ def test_a_negative_shift_kills_the_net_and_says_so_without_warnings():
     assert r["propagation"]["shifted"]["active"][0][-1] == 0.0
     assert r["sweep"]["growth"]["-1"] == [None]
     assert "drift_per_layer" not in {c["id"] for c in r["claims"]}
+
+
+def test_two_worker_processes_give_the_same_bits():
+    from initlab.lab.runner import Executor
+    from initlab.lab.study import run_study, without_timing
+    options = {**study.TINY, "steps": 4, "every": 2, "shifts": (0.3,), "seeds": (0, 1)}
+    one = run_study(study, options, executor=Executor(jobs=1))
+    two = run_study(study, options, executor=Executor(jobs=2))
+    assert json.dumps(to_jsonable(without_timing(one))) == json.dumps(to_jsonable(without_timing(two)))

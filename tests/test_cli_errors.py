@@ -124,13 +124,13 @@ def test_help_documents_the_limits(capsys):
     assert "at most 1,000 layers, 1,024 channels per layer, 100,000 images" in shown
 
 
-# cv runs its grid through the lab's runner: its tasks are made in this process, after --out
-@pytest.mark.parametrize("command, study, where", [("symmetry", symmetry_study, "run"), ("cv", cv_study, "tasks")])
+# the studies run their grids through the lab's runner: the tasks are made in this process, after --out
+@pytest.mark.parametrize("command, study", [("symmetry", symmetry_study), ("cv", cv_study)])
 def test_running_out_of_memory_is_one_line_naming_the_sizes_and_leaves_no_out_folder(
-        capsys, tmp_path, monkeypatch, command, study, where):
+        capsys, tmp_path, monkeypatch, command, study):
     def run_out_of_memory(*args, **kwargs):
         raise MemoryError("Unable to allocate 7.28 TiB for an array with shape (999999999999,)")
-    monkeypatch.setattr(study, where, run_out_of_memory)
+    monkeypatch.setattr(study, "tasks", run_out_of_memory)
     out = tmp_path / "a" / "b"
     status, _, err = run(capsys, command, "--tiny", "--out", str(out))
     assert status == 2
@@ -237,16 +237,16 @@ def test_an_empty_out_is_refused_not_the_current_folder(capsys, tmp_path, monkey
 def test_an_out_that_cannot_be_written_is_refused_before_any_work(capsys, tmp_path, monkeypatch, where, expected):
     (tmp_path / "file").write_text("a file")
     ran = []
-    monkeypatch.setattr(symmetry_study, "run", lambda **kw: ran.append(1))
+    monkeypatch.setattr(symmetry_study, "tasks", lambda *a, **kw: ran.append(1))
     status, _, err = run(capsys, "symmetry", "--tiny", "--out", where.format(file=tmp_path / "file"))
     assert status == 2 and not ran
     assert_one_line(err, *expected)
 
 
 def test_a_run_that_fails_after_out_is_made_removes_only_the_folders_it_made(capsys, tmp_path, monkeypatch):
-    def fail(**kwargs):
+    def fail(*args, **kwargs):
         raise InvalidValueError("found only while running")
-    monkeypatch.setattr(symmetry_study, "run", fail)
+    monkeypatch.setattr(symmetry_study, "tasks", fail)
     status, _, err = run(capsys, "symmetry", "--tiny", "--out", str(tmp_path / "new" / "out"))
     assert status == 2 and "found only while running" in err
     assert list(tmp_path.iterdir()) == []

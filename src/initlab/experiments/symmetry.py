@@ -17,17 +17,15 @@ weights all come from one initializer; biases start at zero. Inits (names for `i
               filters stay identical and the net behaves as if each layer had width one.
 * any other initializer spec ("he_normal", "glorot_uniform", "constant(value=0.05)", ...).
 
-The study runs in float64 by default, because in float32 the tie does not hold exactly.
-OpenBLAS's float32 matrix product rounds different output columns differently (measured here:
-A @ B with B's 32 columns all equal gives columns that differ by ~1e-7 relative; its float64
-product gives them bit-identical). The symmetric state is an unstable fixed point of gradient
-descent, so those rounding differences grow during training until the filters split and the net
-learns: rounding noise acting as a (tiny, accidental, machine-dependent) random init.
-`float32_control=True` trains the symmetric non-zero starts once more in float32 to show it.
+The grid: one task per (init, seed); every init at one seed sees the same batches. The runs
+are in float64, where the tie is exact. `float32_control=True` adds the symmetric non-zero
+starts once more in float32: whether float32 rounding ever splits identical filters depends on
+how the BLAS orders its sums (its build, its kernels, its thread count), not on the
+initialization, so that run is shown as an illustration, never counted as evidence.
 """
 from __future__ import annotations
 
-import time
+from functools import lru_cache
 
 import numpy as np
 
@@ -35,21 +33,22 @@ from .. import data as D
 from .. import init as I
 from ..diagnostics import filter_similarity, offdiagonal
 from ..errors import InvalidValueError
+from ..lab.tasks import grid
 from ..layers import Conv2D, Dense
 from ..models import small_cnn
 from ..optim import SGD
 from ..validate import positive_int, real_number
-from . import claim
-from .training import accuracy, train_steps
+from .training import accuracy, batches_per_pass, train_steps
 
+NAME = "symmetry"
 INITS = ("zeros", "constant", "he_normal")
 LABELS = {"zeros": "zeros", "constant": "constant 1/fan_in", "he_normal": "random (He normal)"}
 LABELS_JA = {"zeros": "すべて 0", "constant": "定数 1/fan_in", "he_normal": "ランダム(He 正規分布)"}
 IDENTICAL_TOL = 1e-6   # "identical" filters: every pairwise cosine similarity >= 1 - 1e-6
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
-TINY = dict(seeds=(0,), steps=24, every=8, n_train=256, n_test=128, float32_control=False)
-DEMO = dict(seeds=(0, 1), steps=240, every=20)
+TINY = dict(seeds=(0, 1), steps=24, every=8, n_train=256, n_test=128, float32_control=False)
+DEMO = dict(seeds=tuple(range(8)), steps=100, every=20, batch_size=32, n_train=600, n_test=200)
 
 
 # --------------------------------------------------------------------------- initializers
@@ -76,6 +75,12 @@ def label_ja(name):
     return LABELS_JA.get(name, name)
 
 
+def symmetric_nonzero(name) -> bool:
+    """Whether an init gives every filter the same non-zero weights (probed on a small conv weight)."""
+    w = resolve_init(name)((4, 2, 3, 3), np.random.default_rng(0), dtype=np.float64).reshape(4, -1)
+    return bool(np.any(w) and np.all(w == w[0]))
+
+
 # --------------------------------------------------------------------------- one run
 
 def filter_layers(model):
@@ -91,13 +96,22 @@ def similarity_stats(weight):
     return float(off.mean()), float(off.min())
 
 
-def train_one(init_name, seed, dataset, *, steps, every, batch_size, lr, momentum, dtype):
-    """Train small_cnn from one init and one seed; returns the run's measurements."""
-    weights_ss, order_ss = np.random.SeedSequence([seed, 2]).spawn(2)
-    x_train, y_train = dataset.train
-    x_test, y_test = dataset.test
-    model = small_cnn(dataset.in_channels, dataset.num_classes, dataset.image_size,
-                      weight_init=resolve_init(init_name), rng=np.random.default_rng(weights_ss), dtype=dtype)
+@lru_cache(maxsize=4)
+def _digits(n_train, n_test):
+    """The digits (standardized, fixed split), the train and test splits capped at n_train/n_test."""
+    ds = D.load("digits")
+    return D.Dataset(**{**ds.__dict__, "train": tuple(a[:n_train] for a in ds.train),
+                        "test": tuple(a[:n_test] for a in ds.test)})
+
+
+def train_one(task) -> dict:
+    """Train small_cnn from the task's init (in its dtype); its measurements as plain data."""
+    c = task.config
+    dtype = DTYPES[c["dtype"]]
+    ds = _digits(c["n_train"], c["n_test"])
+    x_test, y_test = ds.test
+    model = small_cnn(ds.in_channels, ds.num_classes, ds.image_size, weight_init=resolve_init(c["init"]),
+                      rng=task.rng("init"), dtype=dtype)
     start = {key: layer.params[name].copy() for key, layer, name in model.named_parameters()}
     layers = filter_layers(model)
     snap = {"steps": [], "mean": [], "min": [], "test_acc": []}
@@ -109,24 +123,24 @@ def train_one(init_name, seed, dataset, *, steps, every, batch_size, lr, momentu
         snap["min"].append([s[1] for s in stats])
         snap["test_acc"].append(accuracy(model, x_test, y_test))
 
-    optimizer = SGD(model, lr=lr, momentum=momentum)
-    losses = train_steps(model, (x_train.astype(dtype), y_train), optimizer, steps=steps,
-                         batch_size=batch_size, rng=np.random.default_rng(order_ss), every=every,
+    optimizer = SGD(model, lr=c["lr"], momentum=c["momentum"])
+    losses = train_steps(model, (ds.train[0].astype(dtype), ds.train[1]), optimizer, steps=c["steps"],
+                         batch_size=c["batch_size"], rng=task.rng("data", shared=True), every=c["every"],
                          on_snapshot=on_snapshot, nonfinite="raise", where="symmetry")
-    moved = {key: float(np.abs(layer.params[name] - start[key]).max())
-             for key, layer, name in model.named_parameters()}
-    return {"layers": [name for name, _ in layers], "snapshots": snap, "loss": losses, "moved": moved,
-            "symmetric_start": bool(np.all(np.array(snap["min"][0]) >= 1 - IDENTICAL_TOL)),
+    moved = {key: float(np.abs(layer.params[name] - start[key]).max()) for key, layer, name in model.named_parameters()}
+    return {"layers": [name for name, _ in layers], "steps": snap["steps"], "similarity_mean": snap["mean"],
+            "similarity_min": snap["min"], "test_acc": snap["test_acc"], "loss": losses.tolist(), "moved": moved,
+            "symmetric_start": bool(min(snap["min"][0]) >= 1 - IDENTICAL_TOL),
             "all_zero_start": all(not np.any(v) for k, v in start.items() if k.endswith("weight")),
-            "final_filters": model[0].params["weight"].copy()}
+            "first_filters": model[0].params["weight"].astype(np.float64).tolist()}
 
 
-# --------------------------------------------------------------------------- the study
+# --------------------------------------------------------------------------- the grid
 
-def check_options(inits=INITS, seeds=(0,), dtype="float64", *, steps=400, every=25, batch_size=64, lr=0.05,
-                  momentum=0.9, n_train=None, n_test=None):
-    """Validate the study's choices before anything runs -> (inits, seeds); clear errors (unknown
-    initializer with a suggestion, counts below 1, a learning rate <= 0, ...)."""
+def check_options(inits=INITS, seeds=tuple(range(8)), dtype="float64", *, steps=400, every=25, batch_size=64,
+                  lr=0.05, momentum=0.9, n_train=None, n_test=None, float32_control=False) -> dict:
+    """Every option checked and completed; a bad one is an InvalidValueError naming its keyword
+    (an unknown initializer with a suggestion, counts below 1, a learning rate <= 0, ...)."""
     inits = (inits,) if isinstance(inits, str) else tuple(inits)
     if not inits:
         raise InvalidValueError("symmetry: inits: expected at least one initializer, got none")
@@ -137,183 +151,107 @@ def check_options(inits=INITS, seeds=(0,), dtype="float64", *, steps=400, every=
         raise InvalidValueError("symmetry: seeds: expected at least one seed")
     if dtype not in DTYPES:
         raise InvalidValueError(f"symmetry: dtype: expected one of {', '.join(DTYPES)}, got {dtype!r}")
-    for value, name in ((steps, "steps"), (every, "every"), (batch_size, "batch_size")):
-        positive_int(value, f"symmetry: {name}")
-    for value, name in ((n_train, "n_train"), (n_test, "n_test")):
-        if value is not None:
-            positive_int(value, f"symmetry: {name}")
-    real_number(lr, "symmetry: lr", low=0, low_open=True)
-    real_number(momentum, "symmetry: momentum", low=0, high=1)
-    return inits, seeds
+    steps, every, batch_size = (positive_int(v, f"symmetry: {k}") for k, v in
+                                (("steps", steps), ("every", every), ("batch_size", batch_size)))
+    n_train, n_test = (None if v is None else positive_int(v, f"symmetry: {k}")
+                       for k, v in (("n_train", n_train), ("n_test", n_test)))
+    batches_per_pass(len(_digits(n_train, n_test).train[0]), batch_size, where="symmetry")
+    return dict(inits=inits, seeds=seeds, dtype=dtype, steps=steps, every=every, batch_size=batch_size,
+                lr=real_number(lr, "symmetry: lr", low=0, low_open=True),
+                momentum=real_number(momentum, "symmetry: momentum", low=0, high=1),
+                n_train=n_train, n_test=n_test, float32_control=bool(float32_control))
 
 
-def run(inits=INITS, seeds=(0, 1), *, steps=400, every=25, batch_size=64, lr=0.05, momentum=0.9,
-        n_train=None, n_test=None, dtype="float64", float32_control=True, progress=None) -> dict:
-    """Train small_cnn on digits from each init, for each seed, and follow the filters' similarity.
-
-    Returns {"study", "inits", "labels", "layers" (the measured layers), "steps" (snapshot steps),
-    "runs": {init: {"similarity_mean"/"similarity_min" (seeds x snapshots x layers),
-    "test_acc" (seeds x snapshots), "loss" (seeds x steps), "moved" (seeds x {param: max |w - w0|}),
-    "final_filters" (first seed's first-layer weights)}}, "summary": {init: {...}}, flat numbers
-    "<init>_final_test_acc" / "<init>_min_similarity", "claims", "settings", "seconds"}.
-    `n_train`/`n_test` cap the digits' train and test splits (None: all of them).
-    `float32_control` (with dtype float64): train the symmetric starts that are not all zero again
-    in float32 -> "float32_control": {init: {"similarity_min", "test_acc", ...}} (same layout).
-    """
-    inits, seeds = check_options(inits, seeds, dtype, steps=steps, every=every, batch_size=batch_size, lr=lr,
-                                 momentum=momentum, n_train=n_train, n_test=n_test)
-    controls = [n for n in inits if float32_control and dtype == "float64" and _symmetric_nonzero(n)]
-    began = time.perf_counter()
-    dataset = _digits(n_train, n_test)
-    total, done = (len(inits) + len(controls)) * len(seeds), 0
-    runs, control_runs = {}, {}
-    for name, precision, into in [(n, dtype, runs) for n in inits] + [(n, "float32", control_runs) for n in controls]:
-        per_seed = []
-        for seed in seeds:
-            if progress:
-                progress(done, total, f"{name} seed {seed}" + (" float32" if into is control_runs else ""))
-            per_seed.append(train_one(name, seed, dataset, steps=steps, every=every, batch_size=batch_size,
-                                      lr=lr, momentum=momentum, dtype=DTYPES[precision]))
-            done += 1
-        into[name] = _collect(per_seed)
-    if progress:
-        progress(total, total, "done")
-    out = {"study": "symmetry", "inits": list(inits), "labels": {n: label(n) for n in inits},
-           "layers": per_seed[0]["layers"], "steps": per_seed[0]["snapshots"]["steps"], "runs": runs,
-           "summary": {n: _summary(r) for n, r in runs.items()}}
-    if control_runs:
-        out["float32_control"] = control_runs
-        out["float32_summary"] = {n: _summary(r) for n, r in control_runs.items()}
-    out.update(_flat_numbers(out))
-    out["claims"] = _claims(out)
-    out["settings"] = dict(seeds=list(seeds), steps=steps, every=every, batch_size=batch_size, lr=lr,
-                           momentum=momentum, dtype=dtype, dataset="digits", model="small_cnn",
-                           n_train=len(dataset.train[0]), n_test=len(dataset.test[0]),
-                           constant="every weight 1/fan_in", identical_tolerance=IDENTICAL_TOL)
-    out["seconds"] = time.perf_counter() - began
+def configs(options) -> list[dict]:
+    """One training run per init (in `dtype`), and the float32 control of the symmetric non-zero
+    starts when asked for (and the study is not in float32 already)."""
+    o = options
+    common = {k: o[k] for k in ("steps", "every", "batch_size", "lr", "momentum", "n_train", "n_test")}
+    out = [dict(common, init=name, dtype=o["dtype"]) for name in o["inits"]]
+    if o["float32_control"] and o["dtype"] != "float32":
+        out += [dict(common, init=name, dtype="float32") for name in o["inits"] if symmetric_nonzero(name)]
     return out
 
 
-def _symmetric_nonzero(name):
-    """Whether an init gives every filter the same non-zero weights (probed on a small conv weight)."""
-    w = resolve_init(name)((4, 2, 3, 3), np.random.default_rng(0), dtype=np.float64).reshape(4, -1)
-    return bool(np.any(w) and np.all(w == w[0]))
+def tasks(options):
+    return grid(NAME, configs(options), options["seeds"])
 
 
-def _digits(n_train, n_test):
-    ds = D.load("digits")
-    if n_train is None and n_test is None:
-        return ds
-    n_train = len(ds.train[0]) if n_train is None else n_train
-    n_test = len(ds.test[0]) if n_test is None else n_test
-    return D.Dataset(**{**ds.__dict__, "train": tuple(a[:n_train] for a in ds.train),
-                        "test": tuple(a[:n_test] for a in ds.test)})
+def run_task(task) -> dict:
+    return train_one(task)
 
 
-def _collect(per_seed):
-    first = per_seed[0]
-    return {
-        "similarity_mean": np.array([r["snapshots"]["mean"] for r in per_seed]),
-        "similarity_min": np.array([r["snapshots"]["min"] for r in per_seed]),
-        "test_acc": np.array([r["snapshots"]["test_acc"] for r in per_seed]),
-        "loss": np.array([r["loss"] for r in per_seed]),
-        "moved": [r["moved"] for r in per_seed],
-        "symmetric_start": all(r["symmetric_start"] for r in per_seed),
-        "all_zero_start": all(r["all_zero_start"] for r in per_seed),
-        "final_filters": first["final_filters"],
-    }
+# --------------------------------------------------------------------------- summary
+
+def _collect(results, seeds):
+    """Per-seed results of one init -> arrays over seeds (as lists)."""
+    return {"seeds": list(seeds),
+            "similarity_mean": [r["similarity_mean"] for r in results],    # seeds x snapshots x layers
+            "similarity_min": [r["similarity_min"] for r in results],
+            "test_acc": [r["test_acc"] for r in results],                  # seeds x snapshots
+            "loss": [r["loss"] for r in results],                          # seeds x steps
+            "moved": [r["moved"] for r in results],
+            "symmetric_start": [r["symmetric_start"] for r in results],
+            "all_zero_start": [r["all_zero_start"] for r in results],
+            "final_filters": results[0]["first_filters"]}
 
 
-def _summary(r):
-    """Per init: final test accuracy (mean, min, max over seeds), the lowest similarity seen in
-    each layer over every snapshot and seed, the final mean similarity per layer, what moved."""
-    final = r["test_acc"][:, -1]
-    moved = r["moved"]
-    keys = list(moved[0])
-    return {
-        "final_test_acc": float(final.mean()), "final_test_acc_min": float(final.min()),
-        "final_test_acc_max": float(final.max()),
-        "lowest_similarity": r["similarity_min"].min(axis=(0, 1)),
-        "final_mean_similarity": r["similarity_mean"][:, -1].mean(axis=0),
-        "moved_parameters": [k for k in keys if max(m[k] for m in moved) > 0],
-        "max_weight_change": {k: max(m[k] for m in moved) for k in keys},
-        "symmetric_start": r["symmetric_start"], "all_zero_start": r["all_zero_start"],
-    }
+def _summary(run):
+    """Per init: final test accuracy (per seed, mean, min, max), the lowest similarity seen in
+    each layer over every snapshot (per seed and overall), the final mean similarity per layer
+    (per seed and mean), what moved."""
+    final = np.asarray(run["test_acc"], dtype=np.float64)[:, -1]
+    lowest = np.asarray(run["similarity_min"], dtype=np.float64).min(axis=1)        # seeds x layers
+    final_mean = np.asarray(run["similarity_mean"], dtype=np.float64)[:, -1]        # seeds x layers
+    keys = list(run["moved"][0])
+    return {"final_test_acc_per_seed": final.tolist(), "final_test_acc": float(final.mean()),
+            "final_test_acc_min": float(final.min()), "final_test_acc_max": float(final.max()),
+            "lowest_similarity_per_seed": lowest.min(axis=1).tolist(), "lowest_similarity": lowest.min(axis=0).tolist(),
+            "final_mean_similarity_per_seed": final_mean.max(axis=1).tolist(),
+            "final_mean_similarity": final_mean.mean(axis=0).tolist(),
+            "moved_parameters_per_seed": [[k for k in keys if m[k] > 0] for m in run["moved"]],
+            "moved_parameters": [k for k in keys if max(m[k] for m in run["moved"]) > 0],
+            "max_weight_change": {k: max(m[k] for m in run["moved"]) for k in keys},
+            "smallest_weight_change_per_seed": [min(v for k, v in m.items() if k.endswith("weight"))
+                                                for m in run["moved"]],
+            "symmetric_start": all(run["symmetric_start"]), "all_zero_start": all(run["all_zero_start"])}
 
 
-def _flat_numbers(out):
-    def key(name):        # a spec such as "constant(value=0.05)" becomes init_constant_value_0_05_
-        return name if name.isidentifier() else "init_" + "".join(c if c.isalnum() else "_" for c in name)
+def summarize(options, tasks, results) -> dict:
+    """Measurements only (the claims are in `initlab.claims.symmetry`):
 
-    flat = {}
-    for name, s in out["summary"].items():
-        flat[f"{key(name)}_final_test_acc"] = s["final_test_acc"]
-        flat[f"{key(name)}_min_similarity"] = float(np.min(s["lowest_similarity"]))
-    for name, s in out.get("float32_summary", {}).items():
-        flat[f"{key(name)}_float32_final_test_acc"] = s["final_test_acc"]
-        flat[f"{key(name)}_float32_min_similarity"] = float(np.min(s["lowest_similarity"]))
-    return flat
+    {"inits", "labels", "layers" (the measured layers), "steps" (snapshot steps), "runs": {init:
+    {"similarity_mean"/"similarity_min" (seeds x snapshots x layers), "test_acc" (seeds x
+    snapshots), "loss" (seeds x steps), "moved" (per seed {param: max |w - w0|}),
+    "final_filters" (first seed's first-layer weights)}}, "summary": {init: ...},
+    "float32_control"/"float32_summary" (the same for the float32 runs, when run), "last_bias"
+    (the output layer's bias key), "settings"}."""
+    o = options
+    by_run = {}
+    for task, result in zip(tasks, results):
+        by_run.setdefault((task.config["init"], task.config["dtype"]), []).append((task.seed, result))
+    runs, control = {}, {}
+    for (name, dtype), pairs in by_run.items():
+        into = runs if dtype == o["dtype"] else control
+        into[name] = _collect([r for _, r in pairs], [s for s, _ in pairs])
+    first = results[0]
+    ds = _digits(o["n_train"], o["n_test"])
+    out = {"inits": list(o["inits"]), "labels": {n: label(n) for n in o["inits"]},
+           "labels_ja": {n: label_ja(n) for n in o["inits"]}, "layers": first["layers"], "steps": first["steps"],
+           "last_bias": list(first["moved"])[-1], "runs": runs,
+           "summary": {n: _summary(r) for n, r in runs.items()}}
+    if control:
+        out["float32_control"] = control
+        out["float32_summary"] = {n: _summary(r) for n, r in control.items()}
+    settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in o.items()}
+    settings.update(dataset="digits", model="small_cnn", n_train=len(ds.train[0]), n_test=len(ds.test[0]),
+                    constant="every weight 1/fan_in", identical_tolerance=IDENTICAL_TOL)
+    out["settings"] = settings
+    return out
 
 
-def _claims(out):
-    summary, claims = out["summary"], []
-    symmetric = [n for n, s in summary.items() if s["symmetric_start"]]
-    random = [n for n, s in summary.items() if not s["symmetric_start"]]
-    last_bias = list(out["runs"][out["inits"][0]]["moved"][0])[-1]
-    for name in symmetric:
-        s = summary[name]
-        lowest = float(np.min(s["lowest_similarity"]))
-        claims.append(claim(
-            f"{label(name)}: every filter of every layer stays identical through training (pairwise cosine "
-            f"similarity >= 1 - {IDENTICAL_TOL:g} at every snapshot, every seed)",
-            lowest >= 1 - IDENTICAL_TOL,
-            ja=f"{label_ja(name)}: どの層のフィルターも学習中ずっと互いに同一のまま(どのスナップショット、どのシードでも"
-               f"ペアごとのコサイン類似度 >= 1 - {IDENTICAL_TOL:g})", lowest_similarity=lowest, per_layer=s["lowest_similarity"]))
-        if s["all_zero_start"]:
-            claims.append(claim(
-                f"{label(name)}: with ReLU every weight gradient is exactly zero; nothing moves but the last "
-                "layer's bias",
-                s["moved_parameters"] == [last_bias],
-                ja=f"{label_ja(name)}: ReLU では重みの勾配がすべて厳密に 0 になり、動くのは最終層のバイアスだけ",
-                moved=s["moved_parameters"]))
-        else:
-            weights = {k: v for k, v in s["max_weight_change"].items() if k.endswith("weight")}
-            claims.append(claim(
-                f"{label(name)}: the weights do move (every weight tensor changes), only all filters of a layer "
-                "move together",
-                min(weights.values()) > 0,
-                ja=f"{label_ja(name)}: 重みは動く(どの重みテンソルも変わる)が、同じ層のフィルターはすべて揃って同じように"
-                   "動くだけ",
-                smallest_max_change=min(weights.values())))
-    for name in random:
-        s = summary[name]
-        top = float(np.max(s["final_mean_similarity"]))
-        claims.append(claim(
-            f"{label(name)}: the symmetry is broken: after training the filters' mean pairwise cosine "
-            "similarity is below 0.5 in every layer",
-            top < 0.5,
-            ja=f"{label_ja(name)}: 対称性が破れる: 学習後、どの層でもフィルター同士の平均コサイン類似度が 0.5 未満",
-            final_mean_similarity=s["final_mean_similarity"]))
-    if symmetric and random:
-        best_random = max(summary[n]["final_test_acc"] for n in random)
-        for name in symmetric:
-            acc = summary[name]["final_test_acc"]
-            claims.append(claim(
-                f"{label(name)}: test accuracy stays far below the random start's (at least 0.2 lower, mean "
-                "over seeds)",
-                acc <= best_random - 0.2,
-                ja=f"{label_ja(name)}: テスト精度はランダムな初期値のものを大きく下回ったまま(シード平均で 0.2 以上低い)",
-                accuracy=acc, random_accuracy=best_random))
-    for name, s in out.get("float32_summary", {}).items():
-        lowest = float(np.min(s["lowest_similarity"]))
-        claims.append(claim(
-            f"{label(name)} in float32: rounding differences between output channels of the float32 matrix "
-            "product (~1e-7) grow during training and split the filters (lowest similarity < 1 - "
-            f"{IDENTICAL_TOL:g}); machine-dependent, which is why the study runs in float64",
-            lowest < 1 - IDENTICAL_TOL,
-            ja=f"{label_ja(name)}(float32): float32 の行列積で出力チャネル間に生じる丸めの違い(約 1e-7)が"
-               f"学習中に増幅され、フィルター同士を互いに異なるものにする(最小類似度 < 1 - {IDENTICAL_TOL:g})。マシンに依存するため、"
-               "この実験は float64 で行う",
-            lowest_similarity=lowest, accuracy=s["final_test_acc"],
-            float64_accuracy=summary[name]["final_test_acc"]))
-    return claims
+def run(progress=None, **options) -> dict:
+    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
+    from ..lab.study import run_study
+    import sys
+    return run_study(sys.modules[__name__], options, progress=progress)

@@ -1,53 +1,72 @@
-"""Study 3: why zero mean? A centred init against the same distribution shifted off zero.
+"""Study 3: why zero mean? A centred init against the same distribution shifted off zero, and
+centred inputs against all-positive ones.
 
-Both inits draw every conv and dense weight from a uniform distribution of the same width, so
-of the same variance; only the mean differs. With a = sqrt(6 / fan_in) (He's uniform bound):
+Part 1, the weights. Every conv and dense weight is drawn from a uniform distribution of the
+same width, so of the same variance; only the mean differs. With a = sqrt(6 / fan_in) (He's
+uniform bound) and a shift s:
 
-* "centred": U(-a, a)                          mean 0,         variance a^2 / 3 = 2 / fan_in;
-* "shifted": U(-a + s a, a + s a), s = `shift`  mean s a,       variance a^2 / 3 = 2 / fan_in
-             (the default s = 1 gives U(0, 2a): every weight positive).
+    U(-a + s a, a + s a):  mean s a, variance a^2 / 3 = 2 / fan_in  (s = 0: centred; s = 1: U(0, 2a)).
 
-Biases start at zero and the digits are standardized (zero-mean inputs), so the only thing that
-differs is the weights' mean. Why it matters: a pre-activation z = sum_i w_i h_i over fan_in
-inputs has E[z] = fan_in E[w] E[h]. With E[w] = 0 that is 0 whatever the inputs do. With
-E[w] = s a and ReLU outputs h >= 0 (so E[h] > 0), every layer multiplies the mean by about
-fan_in s a = s sqrt(6 fan_in) (29 for a 3x3 conv over 16 channels): the activations drift to
-one side geometrically with depth, nearly every unit fires (ReLU stops being a nonlinearity),
-and the logits are enormous, so training is slow or fails.
+Biases start at zero. A pre-activation z = sum_i w_i h_i has E[z] = E[w] sum_i h_i. After a
+ReLU h >= 0, so once the mean term dominates, every layer multiplies the mean activation by
+s a C lambda, where C is the number of input channels and lambda the largest eigenvalue of
+the 3x3 window sum with zero padding on an H x W map, (1 + 2 cos(pi / (H + 1))) (1 + 2 cos(pi /
+(W + 1))): 9 on a large map, so the factor is s sqrt(6 fan_in) there; 8.29 on 8 x 8 maps
+(border windows hold fewer inputs). The drift sets in where that factor reaches 1, at the
+shift s_c = 1 / (a C lambda) (1 / sqrt(6 fan_in) = 0.034 for 16 channels without padding;
+0.037 with it). Below s_c the mean term shrinks on its own and the net behaves as centred.
+Measured at init on a deep plain stack (`plain_cnn(depth, width)`, the probe images of the
+digits) over a sweep of shifts: per layer the mean and std of the pre-activations, the mean
+of the ReLU outputs and the fraction of units that fire. All shifts at one seed share one
+draw of the underlying uniform numbers, so the sweep measures the shift alone.
 
-Measured (1) at init, on a deep plain stack (`plain_cnn(depth, width)`): the per-layer mean and
-std of the pre-activations, the mean of the ReLU outputs and the fraction of units that fire;
-(2) in training a shallower one (`plain_cnn(train_depth, width)`, SGD with momentum): the loss
-per step, the test accuracy every `every` steps, and the fraction of units that fire in each conv
-layer before and after training, for several seeds. (What failure looks like here: the first
-steps' huge logits and gradients push the weights until the deeper ReLUs never fire again, and
-the net is stuck at chance with a loss of ln(classes).)
+Part 2, training. A shallower stack (`plain_cnn(train_depth, train_width)`, SGD with momentum) from
+the centred init and from the shifted one: loss per step, test accuracy every `every` steps,
+and the fraction of units that fire in each conv layer before and after training.
+
+Part 3, the inputs (LeCun et al. 1998, "Efficient BackProp"). The same centred init and the
+same batches, with the digits given as pixels in [0, 1] (all positive), centred (minus the
+training set's mean pixel) or standardized (also divided by its std). Measured: how one-sided
+each first-layer unit is at init (|mean| of its pre-activation over the probe images and
+positions, over its std: the RMS over units); the fraction of each first-layer unit's
+weight-gradient entries that share the majority sign, over the first `sign_steps` steps (with
+all-positive inputs every weight of a unit is pushed the same way by each example, so the
+weights can only move together and the path zig-zags); and the steps until the loss reaches a
+threshold halfway from chance to the best loss any input run reached.
 """
 from __future__ import annotations
 
 import math
-import time
+from functools import lru_cache
 
 import numpy as np
 
 from .. import data as D
 from .. import init as I
 from ..errors import InvalidValueError, unknown_name
+from ..lab.tasks import grid
 from ..layers import Conv2D
 from ..models import plain_cnn
 from ..optim import SGD
 from ..validate import positive_int, real_number
-from . import claim
-from .training import accuracy, train_steps
+from .depth import smoothed, steps_to_threshold
+from .training import accuracy, batches_per_pass, train_steps
 
+NAME = "zero_mean"
 INITS = ("centred", "shifted")
+INPUTS = ("pixels", "centred", "standardized")
+SHIFTS = (0.0, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+TRAINING = ("loss", "test_acc", "active_before", "active_after")
+INPUT_RUNS = ("loss", "one_sidedness", "sign_fraction", "sign_fraction_per_step", "test_acc")
+WEIGHT_SAMPLE = 600          # weights of the second conv layer kept for the histogram
 
-TINY = dict(seeds=(0,), depth=6, width=8, train_depth=2, steps=20, every=5, n_train=256, n_test=128,
-            n_probe=64)
-DEMO = dict(seeds=(0, 1, 2), steps=200)
+TINY = dict(seeds=(0, 1, 2), depth=6, width=8, train_depth=2, steps=30, every=10, n_train=256, n_test=128,
+            n_probe=32, shifts=(0.0, 0.01, 0.3, 1.0), sign_steps=10)
+DEMO = dict(seeds=tuple(range(8)), depth=10, width=16, train_depth=3, train_width=8, steps=200, every=40, batch_size=32,
+            lr=0.15, n_train=600, n_test=300, n_probe=64)
 
 
-# --------------------------------------------------------------------------- the two inits
+# --------------------------------------------------------------------------- the inits
 
 def he_bound(shape):
     """a = sqrt(6 / fan_in): U(-a, a) has He's variance 2 / fan_in."""
@@ -82,6 +101,36 @@ def initializer(name, shift=1.0):
     raise unknown_name("zero-mean init", name, INITS)
 
 
+# --------------------------------------------------------------------------- theory
+
+def window_eigenvalue(height, width, kernel=3) -> float:
+    """The largest eigenvalue of the k x k window sum with zero padding (k // 2) on an H x W map:
+    prod over the axes of (1 + 2 cos(pi / (n + 1))) for k = 3; k^2 on an infinite map."""
+    if kernel != 3:
+        return float(kernel * kernel)
+    return (1 + 2 * math.cos(math.pi / (height + 1))) * (1 + 2 * math.cos(math.pi / (width + 1)))
+
+
+def predicted_factor(width, shift=1.0, image_size=(8, 8), kernel=3, padding=True) -> float:
+    """The per-layer growth of the mean activation once the mean term dominates:
+    shift * a * C * lambda, a = sqrt(6 / (C k^2)); lambda = k^2 without padding
+    (shift sqrt(6 fan_in)), `window_eigenvalue` with it."""
+    fan_in = width * kernel * kernel
+    lam = window_eigenvalue(*image_size, kernel) if padding else kernel * kernel
+    return shift * math.sqrt(6.0 / fan_in) * width * lam
+
+
+def onset_shift(width, image_size=(8, 8), kernel=3, padding=True) -> float:
+    """s_c: the shift at which `predicted_factor` is 1."""
+    return 1.0 / predicted_factor(width, 1.0, image_size, kernel, padding)
+
+
+def centred_factor(image_size=(8, 8), kernel=3) -> float:
+    """He's per-layer factor of the activation scale (std, and the mean of a ReLU output, which
+    is proportional to it) with zero padding: sqrt(lambda / k^2)."""
+    return math.sqrt(window_eigenvalue(*image_size, kernel) / (kernel * kernel))
+
+
 # --------------------------------------------------------------------------- measurements
 
 def propagation(model, x):
@@ -93,8 +142,7 @@ def propagation(model, x):
     stats = {"pre_mean": [], "pre_std": [], "post_mean": [], "active": []}
     with np.errstate(all="ignore"):
         h = x
-        layers = list(model)
-        for i, layer in enumerate(layers):
+        for layer in model:
             h = layer.forward(h, training=False)
             if isinstance(layer, Conv2D):
                 z = h.astype(np.float64)
@@ -105,231 +153,248 @@ def propagation(model, x):
     return stats
 
 
-def predicted_factor(width, kernel=3, shift=1.0):
-    """The per-layer growth of the activation mean under the shifted init:
-    E[z_l] = fan_in E[w] E[h_(l-1)] = fan_in * shift * a * E[h] = shift sqrt(6 fan_in) E[h].
-    On small images it is a slight overestimate: zero padding leaves the border windows fewer
-    than fan_in inputs (measured on 8x8 digits: x27.3 per layer against x29.4 predicted)."""
-    return shift * math.sqrt(6.0 * width * kernel * kernel)
+def growth_per_layer(post_mean) -> float:
+    """The geometric mean of the layer-to-layer ratios of the mean ReLU output (layers 2..L):
+    (m_L / m_1)^(1 / (L - 1)); None when a layer is dead (m = 0) or there is one layer."""
+    post = np.asarray(post_mean, dtype=np.float64)
+    if post.size < 2 or not np.all(post > 0) or not np.all(np.isfinite(post)):
+        return None
+    return float(np.exp(np.log(post[-1] / post[0]) / (post.size - 1)))
 
 
-# --------------------------------------------------------------------------- the study
+def one_sidedness(z) -> float:
+    """How far each unit's pre-activation sits from zero: sqrt(mean_j m_j^2 / mean_j v_j) for
+    z (N, C, H, W), m_j and v_j the mean and variance of channel j over images and positions."""
+    z = np.asarray(z, dtype=np.float64)
+    mean = z.mean(axis=(0, 2, 3))
+    var = z.var(axis=(0, 2, 3))
+    return float(math.sqrt(np.mean(mean ** 2) / np.mean(var)))
 
-def check_options(inits=INITS, seeds=(0,), depth=10, train_depth=3, *, width=16, steps=300, every=20,
-                  batch_size=64, lr=0.05, momentum=0.9, shift=1.0, n_probe=256, n_train=None, n_test=None):
-    """Validate the study's choices before anything runs -> (inits, seeds); clear errors naming
-    the option (unknown init with a suggestion, counts below 1, a learning rate <= 0, ...)."""
+
+def majority_sign_fraction(grad) -> float:
+    """The fraction of each unit's weight-gradient entries that share its majority sign,
+    averaged over units: grad (out, ...) -> in [0.5, 1] (zeros count for neither sign)."""
+    flat = np.asarray(grad, dtype=np.float64).reshape(len(grad), -1)
+    positive = (flat > 0).sum(axis=1)
+    negative = (flat < 0).sum(axis=1)
+    return float(np.mean(np.maximum(positive, negative) / flat.shape[1]))
+
+
+def random_sign_fraction(entries) -> float:
+    """`majority_sign_fraction` of a unit whose `entries` signs are independent fair coins:
+    E[max(K, n - K)] / n, K ~ Binomial(n, 1/2) (0.637 for a 3x3 kernel on one channel)."""
+    return sum(max(k, entries - k) * math.comb(entries, k) for k in range(entries + 1)) / 2.0 ** entries / entries
+
+
+# --------------------------------------------------------------------------- data
+
+@lru_cache(maxsize=4)
+def _digits(inputs, n_train, n_test):
+    """The digits as `inputs`: "pixels" in [0, 1], "centred" (minus the train split's mean
+    pixel), "standardized" (also over its std); train and test capped at n_train / n_test."""
+    ds = D.load("digits", standardize=inputs == "standardized")
+    if inputs == "centred":
+        mean = np.float32(ds.train[0].mean(dtype=np.float64))
+        ds = D.Dataset(**{**ds.__dict__, "train": (ds.train[0] - mean, ds.train[1]),
+                          "val": (ds.val[0] - mean, ds.val[1]), "test": (ds.test[0] - mean, ds.test[1]),
+                          "mean": (float(mean),)})
+    return D.Dataset(**{**ds.__dict__, "train": tuple(a[:n_train] for a in ds.train),
+                        "test": tuple(a[:n_test] for a in ds.test)})
+
+
+# --------------------------------------------------------------------------- the grid
+
+def check_options(inits=INITS, seeds=tuple(range(8)), depth=10, train_depth=3, *, width=16, train_width=None,
+                  steps=300, every=20,
+                  batch_size=64, lr=0.05, momentum=0.9, shift=1.0, shifts=SHIFTS, inputs=INPUTS, n_probe=256,
+                  n_train=None, n_test=None, sign_steps=20, window=10, fraction=0.5) -> dict:
+    """Every option checked and completed; a bad one is an InvalidValueError naming its keyword."""
     inits = (inits,) if isinstance(inits, str) else tuple(inits)
-    if not inits:
-        raise InvalidValueError(f"zero-mean: inits: expected at least one of {', '.join(INITS)}")
     for name in inits:
         if name not in INITS:
             raise unknown_name("zero-mean init", name, INITS)
+    inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
+    for name in inputs:
+        if name not in INPUTS:
+            raise unknown_name("zero-mean inputs", name, INPUTS)
+    if not inits and not inputs:
+        raise InvalidValueError(f"zero-mean: inits: expected at least one of {', '.join(INITS)} (or some inputs)")
     seeds = tuple(positive_int(s, "zero-mean: seed", minimum=0) for s in seeds)
     if not seeds:
         raise InvalidValueError("zero-mean: seeds: expected at least one seed")
-    for value, name in ((depth, "depth"), (train_depth, "train_depth"), (width, "width"), (steps, "steps"),
-                        (every, "every"), (batch_size, "batch_size"), (n_probe, "n_probe")):
-        positive_int(value, f"zero-mean: {name}")
-    for value, name in ((n_train, "n_train"), (n_test, "n_test")):
-        if value is not None:           # None: the whole split; a negative count would slice from the end
-            positive_int(value, f"zero-mean: {name}")
-    real_number(lr, "zero-mean: lr", low=0, low_open=True)
-    real_number(momentum, "zero-mean: momentum", low=0, high=1)
-    real_number(shift, "zero-mean: shift")
-    return inits, seeds
+    sizes = {k: positive_int(v, f"zero-mean: {k}") for k, v in
+             (("depth", depth), ("train_depth", train_depth), ("width", width), ("steps", steps), ("every", every),
+              ("batch_size", batch_size), ("n_probe", n_probe), ("sign_steps", sign_steps), ("window", window))}
+    n_train, n_test = (None if v is None else positive_int(v, f"zero-mean: {k}")
+                       for k, v in (("n_train", n_train), ("n_test", n_test)))
+    sizes["train_width"] = sizes["width"] if train_width is None else positive_int(train_width, "zero-mean: train_width")
+    batches_per_pass(len(_digits("pixels", n_train, n_test).train[0]), batch_size, drop_last=True,
+                     where="zero-mean")
+    shift = real_number(shift, "zero-mean: shift")
+    shifts = tuple(sorted({real_number(s, "zero-mean: shifts", low=0) for s in shifts} | {0.0, shift}))
+    return dict(inits=inits, inputs=inputs, seeds=seeds, **sizes, n_train=n_train, n_test=n_test,
+                lr=real_number(lr, "zero-mean: lr", low=0, low_open=True),
+                momentum=real_number(momentum, "zero-mean: momentum", low=0, high=1), shift=shift, shifts=shifts,
+                fraction=real_number(fraction, "zero-mean: fraction", low=0, high=1, low_open=True, high_open=True))
 
 
-def run(inits=INITS, seeds=(0, 1, 2), *, depth=10, width=16, train_depth=3, steps=300, every=20,
-        batch_size=64, lr=0.05, momentum=0.9, shift=1.0, n_probe=256, n_train=None, n_test=None,
-        progress=None) -> dict:
-    """Measure the activation drift at init and train from each init, for each seed.
+def configs(options) -> list[dict]:
+    """The sweep at init (one per shift), the training runs from each init, the input runs."""
+    o = options
+    probe = dict(depth=o["depth"], width=o["width"], n_probe=o["n_probe"], n_train=o["n_train"])
+    train = dict(depth=o["train_depth"], width=o["train_width"], steps=o["steps"], every=o["every"],
+                 batch_size=o["batch_size"], lr=o["lr"], momentum=o["momentum"], n_probe=o["n_probe"],
+                 n_train=o["n_train"], n_test=o["n_test"])
+    out = [dict(probe, kind="sweep", shift=s) for s in o["shifts"]]
+    return out + [dict(train, kind="train", init=init, inputs=inputs, shift=o["shift"] if init == "shifted" else 0.0,
+                       sign_steps=o["sign_steps"]) for init, inputs in runs(options)]
 
-    Returns {"study", "inits", "labels", "layers" (1..depth), "steps" (snapshot steps),
-    "propagation": {init: {"pre_mean", "pre_std", "post_mean", "active"} (seeds x depth)},
-    "training": {init: {"loss" (seeds x steps), "test_acc" (seeds x snapshots), "final_test_acc",
-    "initial_loss", "diverged" (per seed: a non-finite loss), "active_before"/"active_after"
-    (seeds x train_depth: fraction of positive pre-activations per conv layer on the probe
-    images)}}, "weights": {init: a sample of the
-    second conv layer's weights, with its "mean"/"std"}, "shifted_predicted_growth_per_layer",
-    "summary", flat
-    numbers, "claims", "settings", "seconds"}.
-    """
-    inits, seeds = check_options(inits, seeds, depth, train_depth, width=width, steps=steps, every=every,
-                                 batch_size=batch_size, lr=lr, momentum=momentum, shift=shift, n_probe=n_probe,
-                                 n_train=n_train, n_test=n_test)
-    shift = float(shift)
-    began = time.perf_counter()
-    ds = D.load("digits")
-    x_train, y_train = ds.train[0][:n_train], ds.train[1][:n_train]
-    x_test, y_test = ds.test[0][:n_test], ds.test[1][:n_test]
-    probe = x_train[:n_probe]
-    total, done = len(inits) * len(seeds), 0
-    prop, training, weights = {}, {}, {}
-    for name in inits:
-        fn = initializer(name, shift)
-        per_prop, per_train = [], []
-        for seed in seeds:
-            if progress:
-                progress(done, total, f"{name} seed {seed}")
-            weights_ss, train_ss, order_ss = np.random.SeedSequence([seed, 3]).spawn(3)
-            deep = plain_cnn(depth, width, in_channels=ds.in_channels, num_classes=ds.num_classes,
-                             weight_init=fn, rng=np.random.default_rng(weights_ss))
-            per_prop.append(propagation(deep, probe))
-            if seed == seeds[0]:
-                w = deep[2].params["weight"] if depth > 1 else deep[0].params["weight"]
-                weights[name] = {"sample": w.ravel(), "mean": float(w.mean()), "std": float(w.std()),
-                                 "bound": he_bound(w.shape)}
-            per_train.append(_train(fn, ds, (x_train, y_train), (x_test, y_test), probe, train_depth, width,
-                                    np.random.default_rng(train_ss), np.random.default_rng(order_ss),
-                                    steps=steps, every=every, batch_size=batch_size, lr=lr, momentum=momentum))
-            done += 1
-        prop[name] = {k: np.array([p[k] for p in per_prop]) for k in per_prop[0]}
-        training[name] = _collect(per_train)
-    if progress:
-        progress(total, total, "done")
-    out = {"study": "zero_mean", "inits": list(inits),
-           "labels": {n: _label(n, shift) for n in inits},
-           "layers": list(range(1, depth + 1)), "steps": per_train[0]["steps"],
-           "propagation": prop, "training": training, "weights": weights,
-           "shifted_predicted_growth_per_layer": predicted_factor(width, 3, shift)}
-    out["settings"] = dict(num_classes=ds.num_classes, seeds=list(seeds), depth=depth, width=width,
-                           train_depth=train_depth, steps=steps, every=every, batch_size=batch_size, lr=lr,
-                           momentum=momentum, shift=shift,
-                           n_probe=len(probe), n_train=len(x_train), n_test=len(x_test), dataset="digits",
-                           centred="U(-a, a)", shifted=f"U(-a + {shift:g} a, a + {shift:g} a)",
-                           a="sqrt(6 / fan_in)", variance="a^2 / 3 = 2 / fan_in for both")
-    out["summary"] = _summary(out)
-    out.update(_flat_numbers(out))
-    out["claims"] = _claims(out)
-    out["seconds"] = time.perf_counter() - began
+
+def runs(options) -> list[tuple]:
+    """(init, inputs) of the training runs: every init on standardized digits, and the centred
+    init on every form of the inputs (centred on standardized is one run, used by both)."""
+    pairs = [(name, "standardized") for name in options["inits"]]
+    return pairs + [("centred", name) for name in options["inputs"] if ("centred", name) not in pairs]
+
+
+def tasks(options):
+    return grid(NAME, configs(options), options["seeds"])
+
+
+def run_task(task) -> dict:
+    return _sweep(task) if task.config["kind"] == "sweep" else _train(task)
+
+
+def _sweep(task):
+    """The deep stack at init with one shift; every shift at one seed draws the same uniforms."""
+    c = task.config
+    ds = _digits("standardized", c["n_train"], None)
+    model = plain_cnn(c["depth"], c["width"], in_channels=ds.in_channels, num_classes=ds.num_classes,
+                      weight_init=shifted_uniform(c["shift"]), rng=task.rng("init", shared=True), dtype=np.float64)
+    out = propagation(model, ds.train[0][:c["n_probe"]].astype(np.float64))
+    w = model[2 if c["depth"] > 1 else 0].params["weight"]
+    out["weights"] = {"sample": w.ravel()[:WEIGHT_SAMPLE].tolist(), "mean": float(w.mean()), "std": float(w.std()),
+                      "bound": he_bound(w.shape)}
     return out
 
 
-def _label(name, shift):
+def _train(task):
+    """Train the shallow stack from the task's init on its form of the inputs. Every run at one
+    seed draws the same uniforms (the shifted init is the centred one moved) and sees the same
+    batches. Measured: the loss per step, the test accuracy at snapshots, the fraction of units
+    firing per conv layer before and after training, the first layer's one-sidedness at init
+    and the signs of its weight gradient over the first `sign_steps` steps."""
+    c = task.config
+    ds = _digits(c["inputs"], c["n_train"], c["n_test"])
+    model = plain_cnn(c["depth"], c["width"], in_channels=ds.in_channels, num_classes=ds.num_classes,
+                      weight_init=shifted_uniform(c["shift"]), rng=task.rng("init", shared=True))
+    probe = ds.train[0][:c["n_probe"]]
+    first = model[0]
+    one_sided = one_sidedness(first.forward(probe, training=False))
+    active_before = propagation(model, probe)["active"]
+    snap, signs = {"steps": [], "test_acc": []}, []
+
+    def on_snapshot(step):
+        snap["steps"].append(step)
+        snap["test_acc"].append(accuracy(model, *ds.test))
+
+    def on_step(step, losses):
+        if step <= c["sign_steps"]:
+            signs.append(majority_sign_fraction(first.grads["weight"]))
+        return False
+
+    losses = train_steps(model, ds.train, SGD(model, lr=c["lr"], momentum=c["momentum"]), steps=c["steps"],
+                         batch_size=c["batch_size"], rng=task.rng("data", shared=True), drop_last=True,
+                         every=c["every"], on_snapshot=on_snapshot, on_step=on_step, where="zero-mean")
+    return {"loss": [v if math.isfinite(v) else None for v in losses.tolist()], "active_before": active_before,
+            "active_after": propagation(model, probe)["active"], "one_sidedness": one_sided,
+            "sign_fraction": float(np.mean(signs)), "sign_fraction_per_step": signs, **snap}
+
+
+# --------------------------------------------------------------------------- summary
+
+def summarize(options, tasks, results) -> dict:
+    """Measurements only (the claims are in `initlab.claims.zero_mean`):
+
+    {"settings", "inits", "inputs", "labels", "layers", "steps" (snapshot steps),
+    "sweep": {"shifts", "growth" (shift -> per seed), "post_mean"/"active" (shift -> seeds x
+    layers)}, "theory": {"factor_per_unit_shift", "factor_per_unit_shift_no_padding", "onset",
+    "onset_no_padding", "centred_factor", "window_eigenvalue"}, "propagation": {init: per-layer
+    records (seeds x depth) at its shift}, "weights": {init: sample, mean, std, bound},
+    "training": {init: loss, test_acc, final_test_acc, initial_loss, active_before/after,
+    diverged}, "input_runs": {inputs: loss, one_sidedness, sign_fraction, test_acc,
+    steps_to_threshold}, "chance_loss", "inputs_threshold"}."""
+    o = options
+    ds = _digits("standardized", o["n_train"], o["n_test"])
+    sweep = {"shifts": list(o["shifts"]), "growth": {}, "post_mean": {}, "active": {}, "pre_mean": {}, "pre_std": {}}
+    records, weights, training, inputs, steps = {}, {}, {}, {}, []
+    for task, r in zip(tasks, results):
+        c = task.config
+        if c["kind"] == "sweep":
+            key = f"{c['shift']:g}"
+            sweep["growth"].setdefault(key, []).append(growth_per_layer(r["post_mean"]))
+            for k in ("post_mean", "active", "pre_mean", "pre_std"):
+                sweep[k].setdefault(key, []).append(r[k])
+            records.setdefault(key, []).append(r)
+        else:
+            steps = r["steps"]
+            if c["inputs"] == "standardized" and c["init"] in o["inits"]:
+                t = training.setdefault(c["init"], {"seeds": [], **{k: [] for k in TRAINING}})
+                t["seeds"].append(task.seed)
+                for k in TRAINING:
+                    t[k].append(r[k])
+            if c["init"] == "centred" and c["inputs"] in o["inputs"]:
+                t = inputs.setdefault(c["inputs"], {"seeds": [], **{k: [] for k in INPUT_RUNS}})
+                t["seeds"].append(task.seed)
+                for k in INPUT_RUNS:
+                    t[k].append(r[k])
+                t["test_acc"][-1] = r["test_acc"][-1]
+    propagation_at = {}
+    for name in INITS:
+        key = f"{(o['shift'] if name == 'shifted' else 0.0):g}"
+        if key in records:
+            propagation_at[name] = {k: sweep[k][key] for k in ("pre_mean", "pre_std", "post_mean", "active")}
+            first = records[key][0]["weights"]
+            weights[name] = first
+    for t in training.values():
+        t["final_test_acc"] = [acc[-1] for acc in t["test_acc"]]
+        t["initial_loss"] = [loss[0] for loss in t["loss"]]
+        t["diverged"] = [any(v is None for v in loss) for loss in t["loss"]]
+    chance = math.log(ds.num_classes)
+    threshold = None
+    if inputs:
+        best = min(float(np.min(smoothed(loss, o["window"]), initial=math.inf)) for t in inputs.values()
+                   for loss in t["loss"])
+        threshold = chance - o["fraction"] * (chance - best) if math.isfinite(best) else None
+        for t in inputs.values():
+            t["steps_to_threshold"] = [None if threshold is None else steps_to_threshold(loss, threshold, o["window"])
+                                       for loss in t["loss"]]
+    size = ds.image_size
+    theory = {"window_eigenvalue": window_eigenvalue(*size),
+              "factor_per_unit_shift": predicted_factor(o["width"], 1.0, size),
+              "factor_per_unit_shift_no_padding": predicted_factor(o["width"], 1.0, size, padding=False),
+              "onset": onset_shift(o["width"], size), "onset_no_padding": onset_shift(o["width"], size, padding=False),
+              "centred_factor": centred_factor(size)}
+    settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in o.items()}
+    settings.update(num_classes=ds.num_classes, dataset="digits", n_train=len(ds.train[0]), n_test=len(ds.test[0]),
+                    centred="U(-a, a)", shifted=f"U(-a + {o['shift']:g} a, a + {o['shift']:g} a)", a="sqrt(6 / fan_in)",
+                    variance="a^2 / 3 = 2 / fan_in for both",
+                    threshold_rule=f"{o['fraction']:g} of the way from chance (ln {ds.num_classes}) to the best "
+                                   "trailing-mean loss any input run reached")
+    return {"settings": settings, "inits": list(o["inits"]), "inputs": list(o["inputs"]),
+            "labels": {n: label(n, o["shift"]) for n in o["inits"]}, "layers": list(range(1, o["depth"] + 1)),
+            "steps": steps, "sweep": sweep, "theory": theory, "propagation": propagation_at, "weights": weights,
+            "training": training, "input_runs": inputs, "chance_loss": chance, "inputs_threshold": threshold}
+
+
+def label(name, shift):
     if name == "centred":
         return "centred U(-a, a)"
     return "shifted U(0, 2a)" if shift == 1 else f"shifted U(-a + {shift:g}a, a + {shift:g}a)"
 
 
-def _train(fn, ds, train, test, probe, depth, width, weight_rng, order_rng, *, steps, every, batch_size, lr,
-           momentum):
-    model = plain_cnn(depth, width, in_channels=ds.in_channels, num_classes=ds.num_classes,
-                      weight_init=fn, rng=weight_rng)
-    snap = {"steps": [], "test_acc": []}
-
-    def on_snapshot(step):
-        snap["steps"].append(step)
-        snap["test_acc"].append(accuracy(model, *test))
-
-    active_before = propagation(model, probe)["active"]
-    losses = train_steps(model, train, SGD(model, lr=lr, momentum=momentum), steps=steps, batch_size=batch_size,
-                         rng=order_rng, every=every, on_snapshot=on_snapshot, where="zero-mean")
-    return {"loss": losses, "active_before": active_before, "active_after": propagation(model, probe)["active"],
-            **snap}
-
-
-def _collect(per_seed):
-    loss = np.array([r["loss"] for r in per_seed])
-    acc = np.array([r["test_acc"] for r in per_seed])
-    return {"loss": loss, "test_acc": acc, "final_test_acc": acc[:, -1], "initial_loss": loss[:, 0],
-            "active_before": np.array([r["active_before"] for r in per_seed]),
-            "active_after": np.array([r["active_after"] for r in per_seed]),
-            "diverged": [bool(not np.isfinite(r["loss"]).all()) for r in per_seed]}
-
-
-def _summary(out):
-    """Per init: the activation mean at the last layer over the first's, the median per-layer
-    growth factor (layers 2..depth), the fraction of active units in the last layer, the final
-    test accuracy (mean over seeds) and the first loss."""
-    summary = {}
-    for name, p in out["propagation"].items():
-        with np.errstate(divide="ignore", invalid="ignore"):   # a dead net (shift < 0): 0 and NaN
-            summary[name] = _init_summary(p, out["training"][name])
-    return summary
-
-
-def _init_summary(p, t):
-    """`_summary` of one init, from its propagation and training records."""
-    post = np.abs(p["post_mean"])                  # seeds x layers
-    ratio = post[:, -1] / post[:, 0]
-    growth = post[:, 1:] / post[:, :-1] if post.shape[1] > 1 else np.ones((len(post), 1))
-    return {
-        "last_over_first_mean": float(np.exp(np.log(ratio).mean())),      # geometric mean over seeds
-        "median_growth_per_layer": float(np.median(growth)),
-        "spread": float(np.exp(np.log(post.mean(axis=0)).max() - np.log(post.mean(axis=0)).min())),
-        "last_layer_active": float(p["active"][:, -1].mean()),
-        "final_test_acc": float(np.mean(t["final_test_acc"])),
-        "final_test_acc_per_seed": t["final_test_acc"],
-        "initial_loss": float(np.mean(t["initial_loss"])),
-        "last_layer_active_after_training": float(t["active_after"][:, -1].mean()),
-        "diverged_seeds": int(sum(t["diverged"])),
-    }
-
-
-def _flat_numbers(out):
-    flat = {}
-    for name, s in out["summary"].items():
-        flat[f"{name}_activation_mean_last_over_first"] = s["last_over_first_mean"]
-        flat[f"{name}_growth_per_layer"] = s["median_growth_per_layer"]
-        flat[f"{name}_last_layer_active_fraction"] = s["last_layer_active"]
-        flat[f"{name}_final_test_acc"] = s["final_test_acc"]
-    return flat
-
-
-def _claims(out):
-    s, claims = out["summary"], []
-    depth = len(out["layers"])
-    if "shifted" in s:
-        sh = s["shifted"]
-        claims.append(claim(
-            f"shifted init: the mean ReLU activation grows geometrically with depth (layer {depth} / layer 1 "
-            ">= 100x; predicted growth per layer s*sqrt(6 fan_in))",
-            sh["last_over_first_mean"] >= 100,
-            ja=f"平均をずらした初期値: ReLU 活性化の平均が深さとともに幾何級数的に増える(第 {depth} 層 / 第 1 層 "
-               ">= 100 倍。1 層あたりの倍率の予測値は s*sqrt(6 fan_in))", ratio=sh["last_over_first_mean"],
-            growth_per_layer=sh["median_growth_per_layer"],
-            predicted_growth_per_layer=out["shifted_predicted_growth_per_layer"]))
-        claims.append(claim(
-            "shifted init: nearly every unit fires in the last layer (> 95% of pre-activations positive): the "
-            "ReLU no longer acts as a nonlinearity",
-            sh["last_layer_active"] > 0.95,
-            ja="平均をずらした初期値: 最後の層ではほぼすべてのユニットが発火する(前活性化の 95% 超が正): "
-               "ReLU はもはや非線形関数として働かない", active_fraction=sh["last_layer_active"],
-            centred_active_fraction=s.get("centred", {}).get("last_layer_active")))
-    if "centred" in s:
-        ce = s["centred"]
-        claims.append(claim(
-            f"centred init: the mean ReLU activation stays within a factor 4 across all {depth} layers",
-            ce["spread"] <= 4,
-            ja=f"平均 0 の初期値: ReLU 活性化の平均の最大/最小の比が全 {depth} 層を通じて 4 倍以内に収まる", max_over_min=ce["spread"], growth_per_layer=ce["median_growth_per_layer"]))
-    if "centred" in s and "shifted" in s:
-        ce, sh = s["centred"], s["shifted"]
-        steps = out["steps"][-1]
-        per_seed = zip(ce["final_test_acc_per_seed"], sh["final_test_acc_per_seed"])
-        claims.append(claim(
-            f"after {steps} steps the shifted start is behind: lower test accuracy than the centred start for "
-            "every seed, by at least 0.2 on average",
-            all(c > t for c, t in per_seed) and ce["final_test_acc"] - sh["final_test_acc"] >= 0.2,
-            ja=f"{steps} ステップ後、平均をずらした初期値は遅れている: どのシードでもテスト精度が平均 0 の初期値より"
-               "低く、その差はシード平均で 0.2 以上",
-            centred=ce["final_test_acc"], shifted=sh["final_test_acc"],
-            shifted_per_seed=sh["final_test_acc_per_seed"], centred_per_seed=ce["final_test_acc_per_seed"]))
-        classes = out["settings"]["num_classes"]
-        chance = math.log(classes)
-        claims.append(claim(
-            f"the shifted start's first loss is far above chance level ln({classes}) = {chance:.2f} "
-            "(more than 10x: its logits are huge); the centred one starts near it (below 2x)",
-            sh["initial_loss"] > 10 * chance and ce["initial_loss"] < 2 * chance,
-            ja=f"平均をずらした初期値の最初の損失はチャンスレベル ln({classes}) = {chance:.2f} をはるかに上回る"
-               "(10 倍超: ロジットが巨大)。平均 0 の初期値はその近く(2 倍未満)から始まる",
-            shifted=sh["initial_loss"], centred=ce["initial_loss"]))
-        claims.append(claim(
-            f"how the shifted start fails: after {steps} steps the units of the trained net's last conv layer "
-            "never fire on the probe images (< 1% active; dead ReLUs), while the centred net's still do (> 10%)",
-            sh["last_layer_active_after_training"] < 0.01 and ce["last_layer_active_after_training"] > 0.1,
-            ja=f"平均をずらした初期値が失敗する仕組み: {steps} ステップ後、学習したネットの最後の畳み込み層のユニットは"
-               "確認用の画像でまったく発火しない(発火しているユニットは 1% 未満、dead ReLU)。平均 0 で初期化したネットではまだ発火する(10% 超)",
-            shifted_active=sh["last_layer_active_after_training"],
-            centred_active=ce["last_layer_active_after_training"]))
-    return claims
+def run(progress=None, **options) -> dict:
+    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
+    from ..lab.study import run_study
+    import sys
+    return run_study(sys.modules[__name__], options, progress=progress)

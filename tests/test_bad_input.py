@@ -137,8 +137,8 @@ def library_cases():
         # invalid numbers
         ("negative-lr", lambda f: optim.SGD(net(), -1), InvalidValueError, ["SGD lr", "(0, inf)", "-1"]),
         ("adam-beta-1", lambda f: optim.Adam(net(), 1e-3, betas=(1.0, 0.9)), InvalidValueError, ["Adam betas", "[0, 1)"]),
-        ("dropout-p-1", lambda f: layers.Dropout(1.0), InvalidValueError, ["Dropout p", "[0, 1)", "got 1"]),
-        ("dropout-p-negative", lambda f: layers.Dropout(-0.1), InvalidValueError, ["Dropout p", "[0, 1)", "-0.1"]),
+        ("dropout-p-above-1", lambda f: layers.Dropout(1.5), InvalidValueError, ["Dropout p", "[0, 1]", "got 1.5"]),
+        ("dropout-p-negative", lambda f: layers.Dropout(-0.1), InvalidValueError, ["Dropout p", "[0, 1]", "-0.1"]),
         ("batch-size-0", lambda f: fit((x8(), [0, 1]), batch_size=0), InvalidValueError, ["batch_size", ">= 1", "got 0"]),
         ("epochs-0", lambda f: fit((x8(), [0, 1]), epochs=0), InvalidValueError, ["epochs", ">= 1", "got 0"]),
         ("clip-negative", lambda f: fit((x8(), [0, 1]), clip_grad_norm=-1.0), InvalidValueError, ["clip_grad_norm", "(0, inf)"]),

@@ -391,7 +391,7 @@ def test_resume_from_a_malformed_run_state_is_a_checkpoint_error(capsys, tmp_pat
     ({"epochs": "many"}, "--epochs: expected an integer >= 1"),
     ({"model": ["small_cnn"]}, "--model: expected a name"),
     ({"checkpoint_every": ["x", "y"]}, "--checkpoint-every: expected N steps or Ne epochs"),
-    ({"optimizer": "adamw"}, "unknown optimizer 'adamw'"),
+    ({"optimizer": "adamax"}, "unknown optimizer 'adamax'"),
 ])
 def test_resume_with_malformed_saved_options_is_a_checkpoint_error(capsys, tmp_path, args, message):
     folder = tmp_path / "run"

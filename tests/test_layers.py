@@ -139,7 +139,7 @@ def test_dense_errors():
 
 def test_invalid_constructor_values():
     with pytest.raises(InvalidValueError, match="Dropout p"):
-        L.Dropout(1.0)
+        L.Dropout(1.5)
     with pytest.raises(InvalidValueError, match="Conv2D out_channels"):
         L.Conv2D(1, 0, 3)
     with pytest.raises(InvalidValueError, match="kernel_size"):

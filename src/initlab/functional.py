@@ -198,6 +198,129 @@ def _avg_pool2d_backward(grad_y, cache: PoolCache):
     return _scatter_to_windows(cache, grad_y, lambda k: share)
 
 
+# --------------------------------------------------------------------------- pooling options
+# PyTorch's ceil_mode, dilation and return_indices (max), count_include_pad and divisor_override
+# (avg): a general path beside the one above, which the default options keep (and its speed).
+
+class PoolOptionsCache(NamedTuple):
+    x_shape: tuple
+    kernel: tuple
+    stride: tuple
+    padding: tuple
+    dilation: tuple
+    out_hw: tuple
+    argmax: np.ndarray | None    # max pooling: the winning offset u*KW + v in each window
+    divisor: np.ndarray | None   # avg pooling: each window's divisor, shape (OH, OW)
+
+
+def pool_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False) -> int:
+    """PyTorch's: floor((size + 2p - d(k - 1) - 1) / s) + 1 (ceil with ceil_mode, where the last
+    window must still start inside the input or its left padding)."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    if span < 0:
+        return 0
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def _option_windows(x, kernel, stride, padding, dilation, ceil_mode, pad_value, where):
+    """The KH*KW strided views xpad[:, :, u*dh + sh*i, v*dw + sw*j] (each (N, C, OH, OW)) of the
+    input padded with pad_value, on the right also as far as ceil_mode's last windows reach."""
+    if x.ndim != 4:
+        raise ShapeError(f"{where}: expected a 4-D NCHW input, got shape {x.shape}")
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ShapeError(f"{where}: padding {padding} must be at most half the kernel {kernel}")
+    out = tuple(pool_output_size(size, k, s, p, d, ceil_mode)
+                for size, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
+    if min(out) < 1:
+        raise ShapeError(f"{where}: input {x.shape[2:]} is smaller than the dilated kernel "
+                         f"{tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))} with padding {padding}")
+    extra = [max((o - 1) * s + d * (k - 1) + 1 - (size + 2 * p), 0)
+             for o, s, d, k, size, p in zip(out, stride, dilation, kernel, x.shape[2:], padding)]
+    (ph, pw), (oh, ow), (sh, sw), (dh, dw) = padding, out, stride, dilation
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph + extra[0]), (pw, pw + extra[1])), constant_values=pad_value)
+    views = [xp[:, :, u * dh:u * dh + sh * (oh - 1) + 1:sh, v * dw:v * dw + sw * (ow - 1) + 1:sw]
+             for u in range(kernel[0]) for v in range(kernel[1])]
+    return views, out, xp.shape
+
+
+def _first_inside(out, size, kernel, stride, padding, dilation):
+    """Per output position along one axis, the first kernel offset whose input lies inside."""
+    pos = stride * np.arange(out)[:, None] + dilation * np.arange(kernel)[None, :] - padding
+    return np.argmax((pos >= 0) & (pos < size), axis=1)
+
+
+def max_pool2d_options_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                               *, where="max_pool2d"):
+    """Max pooling with PyTorch's dilation and ceil_mode: y[n, c, i, j] = max over u, v of
+    xpad[n, c, i*sh + u*dh, j*sw + v*dw] (xpad padded with -inf). Returns (y, cache)."""
+    x = as_float_array(x, f"{where} input", finite=False)
+    kernel, stride, padding = _pool_args(kernel_size, stride, padding)
+    dilation = pair(dilation, "dilation", minimum=1)
+    views, out, _ = _option_windows(x, kernel, stride, padding, dilation, ceil_mode, -np.inf, where)
+    index_type = np.uint8 if len(views) < 256 else np.int32
+    y, argmax = _max_and_first_argmax(views, 0, index_type)
+    y = np.array(y)                      # a 1x1 kernel returns the view itself
+    argmax = np.array(np.broadcast_to(argmax, y.shape), dtype=index_type)
+    empty = y == -np.inf                 # only -inf inputs: point at the first inside, not the padding
+    if empty.any():
+        u0, v0 = (_first_inside(o, size, k, s, p, d) for o, size, k, s, p, d in
+                  zip(out, x.shape[2:], kernel, stride, padding, dilation))
+        first = (u0[:, None] * kernel[1] + v0[None, :]).astype(index_type)
+        argmax[empty] = np.broadcast_to(first, y.shape)[empty]
+    return y, PoolOptionsCache(x.shape, kernel, stride, padding, dilation, out, argmax, None)
+
+
+def max_pool2d_indices(cache: PoolOptionsCache) -> np.ndarray:
+    """PyTorch's return_indices: each maximum's flat position row * W + col in its input plane."""
+    (_, _, _, w), (_, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = cache[:6]
+    u, v = np.divmod(cache.argmax.astype(np.int64), kw)
+    rows = sh * np.arange(oh)[:, None] + dh * u - ph
+    cols = sw * np.arange(ow)[None, :] + dw * v - pw
+    return rows * w + cols
+
+
+def avg_pool2d_options_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                               divisor_override=None, *, where="avg_pool2d"):
+    """Average pooling with PyTorch's options: y = (sum of the zero-padded window) / divisor, the
+    divisor being divisor_override, or the window's size clipped to the padded input
+    (count_include_pad), or the number of input pixels it covers. Returns (y, cache)."""
+    x = as_float_array(x, f"{where} input", finite=False)
+    kernel, stride, padding = _pool_args(kernel_size, stride, padding)
+    views, out, _ = _option_windows(x, kernel, stride, padding, (1, 1), ceil_mode, 0.0, where)
+    counts = []
+    for o, size, k, s, p in zip(out, x.shape[2:], kernel, stride, padding):
+        start = s * np.arange(o) - p
+        end = np.minimum(start + k, size + p)
+        counts.append((end - start) if count_include_pad else (np.minimum(end, size) - np.maximum(start, 0)))
+    divisor = (np.full(out, float(divisor_override)) if divisor_override is not None
+               else np.outer(counts[0], counts[1]).astype(np.float64))
+    y = views[0].copy()
+    for view in views[1:]:
+        y += view
+    y /= divisor.astype(y.dtype)
+    return y, PoolOptionsCache(x.shape, kernel, stride, padding, (1, 1), out, None, divisor)
+
+
+def pool2d_options_backward(grad_y, cache: PoolOptionsCache):
+    """The gradient of either forward above: max sends each window's gradient to its argmax,
+    avg spreads grad / divisor over the window."""
+    n, c, h, w = cache.x_shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = cache.kernel, cache.stride, cache.padding, \
+        cache.dilation, cache.out_hw
+    rows = max(h + 2 * ph, (oh - 1) * sh + dh * (kh - 1) + 1)
+    cols = max(w + 2 * pw, (ow - 1) * sw + dw * (kw - 1) + 1)
+    grad_xp = np.zeros((n, c, rows, cols), grad_y.dtype)
+    share = None if cache.divisor is None else grad_y / cache.divisor.astype(grad_y.dtype)
+    for u in range(kh):
+        for v in range(kw):
+            window = grad_xp[:, :, u * dh:u * dh + sh * (oh - 1) + 1:sh, v * dw:v * dw + sw * (ow - 1) + 1:sw]
+            window += share if share is not None else grad_y * (cache.argmax == u * kw + v)
+    return grad_xp[:, :, ph:ph + h, pw:pw + w]
+
+
 # --------------------------------------------------------------------------- activations
 # Each activation is phi(x); each `*_grad(x, y)` is phi'(x), given x and y = phi(x).
 # The public functions take their arrays through validate.as_float_array, then run the kernels
@@ -392,6 +515,26 @@ def gelu(x):
 def gelu_grad(x, y):
     """phi'(x) = Phi(x) + x * pdf(x)."""
     return _gelu_grad(*_floats2(x, y, "gelu_grad"))
+
+
+_GELU_TANH_C = math.sqrt(2 / math.pi)
+
+
+def gelu_tanh(x):
+    """phi(x) = x (1 + tanh(u)) / 2, u = sqrt(2/pi) (x + 0.044715 x^3): GELU's tanh approximation
+    (Hendrycks & Gimpel 2016; PyTorch's approximate="tanh")."""
+    x = _floats(x, "gelu_tanh")
+    c = x.dtype.type(_GELU_TANH_C)
+    return x.dtype.type(0.5) * x * (1 + np.tanh(c * (x + x.dtype.type(0.044715) * x * x * x)))
+
+
+def gelu_tanh_grad(x, y):
+    """phi'(x) = (1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2, t = tanh(u)."""
+    x, y = _floats2(x, y, "gelu_tanh_grad")
+    c, k = x.dtype.type(_GELU_TANH_C), x.dtype.type(0.044715)
+    t = np.tanh(c * (x + k * x * x * x))
+    half = x.dtype.type(0.5)
+    return half * (1 + t) + half * x * (1 - t * t) * c * (1 + 3 * k * x * x)
 
 
 def _selu(x):

@@ -272,21 +272,33 @@ class BatchNorm2D(Layer):
     the unbiased variance). eval: the running statistics are used instead.
     Parameters `weight` (gamma, init 1) and `bias` (beta, init 0); buffers `running_mean`,
     `running_var`, `num_batches_tracked` (PyTorch's names, so state dicts line up).
+
+    PyTorch's options: `affine=False` has no gamma and beta (y = x_hat, no parameters);
+    `track_running_stats=False` keeps no buffers and normalizes with the batch's statistics in
+    eval too; `momentum=None` makes the running statistics the cumulative average
+    (the factor is 1 / num_batches_tracked instead of momentum).
     """
 
     has_parameters = True
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float32):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *,
+                 dtype=np.float32):
         super().__init__(dtype)
         self.num_features = positive_int(num_features, "BatchNorm2D num_features")
         self.eps = real_number(eps, "BatchNorm2D eps", low=0, low_open=True)
-        self.momentum = real_number(momentum, "BatchNorm2D momentum", low=0, high=1)
-        self.params = {"weight": np.ones(num_features, self.dtype),
-                       "bias": np.zeros(num_features, self.dtype)}
-        self.init_names = {"weight": "ones", "bias": "zeros"}
-        self.buffers = {"running_mean": np.zeros(num_features, self.dtype),
-                        "running_var": np.ones(num_features, self.dtype),
-                        "num_batches_tracked": np.zeros((), np.int64)}
+        self.momentum = None if momentum is None else real_number(momentum, "BatchNorm2D momentum", low=0, high=1)
+        for name, value in (("affine", affine), ("track_running_stats", track_running_stats)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise InvalidValueError(f"BatchNorm2D {name}: expected True or False, got {value!r}")
+        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        if self.affine:
+            self.params = {"weight": np.ones(num_features, self.dtype),
+                           "bias": np.zeros(num_features, self.dtype)}
+            self.init_names = {"weight": "ones", "bias": "zeros"}
+        if self.track_running_stats:
+            self.buffers = {"running_mean": np.zeros(num_features, self.dtype),
+                            "running_var": np.ones(num_features, self.dtype),
+                            "num_batches_tracked": np.zeros((), np.int64)}
 
 
     def state_problem(self, name, value):
@@ -295,6 +307,7 @@ class BatchNorm2D(Layer):
         return None
     def forward(self, x, training=True):
         x = as_images(self._input(x), f"{self.label} input", channels=self.num_features)
+        training = training or not self.track_running_stats    # no running statistics: the batch's
         if training:
             count = x.size // self.num_features
             if count < 2:       # the batch variance needs two values (PyTorch refuses too)
@@ -304,25 +317,32 @@ class BatchNorm2D(Layer):
                     "training=False to normalize with the running statistics")
             mean = x.mean(axis=(0, 2, 3))
             var = x.var(axis=(0, 2, 3))
-            m = self.momentum
-            unbiased = var * (count / (count - 1))
-            self.buffers["running_mean"] = ((1 - m) * self.buffers["running_mean"] + m * mean).astype(self.dtype)
-            self.buffers["running_var"] = ((1 - m) * self.buffers["running_var"] + m * unbiased).astype(self.dtype)
-            self.buffers["num_batches_tracked"] = self.buffers["num_batches_tracked"] + 1
+            if self.track_running_stats:
+                self.buffers["num_batches_tracked"] = self.buffers["num_batches_tracked"] + 1
+                # momentum None: the cumulative average, factor 1/t at the t-th batch
+                m = self.momentum if self.momentum is not None else 1.0 / int(self.buffers["num_batches_tracked"])
+                unbiased = var * (count / (count - 1))
+                self.buffers["running_mean"] = ((1 - m) * self.buffers["running_mean"] + m * mean).astype(self.dtype)
+                self.buffers["running_var"] = ((1 - m) * self.buffers["running_var"] + m * unbiased).astype(self.dtype)
         else:
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
         inv_std = 1 / np.sqrt(var + self.eps)
         x_hat = (x - mean[:, None, None]) * inv_std[:, None, None]
         self._cache = (x_hat, inv_std, training)
+        if not self.affine:
+            return x_hat.astype(x.dtype, copy=False)
         return self.params["weight"][:, None, None] * x_hat + self.params["bias"][:, None, None]
 
     def backward(self, grad_y):
         x_hat, inv_std, training = self._cache
         grad_y = self._grad_output(grad_y, x_hat.shape)
-        gamma = self.params["weight"][:, None, None]
-        self.grads["weight"] = (grad_y * x_hat).sum(axis=(0, 2, 3))
-        self.grads["bias"] = grad_y.sum(axis=(0, 2, 3))
-        g = grad_y * gamma
+        if self.affine:
+            gamma = self.params["weight"][:, None, None]
+            self.grads["weight"] = (grad_y * x_hat).sum(axis=(0, 2, 3))
+            self.grads["bias"] = grad_y.sum(axis=(0, 2, 3))
+            g = grad_y * gamma
+        else:
+            g = grad_y
         if not training:
             return g * inv_std[:, None, None]
         # d/dx of the batch-normalized value: subtract the mean gradient and its projection on x_hat
@@ -331,7 +351,10 @@ class BatchNorm2D(Layer):
         return (g - mean_g - x_hat * mean_gx) * inv_std[:, None, None]
 
     def config(self):
-        return dict(num_features=self.num_features, eps=self.eps, momentum=self.momentum)
+        options = {} if self.affine else {"affine": False}
+        if not self.track_running_stats:
+            options["track_running_stats"] = False
+        return dict(num_features=self.num_features, eps=self.eps, momentum=self.momentum, **options)
 
 
 # --------------------------------------------------------------------------- shape-only layers
@@ -352,39 +375,87 @@ class Flatten(Layer):
 
 
 class _Pool2D(Layer):
-    _forward = _backward = None
+    _forward = _backward = _options_forward = None
+    DEFAULTS: dict = {}       # PyTorch's options and their defaults, in its order
 
-    def __init__(self, kernel_size, stride=None, padding=0, *, dtype=None):
+    def __init__(self, kernel_size, stride=None, padding=0, *, dtype=None, **options):
         super().__init__(dtype)
         name = type(self).__name__
         self.kernel_size = pair(kernel_size, f"{name} kernel_size", minimum=1)
         self.stride = self.kernel_size if stride is None else pair(stride, f"{name} stride", minimum=1)
         self.padding = pair(padding, f"{name} padding")
+        for key, value in options.items():
+            if key == "dilation":
+                value = pair(value, f"{name} dilation", minimum=1)
+            elif key == "divisor_override":
+                if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value == 0):
+                    raise InvalidValueError(f"{name} divisor_override: expected a nonzero integer or None, got {value!r}")
+            elif not isinstance(value, (bool, np.bool_)):
+                raise InvalidValueError(f"{name} {key}: expected True or False, got {value!r}")
+            setattr(self, key, value if key in ("dilation", "divisor_override") else bool(value))
+        # the options that differ from PyTorch's defaults; none: the default path, as fast as before
+        self.options = {k: getattr(self, k) for k in self.DEFAULTS if getattr(self, k) != self.DEFAULTS[k]}
 
     def forward(self, x, training=True):
         x = as_images(self._input(x), f"{self.label} input")
+        if self.options:
+            return self._forward_options(x)
         y, self._cache = type(self)._forward(x, self.kernel_size, self.stride, self.padding, where=self.label)
         return y
 
+    def _forward_options(self, x):
+        kwargs = {k: getattr(self, k) for k in self.DEFAULTS if k != "return_indices"}
+        y, self._cache = type(self)._options_forward(x, self.kernel_size, self.stride, self.padding,
+                                                     **kwargs, where=self.label)
+        return (y, F.max_pool2d_indices(self._cache)) if self.options.get("return_indices") else y
+
     def backward(self, grad_y):
+        if isinstance(self._cache, F.PoolOptionsCache):
+            n, c = self._cache.x_shape[:2]
+            return F.pool2d_options_backward(self._grad_output(grad_y, (n, c, *self._cache.out_hw)), self._cache)
         (n, c, h, w), kernel, stride, padding = self._cache[:4]
         out = [convolution.conv_output_size(size, k, s, p) for size, k, s, p in zip((h, w), kernel, stride, padding)]
         return type(self)._backward(self._grad_output(grad_y, (n, c, *out)), self._cache)
 
     def config(self):
-        return dict(kernel_size=list(self.kernel_size), stride=list(self.stride), padding=list(self.padding))
+        options = {k: list(v) if isinstance(v, tuple) else v for k, v in self.options.items()}
+        return dict(kernel_size=list(self.kernel_size), stride=list(self.stride), padding=list(self.padding),
+                    **options)
 
 
 class MaxPool2D(_Pool2D):
-    """Max over each kernel window; stride defaults to the kernel size."""
+    """Max over each kernel window; stride defaults to the kernel size.
+
+    PyTorch's options: `dilation` (the window's taps dh, dw apart), `ceil_mode` (round the
+    output size up: a last, partial window), `return_indices` (forward returns (y, indices),
+    each maximum's flat position row * W + col in its input plane, as torch; such a layer ends
+    a model, as in torch, since the next layer would get a pair)."""
     _forward = staticmethod(F.max_pool2d_forward)
     _backward = staticmethod(F.max_pool2d_backward)
+    _options_forward = staticmethod(F.max_pool2d_options_forward)
+    DEFAULTS = dict(dilation=(1, 1), ceil_mode=False, return_indices=False)
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False,
+                 *, dtype=None):
+        super().__init__(kernel_size, stride, padding, dtype=dtype, dilation=dilation,
+                         return_indices=return_indices, ceil_mode=ceil_mode)
 
 
 class AvgPool2D(_Pool2D):
-    """Mean over each kernel window; stride defaults to the kernel size."""
+    """Mean over each kernel window; stride defaults to the kernel size.
+
+    PyTorch's options: `ceil_mode` (a last, partial window), `count_include_pad=False` (divide
+    by the input pixels a window covers, not counting the padding), `divisor_override` (divide
+    every window's sum by this number)."""
     _forward = staticmethod(F.avg_pool2d_forward)
     _backward = staticmethod(F.avg_pool2d_backward)
+    _options_forward = staticmethod(F.avg_pool2d_options_forward)
+    DEFAULTS = dict(ceil_mode=False, count_include_pad=True, divisor_override=None)
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None, *, dtype=None):
+        super().__init__(kernel_size, stride, padding, dtype=dtype, ceil_mode=ceil_mode,
+                         count_include_pad=count_include_pad, divisor_override=divisor_override)
 
 
 class GlobalAvgPool2D(Layer):
@@ -406,11 +477,12 @@ class GlobalAvgPool2D(Layer):
 
 class Dropout(Layer):
     """Inverted dropout: in training, zero each input with probability p and scale the rest by
-    1/(1-p), so eval needs no rescaling. The masks come from `rng` (reproducible)."""
+    1/(1-p), so eval needs no rescaling. The masks come from `rng` (reproducible). p = 1 zeroes
+    every input in training (and its gradient), as PyTorch."""
 
     def __init__(self, p=0.5, rng=None, *, dtype=None):
         super().__init__(dtype)
-        self.p = real_number(p, "Dropout p", low=0, high=1, high_open=True)
+        self.p = real_number(p, "Dropout p", low=0, high=1)
         self.rng = as_generator(rng)
 
     def forward(self, x, training=True):
@@ -419,6 +491,9 @@ class Dropout(Layer):
         if not training or self.p == 0:
             self._mask = None
             return x
+        if self.p == 1:       # (1/(1-p) would be inf, and inf * 0 nan)
+            self._mask = np.zeros(x.shape, x.dtype)
+            return x * self._mask
         keep = self.rng.random(x.shape, dtype=x.dtype) >= self.p
         self._mask = keep.astype(x.dtype) / x.dtype.type(1 - self.p)
         return x * self._mask
@@ -500,8 +575,20 @@ class ELU(Activation):
 
 
 class GELU(Activation):
-    """phi(x) = x Phi(x) (exact erf form)."""
+    """phi(x) = x Phi(x) (exact erf form); approximate="tanh": x (1 + tanh(sqrt(2/pi) (x +
+    0.044715 x^3))) / 2, as torch.nn.GELU(approximate="tanh")."""
     function = "gelu"
+
+    def __init__(self, approximate="none", *, dtype=None):
+        super().__init__(dtype=dtype)
+        if approximate not in ("none", "tanh"):
+            raise InvalidValueError(f"GELU approximate: expected 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+        if approximate == "tanh":
+            self.fn, self.fn_grad = F.gelu_tanh, F.gelu_tanh_grad
+
+    def config(self):
+        return {} if self.approximate == "none" else {"approximate": "tanh"}
 
 
 class SELU(Activation):

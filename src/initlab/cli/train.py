@@ -27,17 +27,18 @@ from ..losses import SoftmaxCrossEntropy
 from ..optim import DEFAULT_LR
 from ..train import History, check_resume_info, evaluate, fit
 from ..validate import positive_int, real_number
-from . import ui
-from ._options import check_plain_model, named
+from . import _schedule, ui
+from ._options import MAX_STEPS, check_plain_model, named
 from ._paths import check_not_empty, check_writable_folder
 
 ORDER = 10
 
 DEFAULTS = dict(data="digits", model="small_cnn", init="he_normal", activation="relu",
                 optimizer="adam", lr=None, momentum=0.9, epochs=15, batch_size=32, seed=0, n=None,
-                clip_grad_norm=None, checkpoint_every=None, keep=None)
+                clip_grad_norm=None, checkpoint_every=None, keep=None, schedule=None, warmup=None)
 # what a resumed run must share with the run it continues (the rest may be overridden)
-FIXED_ON_RESUME = ("data", "model", "init", "activation", "optimizer", "batch_size", "seed", "n")
+FIXED_ON_RESUME = ("data", "model", "init", "activation", "optimizer", "batch_size", "seed", "n",
+                   "schedule", "warmup")
 NAMES = ("data", "model", "init", "activation", "optimizer")
 INTERRUPT_DIR = "initlab-checkpoints"   # Ctrl-C without --checkpoint-dir: a new run-* folder in it
 
@@ -55,9 +56,14 @@ def register(subparsers):
                                   "first (patch_pca: at most C*kh*kw filters, e.g. 9 for one channel and 3x3: "
                                   "--model plain:DEPTHx8, or lenet5 on 12x12+ images)")
     p.add_argument("--activation", help="relu, leaky_relu, tanh, sigmoid, elu, gelu, selu (default relu)")
-    p.add_argument("--optimizer", help="adam or sgd (default adam)")
+    p.add_argument("--optimizer", help="adam, adamw or sgd (default adam)")
     p.add_argument("--lr", type=float, help="learning rate (default 0.001 for adam, 0.05 for sgd)")
     p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9; sgd only)")
+    p.add_argument("--schedule", metavar="SPEC",
+                   help="learning-rate schedule over the run's steps: cosine, one_cycle, linear, step "
+                        "(each epoch by default), 'exponential(gamma=0.999)', 'multistep(milestones=[500, 800])'; "
+                        "keyword arguments as PyTorch's, e.g. 'cosine(eta_min=1e-5)'")
+    p.add_argument("--warmup", type=int, metavar="N", help="ramp the learning rate up linearly over the first N steps")
     p.add_argument("--epochs", type=int, help="total number of epochs (default 15)")
     p.add_argument("--batch-size", type=int, help="mini-batch size (default 32)")
     p.add_argument("--seed", type=int, help="seed of the split, the weights and the data order (default 0)")
@@ -150,6 +156,7 @@ def _check(opts: dict, given: dict, data_option: str = "--data"):
         raise named("--optimizer", unknown_name("optimizer", opts["optimizer"], optim.OPTIMIZERS))
     if opts["optimizer"] != "sgd" and given.get("momentum") is not None:
         raise InvalidValueError(f"--momentum: applies to --optimizer sgd only, got --optimizer {opts['optimizer']}")
+    _schedule.build(opts["schedule"], opts["warmup"], MAX_STEPS, 1)    # the spec; lengths once the data is read
     if opts["activation"] not in layers.ACTIVATION_LAYERS:
         raise named("--activation", unknown_name("activation", opts["activation"], layers.ACTIVATION_LAYERS))
     initializers.check(opts["init"], "--init")
@@ -281,10 +288,12 @@ def _misfit(opts, build: dict, exc: InitlabError, data_driven: bool) -> InvalidV
     return named("--model", exc)
 
 
-def _build_optimizer(opts, model):
+def _build_optimizer(opts, model, dataset):
+    per_epoch = -(-len(dataset.train[0]) // opts["batch_size"])
+    schedule = _schedule.build(opts["schedule"], opts["warmup"], opts["epochs"] * per_epoch, per_epoch)
     if opts["optimizer"] == "sgd":
-        return optim.SGD(model, opts["lr"], momentum=opts["momentum"])
-    return optim.Adam(model, opts["lr"])
+        return optim.SGD(model, opts["lr"], momentum=opts["momentum"], schedule=schedule)
+    return optim.OPTIMIZERS[opts["optimizer"]](model, opts["lr"], schedule=schedule)
 
 
 def _apply_overrides(optimizer, opts, given):
@@ -509,7 +518,7 @@ def run(args) -> int:
     weights_rng, order_rng = _seeds(opts["seed"])
     if saved is None:
         model = _build_model(opts, dataset, weights_rng)
-        optimizer = _build_optimizer(opts, model)
+        optimizer = _build_optimizer(opts, model, dataset)
         if (note := initializers.cannot_learn(opts["init"], "--init")) is not None:
             print(f"initlab: note: {note}", file=sys.stderr)
     else:

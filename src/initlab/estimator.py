@@ -185,8 +185,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         # a name that is not a string (['relu'], {}) is unknown, not an 'unhashable' TypeError
         if not isinstance(self.activation, str) or self.activation not in ACTIVATION_LAYERS:
             raise unknown_name("activation", self.activation, ACTIVATION_LAYERS)
-        if not isinstance(self.optimizer, str) or self.optimizer not in DEFAULT_LR:
-            raise unknown_name("optimizer", self.optimizer, DEFAULT_LR)
+        if not isinstance(self.optimizer, str) or self.optimizer not in ("adam", "sgd"):
+            raise unknown_name("optimizer", self.optimizer, ("adam", "sgd"))
         if self.lr is not None:
             real_number(self.lr, "lr", low=0.0, low_open=True)
         real_number(self.momentum, "momentum", low=0.0, high=1.0)

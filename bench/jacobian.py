@@ -24,6 +24,8 @@ CASES = {
     "gaussian sigma_w2=1 sigma_b2=0": dict(kernel="gaussian", sigma_w2=1.0, sigma_b2=0.0),
     "orthogonal (flattened) sigma_w2=1 sigma_b2=0": dict(kernel="orthogonal", sigma_w2=1.0, sigma_b2=0.0),
     "he_normal relu": dict(kernel="he_normal", activation="relu"),
+    # the ReLU-orthogonal control: orthogonal kernels alone do not give ReLU isometry
+    "delta_orthogonal relu critical sigma_w2=2": dict(kernel="delta_orthogonal", activation="relu", sigma_b2=0.0),
 }
 
 

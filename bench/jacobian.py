@@ -18,12 +18,14 @@ import numpy as np
 from initlab import spectrum, theory
 
 CASES = {
-    "delta_orthogonal sigma_w2=1 sigma_b2=0": dict(kernel="delta_orthogonal", sigma_w2=1.0, sigma_b2=0.0),
     "delta_orthogonal critical sigma_b2=1e-5": dict(kernel="delta_orthogonal", sigma_b2=1e-5),
     "gaussian critical sigma_b2=1e-5": dict(kernel="gaussian", sigma_b2=1e-5),
-    "gaussian sigma_w2=1 sigma_b2=0": dict(kernel="gaussian", sigma_w2=1.0, sigma_b2=0.0),
-    "orthogonal (flattened) sigma_w2=1 sigma_b2=0": dict(kernel="orthogonal", sigma_w2=1.0, sigma_b2=0.0),
+    "orthogonal (flattened) critical sigma_b2=1e-5": dict(kernel="orthogonal", sigma_b2=1e-5),
     "he_normal relu": dict(kernel="he_normal", activation="relu"),
+    "delta_orthogonal sigma_w2=1 sigma_b2=0": dict(kernel="delta_orthogonal", sigma_w2=1.0, sigma_b2=0.0),
+    # the ReLU-orthogonal control: orthogonal kernels alone do not give ReLU isometry
+    "delta_orthogonal relu critical sigma_w2=2": dict(kernel="delta_orthogonal", activation="relu", sigma_b2=0.0),
+    "gaussian sigma_w2=1 sigma_b2=0": dict(kernel="gaussian", sigma_w2=1.0, sigma_b2=0.0),
 }
 
 

@@ -221,8 +221,9 @@ def log_q_drift(widths, *, depth=40, kernel="delta_orthogonal", activation="tanh
     """The finite-width drift of log q per layer, fitted as a + b / width.
 
     For each width and seed: a `theory.vanilla_cnn` stack with width input channels, fed
-    inputs phi(z), z ~ N(0, q*) (the fixed point, so the infinite-width variance stays at q*
-    on an unpadded image, and follows diagnostics' per-pixel recursion with the border);
+    inputs phi(z), z ~ N(0, q*) (the fixed point: the infinite-width variance stays at q*
+    for delta-orthogonal kernels, and follows diagnostics' per-pixel recursion with the zero
+    border for the others);
     the drift is the least-squares slope over layers of log(q_measured / q_mean_field). Returns
     {widths, slopes (mean over seeds per width), a, b}: a ~ 0 means the mean field is right at
     infinite width, b is the 1/width correction (negative: finite nets lose variance).
@@ -246,7 +247,9 @@ def log_q_drift(widths, *, depth=40, kernel="delta_orthogonal", activation="tanh
             z = np.random.default_rng(10_000 + seed).standard_normal((batch, width, image_size, image_size))
             x = phi(math.sqrt(q_star) * z)[0]
             measured = log_q_per_layer(model, x)
-            blocks = predicted_propagation(model, float(np.mean(x * x)), image_size=image_size)
+            # a delta kernel maps each pixel to itself: the homogeneous recursion, no border loss
+            size = None if kernel == "delta_orthogonal" else image_size
+            blocks = predicted_propagation(model, float(np.mean(x * x)), image_size=size)
             gap = measured - np.log([b["q"] for b in blocks])
             per_seed.append(np.polyfit(np.arange(depth), gap, 1)[0])
         slopes.append(float(np.mean(per_seed)))

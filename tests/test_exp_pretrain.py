@@ -177,3 +177,8 @@ def test_cli(tmp_path, capsys):
     assert main(["pretrain", "--tiny", "--labels", "20,lots", "--out", str(tmp_path / "no")]) == 2
     assert main(["pretrain", "--tiny", "--starts", "swirl", "--out", str(tmp_path / "no")]) == 2
     assert not (tmp_path / "no").exists()
+
+
+def test_the_frozen_control_defaults_to_the_starts_that_ran():
+    assert study.check_options(starts=("random", "kmeans"))["frozen"] == ("random",)
+    assert study.check_options()["frozen"] == ("random", "transfer", "autoencoder")

@@ -150,9 +150,11 @@ def captions(result, lang="en") -> dict:
         listed = "、".join(f"{NAMES_JA[s]} {x:.2f} → {y:.2f}" for s, x, y in parts)
         return {"pretrain_filters": f"最初のシードの第 1 層のフィルタ:上段は事前学習(またはランダムな初期値)の直後、"
                                     f"下段はラベル {n} 枚で微調整した後。",
-                "pretrain_labels": f"テスト精度の中央値、ラベル {n} 枚 → {top} 枚:{listed}。点線は第 1 層を固定した対照。"}
+                "pretrain_labels": f"左:テスト精度の中央値、ラベル {n} 枚 → {top} 枚:{listed}。点線は第 1 層を固定した対照。"
+                                   "右:同じシードのランダムな初期値に対する精度の差(中央値と範囲)。"}
     listed = "; ".join(f"{NAMES[s]} {x:.2f} -> {y:.2f}" for s, x, y in parts)
     return {"pretrain_filters": f"The first layer's filters at the first seed: top, right after pretraining (or the "
                                 f"random start); bottom, after fine-tuning with {n} labelled images.",
-            "pretrain_labels": f"Median test accuracy from {n} to {top} labelled images: {listed}. Dotted lines: the "
-                               "first layer frozen (control)."}
+            "pretrain_labels": f"Left: median test accuracy from {n} to {top} labelled images: {listed} (dotted: "
+                               "the first layer frozen, the control). Right: each start's gain over random at the "
+                               "same seed (median and range)."}

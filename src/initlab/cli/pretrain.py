@@ -67,7 +67,7 @@ def register(sub):
     p.add_argument("--starts", default=None,
                    help="among random, transfer, autoencoder, kmeans, pca (default all; random is required)")
     p.add_argument("--frozen", default=None,
-                   help="starts also run with the first layer frozen (default random,transfer,autoencoder)")
+                   help="starts also run with the first layer frozen (default: random, transfer and autoencoder, those among --starts; "" for none)")
     p.add_argument("--labels", default=None, help="labelled training images, e.g. 50,100,300,all (default)")
     p.add_argument("--width", type=int, default=None, help="filters in the first conv layer (default 8)")
     p.add_argument("--steps", type=int, default=None, help="fine-tuning steps per run (default 300)")

@@ -52,7 +52,6 @@ from .training import accuracy, train_steps
 NAME = "pretrain"
 STARTS = ("random", "transfer", "autoencoder", "kmeans", "pca")
 PRETRAINED = STARTS[1:]                  # the starts whose filters come from a first stage
-FREEZABLE = ("random", "transfer", "autoencoder", "kmeans", "pca")
 KERNEL = 3
 SOURCE_IMAGES = 2000                     # shapes images for the transfer source task
 
@@ -76,7 +75,7 @@ def _shapes():
     return x.astype(np.float32), y, int(y.max()) + 1
 
 
-def check_options(starts=STARTS, frozen=("random", "transfer", "autoencoder"), labels=(50, 100, 300, "all"),
+def check_options(starts=STARTS, frozen=None, labels=(50, 100, 300, "all"),
                   width=8, steps=300, *, pretrain_steps=400, seeds=tuple(range(8)), lr=0.05, momentum=0.9,
                   batch_size=32, eval_every=10, fraction=0.9, noise=0.25, pretrain_lr=3e-3,
                   n_patches=10_000) -> dict:
@@ -87,6 +86,8 @@ def check_options(starts=STARTS, frozen=("random", "transfer", "autoencoder"), l
             raise unknown_name("start", name, STARTS)
     if "random" not in starts:
         raise InvalidValueError(f"starts: expected 'random' among them (every claim compares with it), got {starts}")
+    if frozen is None:          # the default control: random and the two trained-in-advance starts
+        frozen = tuple(s for s in ("random", "transfer", "autoencoder") if s in starts)
     frozen = tuple(dict.fromkeys(frozen))
     for name in frozen:
         if name not in starts:

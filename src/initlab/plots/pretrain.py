@@ -39,30 +39,47 @@ def filters(result):
 
 
 def labels(result):
-    """Test accuracy against the number of labelled images: the median over seeds per start
-    (fine-tuned: solid; first layer frozen: dotted), each seed a faint dot."""
-    fig, ax = new_figure(width=6.4, height=4.2)
-    ax.set_title(f"Test accuracy vs labelled images ({len(result['settings']['seeds'])} seeds)")
+    """Left: test accuracy against the number of labelled images, the median over seeds per
+    start (fine-tuned: solid; first layer frozen: dotted), each seed a faint dot. Right: the
+    per-seed gain over random (same seed, same head, same labels and batches), median and range."""
+    seeds = len(result["settings"]["seeds"])
+    fig, axes = new_figure(1, 2, width=11.0, height=4.2)
+    ax, gap_ax = np.asarray(axes).ravel()
+    ax.set_title(f"Test accuracy vs labelled images ({seeds} seeds)")
+    gap_ax.set_title("Gain over random filters, seed by seed (fine-tuned)")
     offsets = {s: (i - 2) * 0.015 for i, s in enumerate(COLORS)}
+    xs = np.array(result["labels"], dtype=float)
     for run_frozen, style in ((False, "-"), (True, ":")):
         for start in result["settings"]["starts"]:
             runs = [result["runs"].get(f"{start}{'/frozen' if run_frozen else ''}@{n}") for n in result["labels"]]
             if any(r is None for r in runs):
                 continue
-            xs = np.array(result["labels"], dtype=float)
             medians = [float(np.median(r["accuracy"])) for r in runs]
             label = f"{NAMES[start]}{', first layer frozen' if run_frozen else ''}"
             ax.plot(xs, medians, style, color=COLORS[start], marker="o", ms=3, lw=1.6, label=label)
-            if not run_frozen:
-                for x, r in zip(xs, runs):
-                    ax.plot([x * 10 ** offsets[start]] * len(r["accuracy"]), r["accuracy"], ".", color=COLORS[start],
-                            ms=3, alpha=0.35)
+            if run_frozen:
+                continue
+            for x, r in zip(xs, runs):
+                ax.plot([x * 10 ** offsets[start]] * len(r["accuracy"]), r["accuracy"], ".", color=COLORS[start],
+                        ms=3, alpha=0.35)
+            if start == "random":
+                continue
+            base = [result["runs"][f"random@{n}"]["accuracy"] for n in result["labels"]]
+            gaps = [np.subtract(r["accuracy"], b) for r, b in zip(runs, base)]
+            shifted = xs * 10 ** offsets[start]
+            gap_ax.plot(shifted, [float(np.median(g)) for g in gaps], "-o", color=COLORS[start], ms=3,
+                        label=NAMES[start])
+            gap_ax.vlines(shifted, [g.min() for g in gaps], [g.max() for g in gaps], color=COLORS[start], alpha=0.4)
     ax.axhline(result["chance"], color="0.6", ls="--", lw=0.8, label="chance (1/10)")
-    ax.set_xscale("log")
-    ax.set_xticks(result["labels"], [str(n) for n in result["labels"]])
-    ax.set_xlabel("labelled training images (log scale)")
+    gap_ax.axhline(0.0, color="0.4", lw=0.8, label="no gain")
+    for a in (ax, gap_ax):
+        a.set_xscale("log")
+        a.set_xticks(result["labels"], [str(n) for n in result["labels"]])
+        a.minorticks_off()
+        a.set_xlabel("labelled training images (log scale)")
+        a.legend(fontsize=7)
     ax.set_ylabel("test accuracy (fraction correct)")
-    ax.legend(fontsize=7)
+    gap_ax.set_ylabel("accuracy - random's (fraction; median, range)")
     return fig
 
 

@@ -176,6 +176,7 @@ def test_cli(tmp_path, capsys):
     assert "medians over seeds" in capsys.readouterr().out
     assert main(["pretrain", "--tiny", "--labels", "20,lots", "--out", str(tmp_path / "no")]) == 2
     assert main(["pretrain", "--tiny", "--starts", "swirl", "--out", str(tmp_path / "no")]) == 2
+    assert main(["pretrain", "--tiny", "--pretrain-steps", "99999999999", "--out", str(tmp_path / "no")]) == 2
     assert not (tmp_path / "no").exists()
 
 

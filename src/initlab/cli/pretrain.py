@@ -16,7 +16,7 @@ from ..errors import InvalidValueError
 from ..experiments import pretrain as study
 from . import ui
 from ._common import add_common, given_options, study_command, study_preset
-from ._options import split_list
+from ._options import MAX_STEPS, check_at_most, split_list
 
 ORDER = 27
 
@@ -56,6 +56,8 @@ def pretrain(args) -> int:
             kwargs[key] = tuple(split_list(getattr(args, key), f"--{key}")) if getattr(args, key) else ()
     if args.labels is not None:
         kwargs["labels"] = _labels(args.labels)
+    if args.pretrain_steps is not None:
+        check_at_most(args.pretrain_steps, MAX_STEPS, "--pretrain-steps")
     kwargs.update(given_options(args, ("width", "steps", "pretrain_steps")))
     return study_command(args, "pretrain", "pretrain", kwargs, _print_tables)
 

@@ -105,34 +105,49 @@ def _median(values):
     return values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
 
 
+STARTS_EN = {"random": "random (He) filters",
+             "transfer": "the filters of the same net trained first on the synthetic shapes (transfer{source})",
+             "autoencoder": "the encoder of a denoising convolutional autoencoder trained on the unlabelled images "
+                            "(unsupervised pretraining, Vincent et al. 2008)",
+             "kmeans": "k-means centroids of image patches", "pca": "principal components of image patches"}
+STARTS_JA = {"random": "ランダム(He)なフィルタ", "transfer": "同じネットを先に合成図形で学習させたときのフィルタ(転移{source})",
+             "autoencoder": "ラベルなしの画像で学習したノイズ除去畳み込みオートエンコーダの符号化器(教師なし事前学習、"
+                            "Vincent ら 2008)",
+             "kmeans": "画像パッチの k-means の重心", "pca": "画像パッチの主成分"}
+
+
 def explanation(result, lang="en") -> str:
-    """The section's prose; every number is this run's."""
+    """The section's prose; the starts, sizes and numbers are this run's."""
     if not result:
-        return EXPLANATION[lang].format(labels="", seeds="", steps="", pretrain_steps="", source="")
+        return EXPLANATION[lang].format(starts="", labels="", seeds="", steps="", pretrain_steps="", frozen="")
     s = result["settings"]
     source = result["pretraining"].get("transfer", {}).get("source_accuracy") or []
-    source_text = {"en": f" (median test accuracy on the shapes: {_median(source):.2f})",
-                   "ja": f"(図形でのテスト精度の中央値 {_median(source):.2f})"}[lang] if source else ""
-    return EXPLANATION[lang].format(labels=", ".join(str(n) for n in result["labels"]), seeds=len(s["seeds"]),
-                                    steps=s["steps"], pretrain_steps=s["pretrain_steps"], source=source_text)
+    source = {"en": f"; median test accuracy on the shapes {_median(source):.2f}",
+              "ja": f"。図形でのテスト精度の中央値 {_median(source):.2f}"}[lang] if source else ""
+    names = STARTS_JA if lang == "ja" else STARTS_EN
+    starts = ("、" if lang == "ja" else "; ").join(names[x].format(source=source) for x in s["starts"])
+    frozen = ("、" if lang == "ja" else ", ").join((NAMES_JA if lang == "ja" else NAMES)[x] for x in s["frozen"])
+    trained = [(NAMES_JA if lang == "ja" else NAMES)[x] for x in s["starts"] if x in ("transfer", "autoencoder")]
+    steps = ({"en": f" Pretraining ({', '.join(trained)}) ran {s['pretrain_steps']} steps.",
+              "ja": f"事前学習({'、'.join(trained)})は {s['pretrain_steps']} ステップ。"}[lang] if trained else "")
+    return EXPLANATION[lang].format(starts=starts, labels=", ".join(str(n) for n in result["labels"]),
+                                    seeds=len(s["seeds"]), steps=s["steps"], pretrain_steps=steps,
+                                    frozen=frozen or "-")
 
 
 EXPLANATION = {
     "en": "Are a CNN's filters chosen, drawn at random, or trained in a step before training? Here the first conv layer "
-          "of a small digits classifier starts from random (He) filters, from the filters of the same net trained "
-          "first on the synthetic shapes (transfer){source}, from a denoising convolutional autoencoder trained on the "
-          "unlabelled images (unsupervised pretraining, Vincent et al. 2008), or from k-means/PCA of image patches; "
-          "each pretraining ran {pretrain_steps} steps, and every start is rescaled to He's std so only the filters' "
-          "directions differ. Each net is then fine-tuned for {steps} steps with {labels} labelled images over {seeds} "
-          "seeds; as a control the first layer is also frozen, so only the head learns. The claims compare test "
-          "accuracy with random's at the fewest labels, and the gap at the fewest against the gap at the most.",
+          "of a small digits classifier starts from: {starts}.{pretrain_steps} Every start but random is rescaled to "
+          "He's std, so only the filters' directions differ. Each net is then fine-tuned for {steps} steps with {labels} labelled images over {seeds} "
+          "seeds; as a control the first layer is also frozen (only the head learns) for: {frozen}. The claims "
+          "compare test accuracy with random's at the fewest labels, and the gap at the fewest against the gap at the "
+          "most.",
     "ja": "CNN のフィルタは人が選ぶのか、ランダムに決めるのか、それとも学習の前の段階で学習するのか。ここでは数字を分類する"
-          "小さな CNN の第 1 畳み込み層を、ランダム(He)なフィルタ、同じネットを先に合成図形で学習させたときのフィルタ"
-          "(転移){source}、ラベルなしの画像で学習したノイズ除去畳み込みオートエンコーダのフィルタ(教師なし事前学習、"
-          "Vincent ら 2008)、画像パッチの k-means/PCA から始めます。事前学習はそれぞれ {pretrain_steps} ステップで、どの"
-          "初期値も He の標準偏差にそろえるので、違うのはフィルタの向きだけです。その後ラベル付き画像 {labels} 枚で "
-          "{steps} ステップ微調整し、{seeds} シードで比べます。対照として第 1 層を固定し出力側だけを学習させる場合も測り"
-          "ます。主張は、最も少ないラベル数でのテスト精度をランダムと比べ、その差を最も多いラベル数での差と比べます。",
+          "小さな CNN の第 1 畳み込み層を次の初期値から始めます:{starts}。{pretrain_steps}ランダム以外の初期値は He の"
+          "標準偏差にそろえるので、違うのはフィルタの向きだけです。"
+          "その後ラベル付き画像 {labels} 枚で {steps} ステップ微調整し、{seeds} シードで比べます。対照として第 1 層を固定し"
+          "出力側だけを学習させる場合も測ります({frozen})。主張は、最も少ないラベル数でのテスト精度をランダムと比べ、"
+          "その差を最も多いラベル数での差と比べます。",
 }
 
 

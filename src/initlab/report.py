@@ -26,7 +26,7 @@ def prose(section_id: str, lang: str, result=None) -> tuple[str, str]:
 
 
 KNOWN_SECTIONS = ("conv", "symmetry", "zero_mean", "propagate", "depth", "optimizers", "phase", "deep", "filters",
-                  "prefilters", "cv")
+                  "prefilters", "pretrain", "cv")
 
 CHROME = {
     "en": {"title": "initlab report: how should convolution filters be initialized?",

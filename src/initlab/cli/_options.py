@@ -136,7 +136,8 @@ LIMITS = {"depth": MAX_DEPTH, "max_depth": MAX_DEPTH, "train_depth": MAX_DEPTH, 
           "width": MAX_WIDTH, "theory_width": MAX_WIDTH,
           "n": MAX_IMAGES, "n_images": MAX_IMAGES, "n_train": MAX_IMAGES, "batch": MAX_IMAGES,
           "batch_size": MAX_IMAGES, "steps": MAX_STEPS, "deep_steps": MAX_STEPS, "epochs": MAX_STEPS,
-          "theory_seeds": MAX_SEEDS, "sweep_seeds": MAX_SEEDS}
+          "theory_seeds": MAX_SEEDS, "sweep_seeds": MAX_SEEDS,
+          "train_width": MAX_WIDTH, "pretrain_steps": MAX_STEPS}
 
 
 def named(option: str, exc: InitlabError) -> InitlabError:

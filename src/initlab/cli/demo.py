@@ -27,7 +27,7 @@ ORDER = 90
 STUDIES = [
     ("conv", "conv"), ("symmetry", "symmetry"), ("zero_mean", "zero_mean"), ("propagate", "propagate"),
     ("depth", "depth"), ("optimizers", "optimizers"), ("phase", "phase"), ("filters", "filters"),
-    ("prefilters", "prefilters"), ("cv", "cv"),
+    ("prefilters", "prefilters"), ("pretrain", "pretrain"), ("cv", "cv"),
 ]
 
 

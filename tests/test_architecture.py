@@ -35,6 +35,7 @@ ALLOWED = {
     "estimator": None,
     "experiments.cv": None,   # the study *is* scikit-learn's cross-validation
     "checkpoint": {"safetensors"},
+    "runfolder": {"safetensors"},   # through checkpoint
     "plots": {"matplotlib", "PIL", "pyparsing", "cycler", "kiwisolver", "dateutil", "fontTools",
               "packaging", "six", "contourpy", "mpl_toolkits"},
     "report": {"matplotlib", "PIL", "pyparsing", "cycler", "kiwisolver", "dateutil", "fontTools",

@@ -22,7 +22,7 @@ from ..runfolder import INTERRUPT_DIR, Checkpoints, RunFolder
 from ..runfolder import Interrupt as _Interrupt
 from ..train import History, check_resume_info, evaluate, fit
 from . import ui
-from ._options import named
+from ._options import count, named
 from ._paths import check_not_empty, check_writable_folder
 from ._train_build import (Progress, apply_overrides, build_model, build_optimizer, header, print_data,
                            print_model, row, seeds)
@@ -49,17 +49,17 @@ def register(subparsers):
     p.add_argument("--optimizer", help="adam or sgd (default adam)")
     p.add_argument("--lr", type=float, help="learning rate (default 0.001 for adam, 0.05 for sgd)")
     p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9; sgd only)")
-    p.add_argument("--epochs", type=int, help="total number of epochs (default 15)")
-    p.add_argument("--batch-size", type=int, help="mini-batch size (default 32)")
-    p.add_argument("--seed", type=int, help="seed of the split, the weights and the data order (default 0)")
-    p.add_argument("--n", type=int, help="number of shapes images, or a cap on digits/MNIST examples")
+    p.add_argument("--epochs", type=count, help="total number of epochs (default 15)")
+    p.add_argument("--batch-size", type=count, help="mini-batch size (default 32)")
+    p.add_argument("--seed", type=count, help="seed of the split, the weights and the data order (default 0)")
+    p.add_argument("--n", type=count, help="number of shapes images, or a cap on digits/MNIST examples")
     p.add_argument("--clip-grad-norm", type=float, metavar="X", help="clip the global gradient norm to X")
     p.add_argument("--save", metavar="PATH", help="write the trained model to PATH (.safetensors); an "
                                                   "existing file is refused unless --force")
     p.add_argument("--checkpoint-dir", metavar="DIR", help="write resumable checkpoints to DIR")
     p.add_argument("--checkpoint-every", metavar="N",
                    help="checkpoint every N steps, or every N epochs as 'Ne' (default 1e)")
-    p.add_argument("--keep", type=int, metavar="K", help="keep the last K step checkpoints (plus best)")
+    p.add_argument("--keep", type=count, metavar="K", help="keep the last K step checkpoints (plus best)")
     p.add_argument("--resume", metavar="DIR", help="continue from the newest checkpoint in DIR")
     p.add_argument("--force", action="store_true",
                    help="overwrite an existing --save file, and start a fresh run in a --checkpoint-dir "

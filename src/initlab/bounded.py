@@ -74,8 +74,9 @@ class GzipReader:
     """Decompress a gzip stream on demand, never past what the caller asks for.
 
     `read(n)` returns at most n bytes (fewer only at the end of the stream); `at_end()` says
-    whether the stream holds nothing more, by decompressing at most one more byte. Memory is
-    the caller's n plus one compressed chunk, whatever the expansion ratio."""
+    whether the stream holds nothing more, by decompressing at most one more byte. Members
+    written one after another (as `cat a.gz b.gz`) read as one stream, as gzip reads them.
+    Memory is the caller's n plus one compressed chunk, whatever the expansion ratio."""
 
     CHUNK = 1 << 16
 
@@ -87,22 +88,27 @@ class GzipReader:
     def _damaged(self, exc) -> Exception:
         return self._error(f"{self._what} is a damaged gzip file: {exc}")
 
+    def _more(self) -> bool:
+        """Compressed bytes to inflate next (a new member after one that ended); False at the end."""
+        if self._inflate.eof:
+            self._pending = self._inflate.unused_data or self._handle.read(self.CHUNK)
+            if not self._pending:
+                return False
+            self._inflate = zlib.decompressobj(wbits=31)
+        elif not self._pending:
+            self._pending = self._handle.read(self.CHUNK)
+            if not self._pending:
+                raise self._damaged("the compressed stream ends early")
+        return True
+
     def read(self, count: int) -> bytes:
         parts, left = [], count
-        while left > 0:
-            if not self._pending:
-                if self._inflate.eof:
-                    break
-                self._pending = self._handle.read(self.CHUNK)
-                if not self._pending:
-                    raise self._damaged("the compressed stream ends early")
+        while left > 0 and self._more():
             try:
                 out = self._inflate.decompress(self._pending, left)
             except zlib.error as exc:
                 raise self._damaged(exc) from None
             self._pending = self._inflate.unconsumed_tail
-            if self._inflate.eof:
-                self._pending = b""
             parts.append(out)
             left -= len(out)
         return b"".join(parts)
@@ -154,9 +160,9 @@ def check_json(text, what: str, error, *, max_depth: int = MAX_JSON_DEPTH,
         return                       # too few brackets to break any bound, wherever they are
     depth, containers, commas = _json_counts(raw)
     values = containers + commas
-    if containers > max_containers or values > max_values:
-        raise error(f"{what} holds {containers:,} JSON objects/arrays and ~{values:,} values, more than "
-                    f"initlab reads (at most {max_containers:,} and {max_values:,}); not a file initlab wrote?")
     if depth > max_depth:
         raise error(f"{what}: JSON nested {depth} levels deep, more than initlab reads (at most "
                     f"{max_depth}); not a file initlab wrote?")
+    if containers > max_containers or values > max_values:
+        raise error(f"{what} holds {containers:,} JSON objects/arrays and ~{values:,} values, more than "
+                    f"initlab reads (at most {max_containers:,} and {max_values:,}); not a file initlab wrote?")

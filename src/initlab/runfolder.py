@@ -32,7 +32,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import atomic, checkpoint
+from . import checkpoint
 from .errors import CheckpointError, InvalidValueError
 
 try:
@@ -44,7 +44,7 @@ __all__ = ["RunFolder", "FolderLock", "Checkpoints", "Interrupt", "INTERRUPT_DIR
 
 INTERRUPT_DIR = "initlab-checkpoints"
 # what atomic.write_bytes names its temp files: ".<target name>.<random>.tmp"
-_TEMP = re.compile(r"\.(step-\d{8,}\.safetensors|best\.safetensors|\.initlab-run)\.[^/]+\.tmp")
+_TEMP = re.compile(r"\.(step-\d{8,}|best)\.safetensors\.[^/]+\.tmp")
 
 
 class FolderLock:
@@ -73,7 +73,8 @@ class FolderLock:
             if _TEMP.fullmatch(stale.name):
                 stale.unlink(missing_ok=True)
         started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-        atomic.write_text(self.folder / self.INFO, json.dumps({"pid": os.getpid(), "started": started}))
+        with contextlib.suppress(OSError):       # only a courtesy to the run refused: a full disk skips it
+            (self.folder / self.INFO).write_text(json.dumps({"pid": os.getpid(), "started": started}))
         return self
 
     def _holder(self) -> str:
@@ -309,8 +310,12 @@ class Interrupt:
         return self
 
     def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+        if self._old is None:
+            return
+        # once asked to stop, the run has stopped and saved: a quick second press that lands
+        # while the process exits is ignored (Python's exit would restore the default action,
+        # which kills the process: exit status -2 instead of 130)
+        signal.signal(signal.SIGINT, signal.SIG_IGN if self.requested else self._old)
 
 
 class Checkpoints:

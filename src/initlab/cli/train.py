@@ -10,6 +10,7 @@ printed table in `_train_build`.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -177,23 +178,23 @@ def _train(args, opts, given, folder: RunFolder, resumed) -> int:
     loss_fn = SoftmaxCrossEntropy()
     payload = lambda state: dict(args=opts, train=state.resume_info(), epoch=state.epoch, step=state.step)
     # numerical warnings would precede a DivergenceError, which names the first bad layer itself
-    with _Interrupt() as interrupt, ui.progress(show_bar) as bar, \
-            np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        callbacks = [Progress(bar, quiet), Checkpoints(folder, opts["checkpoint_every"], payload, interrupt)]
-        try:
-            history = fit(model, loss_fn, optimizer, dataset.train, dataset.val, epochs=opts["epochs"],
-                          batch_size=opts["batch_size"], rng=order_rng, callbacks=callbacks,
-                          clip_grad_norm=opts["clip_grad_norm"], resume=saved["train"] if saved else None)
-        except KeyboardInterrupt:
-            return _stopped("aborted", folder.saved_path)
-    if interrupt.requested and len(history.epoch) < opts["epochs"]:
-        return _stopped(f"interrupted after step {history.step}", folder.saved_path)
-
-    test_loss, test_acc = evaluate(model, loss_fn, *dataset.test)
-    if args.save is not None:
-        folder.save_model(model, args=opts, history=history.to_dict(), test_accuracy=test_acc,
-                          test_loss=test_loss)
-        say(f"saved model to {args.save}")
+    with _Interrupt() as interrupt, np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        with ui.progress(show_bar) as bar:
+            callbacks = [Progress(bar, quiet), Checkpoints(folder, opts["checkpoint_every"], payload, interrupt)]
+            try:
+                history = fit(model, loss_fn, optimizer, dataset.train, dataset.val, epochs=opts["epochs"],
+                              batch_size=opts["batch_size"], rng=order_rng, callbacks=callbacks,
+                              clip_grad_norm=opts["clip_grad_norm"], resume=saved["train"] if saved else None)
+            except KeyboardInterrupt:
+                return _stopped("aborted", folder.saved_path)
+        if interrupt.requested and len(history.epoch) < opts["epochs"]:
+            return _stopped(f"interrupted after step {history.step}", folder.saved_path)
+        test_loss, test_acc = evaluate(model, loss_fn, *dataset.test)
+        if args.save is not None:
+            with getattr(interrupt, "deferred", contextlib.nullcontext)():
+                folder.save_model(model, args=opts, history=history.to_dict(), test_accuracy=test_acc,
+                                  test_loss=test_loss)
+            say(f"saved model to {args.save}")
     print(f"test accuracy: {test_acc:.4f}")
     return 0
 

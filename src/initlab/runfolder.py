@@ -60,14 +60,21 @@ class FolderLock:
     def acquire(self):
         if fcntl is None:
             return self
-        fd = os.open(self.folder, os.O_RDONLY)
+        try:
+            fd = os.open(self.folder, os.O_RDONLY)
+        except OSError as exc:
+            raise CheckpointError(f"{self.option}: cannot open the folder {str(self.folder)!r} to lock it: "
+                                  f"{exc.strerror or exc}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             os.close(fd)
             raise CheckpointError(f"{self.option}: {str(self.folder)!r} is in use by another initlab run "
                                   f"({self._holder()}); one folder holds one run: wait for it to end, "
                                   "or give another folder") from None
+        except OSError:              # a file system without locks (some network ones): run unlocked
+            os.close(fd)
+            return self
         self._fd = fd
         for stale in self.folder.iterdir():       # a killed run's half-written checkpoints
             if _TEMP.fullmatch(stale.name):

@@ -5,8 +5,9 @@
 Each attack is generated in a temp folder (by this tree's test helpers), then run in a fresh
 subprocess per source tree (PYTHONPATH=SRC), measured as tests/test_hostile_files.py measures:
 peak RSS growth over the baseline after the imports (getrusage, in a fork of a small process)
-and seconds. A run is capped at 3 GiB of growth (RLIMIT_AS) and 20 s, so that an unbounded
-reader shows as "cap" instead of exhausting the machine. Prints a Markdown table.
+and seconds. A run is capped at 3 GiB of growth (RLIMIT_AS) and 15 s (the whole
+process group is killed then, its peak RSS polled meanwhile), so that an unbounded reader
+shows as such instead of exhausting the machine. Prints a Markdown table.
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ import os
 import struct
 import subprocess
 import sys
+import signal
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +29,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 import test_hostile_files as t  # noqa: E402  (the generators of the hostile files)
 
-CAP_GIB, TIMEOUT = 3, 20
+CAP_GIB, TIMEOUT = 2, 15
 CHILD = """
 import json, os, resource, sys, time
 import numpy, safetensors.numpy
@@ -34,6 +37,7 @@ from initlab import checkpoint, data, init
 pid = os.fork()
 if pid:
     sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+open(os.environ["HOSTILE_PID_FILE"], "w").write(str(os.getpid()))
 vm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmSize'))
 limit = (vm + %d * 1024 * 1024) * 1024
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -100,22 +104,40 @@ def attacks(tmp: Path):
            f"len(data.load('mnist:{folder}', n=100).train[0])")
 
 
+def _rss_mib(pid_file: Path) -> float:
+    try:
+        pid = int(pid_file.read_text())
+        with open(f"/proc/{pid}/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+    except (OSError, ValueError, StopIteration):
+        return 0.0
+
+
 def measure(src: str, expression: str, cwd) -> str:
-    env = {**os.environ, "PYTHONPATH": src, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    pid_file = Path(cwd) / "measured.pid"
+    pid_file.unlink(missing_ok=True)
+    env = {**os.environ, "PYTHONPATH": src, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "HOSTILE_PID_FILE": str(pid_file)}
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, expression], cwd=cwd, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline, peak = time.monotonic() + TIMEOUT, 0.0
+    while proc.poll() is None and time.monotonic() < deadline:
+        peak = max(peak, _rss_mib(pid_file))
+        time.sleep(0.05)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)          # the child and the fork it measures
+        proc.communicate()
+        return f"RSS {peak:,.0f} MiB and growing or stuck: killed at {TIMEOUT} s"
+    out, err = proc.communicate()
     try:
-        out = subprocess.run([sys.executable, "-c", CHILD, expression], cwd=cwd, env=env,
-                             capture_output=True, text=True, timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return f"hangs (killed at {TIMEOUT} s)"
-    try:
-        report = json.loads(out.stdout.strip().splitlines()[-1])
+        report = json.loads(out.strip().splitlines()[-1])
     except (IndexError, ValueError):
-        return f"crashed ({out.stderr.strip().splitlines()[-1][:60] if out.stderr.strip() else out.returncode})"
+        return f"crashed ({err.strip().splitlines()[-1][:60] if err.strip() else proc.returncode})"
     mib = report["grew_kib"] / 1024
     result = report["result"]
-    capped = result.startswith("MemoryError") and mib > (CAP_GIB * 1024 - 200)
     what = result.split(":")[0] if ":" in result[:40] else "loaded"
-    peak = f">= {CAP_GIB} GiB (cap)" if capped or result.startswith("MemoryError") else f"{mib:,.1f} MiB"
+    peak = f"+{mib:,.0f} MiB, then MemoryError at the {CAP_GIB} GiB cap" if result.startswith("MemoryError") \
+        else f"+{mib:,.1f} MiB"
     return f"{peak}, {report['seconds']:.2f} s, {what}"
 
 

@@ -202,3 +202,28 @@ def test_a_consistent_gzip_bomb_loads_only_the_examples_asked_for(tmp_path):
     report = attack(f"(lambda d: (len(d.train[0]) + len(d.val[0]), d.num_classes))(data.load('mnist:{folder}', "
                     "n=100))", tmp_path)
     assert report["result"] == "(100, 10)"
+
+
+# ----------------------------------------------------------------------------- the bounds themselves
+
+def test_json_bounds_count_only_what_is_outside_strings():
+    from initlab.bounded import check_json
+    from initlab.errors import DataError
+    text = json.dumps({"a": "[[[[[[\\\"{{{{", "b": [[1, 2], {"c": 'x\\"]]]]]]'}]})
+    check_json(text, "t", DataError, max_depth=3, max_containers=4)          # depth 3, 4 containers
+    with pytest.raises(DataError, match="nested 3 levels deep"):
+        check_json(text, "t", DataError, max_depth=2)
+    with pytest.raises(DataError, match="holds 4 JSON objects/arrays"):
+        check_json(text, "t", DataError, max_containers=3)
+    with pytest.raises(DataError, match="nested 65 levels"):
+        check_json("[" * 65 + "]" * 65, "t", DataError)
+    assert json.loads(text)["b"][1]["c"] == 'x\\"]]]]]]'
+
+
+def test_gzip_members_one_after_another_read_as_one_stream(tmp_path):
+    from initlab import data
+    images = np.arange(2 * 5 * 4, dtype=np.uint8).reshape(2, 5, 4)
+    raw = idx(images, 0x08)
+    (tmp_path / "f.gz").write_bytes(gzip.compress(raw[:7]) + gzip.compress(raw[7:30]) + gzip.compress(raw[30:]))
+    assert np.array_equal(data.read_idx(tmp_path / "f.gz"), images)
+    assert gzip.decompress((tmp_path / "f.gz").read_bytes()) == raw

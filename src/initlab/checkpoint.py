@@ -15,9 +15,12 @@ A checkpoint is one `.safetensors` file:
   "metadata_crc32" (CRC-32 of all the other metadata; format version 3 on).
 
 Writing is atomic: temp file in the target's folder, write, flush, fsync, rename over the
-target, fsync the folder. Loading reads the whole file, checks the header and every tensor's
-name, shape and dtype and both kinds of checksum before anything is built or changed, and never
-runs code from the file (no pickle anywhere).
+target, fsync the folder. Loading reads only a regular file (never a device or a FIFO), its
+header first (at most 16 MiB of JSON, bounded in depth and size by `bounded.check_json`) and
+the rest only once the header's tensors tile the file's real size; it checks every tensor's
+name, shape and dtype and both kinds of checksum, and the model config's layers and parameter
+count against the tensors held, before anything is built or changed. It never runs code from
+the file (no pickle anywhere), nor an initializer (the weights come from the file).
 """
 from __future__ import annotations
 

@@ -204,6 +204,7 @@ def _stopped(what: str, path) -> int:
     if path is None:
         print(f"initlab: {what}; no checkpoint of this run was written", file=sys.stderr)
     else:
-        print(f"initlab: {what}; checkpoint written to {path}\nresume with: initlab train --resume "
-              f"{path.parent}", file=sys.stderr)
+        kept = "checkpoint written to" if what != "aborted" else "the last checkpoint written is kept:"
+        print(f"initlab: {what}; {kept} {path}\nresume with: initlab train --resume {path.parent}",
+              file=sys.stderr)
     return 130

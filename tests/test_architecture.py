@@ -37,6 +37,7 @@ ALLOWED = {
     "checkpoint": {"safetensors"},
     "lab": {"threadpoolctl"},   # joblib and dask.distributed are imported only when a grid runs
     "trained": {"safetensors"},   # through checkpoint, which it loads models with
+    "runfolder": {"safetensors"},   # through checkpoint
     "plots": {"matplotlib", "PIL", "pyparsing", "cycler", "kiwisolver", "dateutil", "fontTools",
               "packaging", "six", "contourpy", "mpl_toolkits"},
     "report": {"matplotlib", "PIL", "pyparsing", "cycler", "kiwisolver", "dateutil", "fontTools",

@@ -15,9 +15,12 @@ A checkpoint is one `.safetensors` file:
   "metadata_crc32" (CRC-32 of all the other metadata; format version 3 on).
 
 Writing is atomic: temp file in the target's folder, write, flush, fsync, rename over the
-target, fsync the folder. Loading reads the whole file, checks the header and every tensor's
-name, shape and dtype and both kinds of checksum before anything is built or changed, and never
-runs code from the file (no pickle anywhere).
+target, fsync the folder. Loading reads only a regular file (never a device or a FIFO), its
+header first (at most 16 MiB of JSON, bounded in depth and size by `bounded.check_json`) and
+the rest only once the header's tensors tile the file's real size; it checks every tensor's
+name, shape and dtype and both kinds of checksum, and the model config's layers and parameter
+count against the tensors held, before anything is built or changed. It never runs code from
+the file (no pickle anywhere), nor an initializer (the weights come from the file).
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import safetensors.numpy
 
-from . import __version__, atomic
+from . import __version__, atomic, bounded
 from .errors import CheckpointError, InitlabError, InvalidValueError
 from .model import Sequential
 from .optim import build_optimizer
@@ -44,7 +47,9 @@ FORMAT = "initlab-checkpoint"
 FORMAT_VERSION = 3
 OPTIM_PREFIX = "optim/"
 METADATA_CHECKSUM = "metadata_crc32"
-_MAX_HEADER = 100 * 1024 * 1024        # safetensors' own limit on the JSON header
+# a 3,000-layer model's header is ~1 MB; safetensors itself allows 100 MB, whose JSON could
+# parse into gigabytes of Python objects
+_MAX_HEADER = 16 * 1024 * 1024
 _DTYPES = {"F16": "float16", "F32": "float32", "F64": "float64", "I8": "int8", "U8": "uint8",
            "I16": "int16", "U16": "uint16", "I32": "int32", "U32": "uint32", "I64": "int64",
            "U64": "uint64", "BOOL": "bool"}
@@ -130,35 +135,37 @@ def save(path, model, optimizer=None, /, **state) -> Path:
 
 # --------------------------------------------------------------------------- reading
 
-def _read_bytes(path) -> bytes:
-    path = Path(path)
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise CheckpointError(f"checkpoint {str(path)!r} does not exist") from None
-    except IsADirectoryError:
-        raise CheckpointError(f"checkpoint {str(path)!r} is a folder, expected a .safetensors file") from None
-    except OSError as exc:
-        raise CheckpointError(f"checkpoint {str(path)!r} cannot be read: {exc}") from None
+def _read_bytes(path, where: str) -> tuple[bytes, dict]:
+    """The bytes of a regular file whose safetensors header (size, JSON, declared data size)
+    is checked against the file's real size before the rest is read: the read is bounded by
+    what the header declares, never by what a device or a FIFO would hand out."""
+    handle, size = bounded.open_regular(path, where, CheckpointError, "a .safetensors file")
+    with handle:
+        if size < 8:
+            raise CheckpointError(f"{where} is not a safetensors file: {size} byte(s), expected at least 8")
+        (header_size,) = struct.unpack("<Q", bounded.read_exactly(handle, 8, where, CheckpointError))
+        if header_size > size - 8:
+            raise CheckpointError(
+                f"{where} is not a safetensors file or is truncated: its first 8 bytes declare a "
+                f"{header_size}-byte header, but the file has {size - 8} byte(s) after them")
+        if header_size > _MAX_HEADER:
+            raise CheckpointError(f"{where}: its first 8 bytes declare a {header_size:,}-byte header, more than "
+                                  f"initlab reads ({_MAX_HEADER:,}); not a checkpoint initlab wrote?")
+        text = bounded.read_exactly(handle, header_size, where, CheckpointError)
+        header = _parse_header(text, size - 8 - header_size, where)
+        handle.seek(0)
+        return bounded.read_exactly(handle, size, where, CheckpointError), header
 
 
-def _parse_header(raw: bytes, where: str) -> dict:
-    """Check the safetensors layout: u64 header size, JSON header, tensors tiling the data."""
-    if len(raw) < 8:
-        raise CheckpointError(f"{where} is not a safetensors file: {len(raw)} byte(s), expected at least 8")
-    (size,) = struct.unpack("<Q", raw[:8])
-    if size > _MAX_HEADER or size > len(raw) - 8:
-        raise CheckpointError(
-            f"{where} is not a safetensors file or is truncated: its first 8 bytes declare a "
-            f"{size}-byte header, but the file has {len(raw) - 8} byte(s) after them"
-        )
+def _parse_header(text: bytes, data_size: int, where: str) -> dict:
+    """Check the safetensors header: bounded JSON, an object, tensors tiling the data exactly."""
+    bounded.check_json(text, f"{where}: the safetensors header", CheckpointError)
     try:
-        header = json.loads(raw[8:8 + size].decode("utf-8"))
+        header = json.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"{where}: the safetensors header is not valid JSON ({exc}); corrupted file?") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{where}: the safetensors header is not a JSON object; corrupted file?")
-    data_size = len(raw) - 8 - size
     end = 0
     for name, entry in header.items():
         if name != "__metadata__":
@@ -206,8 +213,7 @@ def _entry_end(name: str, entry, where: str) -> int:
 def read(path) -> tuple[dict, dict]:
     """(tensors, metadata) of a safetensors file, after checking it is complete and well formed."""
     where = f"checkpoint {str(path)!r}"
-    raw = _read_bytes(path)
-    header = _parse_header(raw, where)
+    raw, header = _read_bytes(path, where)
     try:
         tensors = safetensors.numpy.load(raw)
     except Exception as exc:  # the Rust parser's SafetensorError and friends
@@ -303,6 +309,7 @@ def _meta_json(metadata: dict, key: str, where: str, default=None):
         if default is not None:
             return default
         raise CheckpointError(f"{where}: metadata lacks '{key}'")
+    bounded.check_json(metadata[key], f"{where}: metadata '{key}'", CheckpointError)
     try:
         return json.loads(metadata[key])
     except (TypeError, json.JSONDecodeError) as exc:
@@ -330,8 +337,52 @@ def _check_format(metadata: dict, where: str):
         )
 
 
-def _build_model(metadata: dict, where: str) -> Sequential:
-    config = _meta_json(metadata, "model_config", where)
+MAX_LAYERS = 10_000      # a 1,000-layer plain net has ~2,000; each layer costs ~1 KB to build
+
+
+def _declared_size(entry) -> int:
+    """The number of parameter and buffer values a layer's config entry declares (0 where its
+    sizes are not counts: the layer's own check refuses those)."""
+    if not isinstance(entry, dict):
+        return 0
+    kind, get = entry.get("type"), entry.get
+    sizes = {"Conv2D": ("out_channels", "in_channels"), "Dense": ("out_features", "in_features"),
+             "BatchNorm2D": ("num_features",)}.get(kind, ())
+    values = [get(key) for key in sizes]
+    if not values or not all(_is_count(v) for v in values):
+        return 0
+    if kind == "BatchNorm2D":
+        return 4 * values[0] + 1
+    kernel = get("kernel_size", 1) if kind == "Conv2D" else 1
+    kernel = [kernel, kernel] if _is_count(kernel) else kernel
+    if not (isinstance(kernel, list) and all(_is_count(k) for k in kernel)):
+        return 0
+    return values[0] * values[1] * int(np.prod(kernel, dtype=object)) + values[0]
+
+
+def _checked_config(config, tensors: dict, where: str):
+    """The model config with every layer's initializer dropped (the weights come from the file:
+    zeros until loaded, nothing drawn), after checking that the layers it declares are at most
+    MAX_LAYERS and their parameters fit in the tensors the file holds: nothing is allocated
+    for a size the file cannot back."""
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        return config                       # Sequential.from_config names what is wrong
+    layers = config["layers"]
+    if len(layers) > MAX_LAYERS:
+        raise CheckpointError(f"{where}: its model config declares {len(layers):,} layers, more than "
+                              f"initlab builds from a checkpoint ({MAX_LAYERS:,}); corrupted file?")
+    declared = sum(_declared_size(entry) for entry in layers)
+    held = sum(int(value.size) for name, value in tensors.items() if not name.startswith(OPTIM_PREFIX))
+    if declared > held:
+        raise CheckpointError(f"{where}: its model config declares {declared:,} parameter values, the file "
+                              f"holds {held:,}; corrupted file, or a config edited by hand?")
+    strip = ("weight_init", "bias_init")
+    return {**config, "layers": [{k: v for k, v in entry.items() if k not in strip}
+                                 if isinstance(entry, dict) else entry for entry in layers]}
+
+
+def _build_model(metadata: dict, tensors: dict, where: str) -> Sequential:
+    config = _checked_config(_meta_json(metadata, "model_config", where), tensors, where)
     try:
         model = Sequential.from_config(config)
     except (InitlabError, TypeError, ValueError, KeyError) as exc:
@@ -396,7 +447,7 @@ def load(path, strict=True):
     where = f"checkpoint {str(path)!r}"
     tensors, metadata = read(path)
     _check_format(metadata, where)
-    model = _build_model(metadata, where)
+    model = _build_model(metadata, tensors, where)
     model.load_state_dict(_check_tensors(model, tensors, where, strict), strict=True)
     optimizer = _build_optimizer(model, tensors, metadata, where)
     rng_states = _meta_json(metadata, "layer_rngs", where, default={})

@@ -6,16 +6,15 @@ initlab never downloads anything at run time: MNIST is read from a folder the us
 """
 from __future__ import annotations
 
-import gzip
+import contextlib
 import math
 import os
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import errors
+from . import bounded, errors
 from .errors import DataError, InvalidValueError
 from .rng import as_generator
 from .validate import as_images, positive_int, real_number
@@ -158,20 +157,96 @@ _IDX_DTYPES = {
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when it starts with the gzip magic (whatever its name)."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"IDX file {str(path)!r} does not exist") from None
-    except OSError as exc:
-        raise DataError(f"IDX file {str(path)!r} cannot be read: {exc}") from None
-    if raw[:2] != _GZIP_MAGIC:
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"IDX file {str(path)!r} is a damaged gzip file: {exc}") from None
+MAX_EXAMPLES = 10_000_000     # per IDX file: 14x EMNIST's largest; a larger count is a hostile header
+MAX_CLASSES = 10_000          # labels 0..9,999: one output unit (and one class name) per class
+
+
+class _IdxFile:
+    """An open IDX file (raw or gzipped) whose header is read and checked: `dims`, `dtype`.
+
+    Nothing past the header is read until `read`, which reads exactly the bytes the dims
+    declare (a raw file's size is checked first; a gzip stream is decompressed to one byte past
+    the declared size, never to its end): a 1 MB gzip that expands to gigabytes costs what its
+    header declares, and a header declaring too much is refused before reading."""
+
+    def __init__(self, path: Path):
+        self.path, self.where = path, f"IDX file {str(path)!r}"
+        if path.is_dir():
+            raise DataError(f"{self.where} cannot be read: [Errno 21] Is a directory")
+        handle, size = bounded.open_regular(path, self.where, DataError)
+        self._handle = handle
+        try:
+            self._gzip = handle.read(2) == _GZIP_MAGIC
+            handle.seek(0)
+            self._stream = bounded.GzipReader(handle, self.where, DataError) if self._gzip else handle
+            self._read_header(size)
+        except BaseException:
+            handle.close()
+            raise
+
+    def _read_header(self, size: int):
+        where, magic = self.where, self._stream.read(4)
+        if len(magic) < 4:
+            raise DataError(f"{where}: expected a 4-byte magic number, found only {len(magic)} byte(s)")
+        zero0, zero1, code, ndim = magic
+        if zero0 != 0 or zero1 != 0 or code not in _IDX_DTYPES:
+            codes = ", ".join(f"0x{c:02X}" for c in _IDX_DTYPES)
+            raise DataError(f"{where}: bad magic number {magic.hex()} (expected 00 00 <type> <ndim> with "
+                            f"type one of {codes}); is this an IDX/MNIST file?")
+        if ndim == 0:
+            raise DataError(f"{where}: the magic number declares 0 dimensions; expected at least 1")
+        dims = self._stream.read(4 * ndim)
+        if len(dims) < 4 * ndim:
+            raise DataError(f"{where}: the magic number declares {ndim} dimension(s), which needs a "
+                            f"{4 + 4 * ndim}-byte header, but the file has only {4 + len(dims)} byte(s)")
+        self.dims = tuple(int(d) for d in np.frombuffer(dims, dtype=">u4"))
+        self.dtype = _IDX_DTYPES[code]
+        self.record = math.prod(self.dims[1:]) * self.dtype.itemsize     # bytes per example
+        self.nbytes = self.dims[0] * self.record
+        if self.dims[0] > MAX_EXAMPLES:
+            raise DataError(f"{where}: its header declares {self.dims[0]:,} examples, more than initlab reads "
+                            f"from one file ({MAX_EXAMPLES:,}); is this an IDX/MNIST file?")
+        if not self._gzip:
+            self._check_size(size - 4 - 4 * ndim)
+
+    def _check_size(self, found: int, more: bool = False):
+        if found != self.nbytes or more:
+            state = "truncated" if found < self.nbytes else "longer than its header says"
+            count = f"more than {found}" if more else f"{found}"
+            raise DataError(f"{self.where} is {state}: dims {self.dims} of {self.dtype.name} need "
+                            f"{self.nbytes} data bytes, found {count}")
+
+    def read(self, keep=None, visit=None) -> np.ndarray:
+        """The array (native byte order, writable), or only its examples `keep` (sorted indices
+        along the first axis); `visit(block)` sees every example on the way, `keep` or not.
+        Read in blocks of ~4 MiB, so that memory is the result plus one block."""
+        with self._handle:
+            per_block = max(1, (4 << 20) // max(self.record, 1))
+            count = self.dims[0]
+            out = np.empty((count if keep is None else len(keep), *self.dims[1:]), self.dtype.newbyteorder("="))
+            kept = 0
+            for start in range(0, count, per_block):
+                rows = min(per_block, count - start)
+                chunk = self._stream.read(rows * self.record)
+                if len(chunk) != rows * self.record:
+                    self._check_size(start * self.record + len(chunk))
+                block = np.frombuffer(chunk, dtype=self.dtype).reshape(rows, *self.dims[1:])
+                if visit is not None:
+                    visit(block)
+                if keep is None:
+                    out[start:start + rows] = block
+                else:
+                    chosen = keep[(keep >= start) & (keep < start + rows)] - start
+                    out[kept:kept + len(chosen)] = block[chosen]
+                    kept += len(chosen)
+            if self._gzip and not self._stream.at_end():
+                self._check_size(self.nbytes, more=True)
+            if not self._gzip and self._stream.read(1):
+                raise DataError(f"{self.where} changed while it was read")
+        return out
+
+    def close(self):
+        self._handle.close()
 
 
 def _as_path(value, name: str) -> Path:
@@ -186,40 +261,9 @@ def read_idx(path) -> np.ndarray:
 
     Layout: magic (0, 0, type code, ndim), ndim big-endian uint32 dims, then prod(dims)
     big-endian items of the type (0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
-    0x0D float32, 0x0E float64).
+    0x0D float32, 0x0E float64). Only regular files are read, never past what the dims declare.
     """
-    path = _as_path(path, "read_idx path")
-    data = _read_bytes(path)
-    where = f"IDX file {str(path)!r}"
-    if len(data) < 4:
-        raise DataError(f"{where}: expected a 4-byte magic number, found only {len(data)} byte(s)")
-    zero0, zero1, code, ndim = data[:4]
-    if zero0 != 0 or zero1 != 0 or code not in _IDX_DTYPES:
-        codes = ", ".join(f"0x{c:02X}" for c in _IDX_DTYPES)
-        raise DataError(
-            f"{where}: bad magic number {data[:4].hex()} (expected 00 00 <type> <ndim> with "
-            f"type one of {codes}); is this an IDX/MNIST file?"
-        )
-    if ndim == 0:
-        raise DataError(f"{where}: the magic number declares 0 dimensions; expected at least 1")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(
-            f"{where}: the magic number declares {ndim} dimension(s), which needs a "
-            f"{header}-byte header, but the file has only {len(data)} byte(s)"
-        )
-    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    dtype = _IDX_DTYPES[code]
-    expected = math.prod(dims) * dtype.itemsize
-    found = len(data) - header
-    if found != expected:
-        state = "truncated" if found < expected else "longer than its header says"
-        raise DataError(
-            f"{where} is {state}: dims {dims} of {dtype.name} need {expected} data bytes, "
-            f"found {found}"
-        )
-    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
-    return array.astype(dtype.newbyteorder("="))  # a native-order, writable copy
+    return _IdxFile(_as_path(path, "read_idx path")).read()
 
 
 _MNIST_FILES = {
@@ -254,21 +298,55 @@ def _find_mnist_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _mnist_pair(images_path: Path, labels_path: Path):
-    images, labels = read_idx(images_path), read_idx(labels_path)
-    if images.ndim != 3:
-        raise DataError(f"{str(images_path)!r}: expected 3-D images (n, rows, cols), got dims {images.shape}")
-    if labels.ndim != 1:
-        raise DataError(f"{str(labels_path)!r}: expected 1-D labels (n,), got dims {labels.shape}")
-    if len(images) != len(labels):
-        raise DataError(
-            f"{str(images_path)!r} holds {len(images)} images but {str(labels_path)!r} "
-            f"holds {len(labels)} labels"
-        )
-    if labels.dtype.kind not in "iu" or (labels.size and labels.min() < 0):
+def _open_pair(images_path: Path, labels_path: Path, stack) -> tuple[_IdxFile, _IdxFile]:
+    """The headers of an images file and its labels file, checked against each other before
+    either body is read."""
+    images = stack.enter_context(contextlib.closing(_IdxFile(images_path)))
+    labels = stack.enter_context(contextlib.closing(_IdxFile(labels_path)))
+    if len(images.dims) != 3:
+        raise DataError(f"{str(images_path)!r}: expected 3-D images (n, rows, cols), got dims {images.dims}")
+    if len(labels.dims) != 1:
+        raise DataError(f"{str(labels_path)!r}: expected 1-D labels (n,), got dims {labels.dims}")
+    if images.dims[0] != labels.dims[0]:
+        raise DataError(f"{str(images_path)!r} holds {images.dims[0]} images but {str(labels_path)!r} "
+                        f"holds {labels.dims[0]} labels")
+    if labels.dtype.kind not in "iu":
         raise DataError(f"{str(labels_path)!r}: expected non-negative integer labels")
-    x = (images.astype(np.float32) / np.float32(255.0))[:, None]
-    return x, labels.astype(np.int64)
+    return images, labels
+
+
+class _Classes:
+    """The distinct labels of a labels file, gathered block by block as it is read; a label
+    below 0 or from MAX_CLASSES up is refused at once (labels {0, 10**7} would make ten
+    million output units, and as many class names)."""
+
+    def __init__(self, path: Path):
+        self.path, self.present = path, np.empty(0, np.int64)
+
+    def __call__(self, block):
+        found = np.unique(block)
+        if found.size and found[0] < 0:
+            raise DataError(f"{str(self.path)!r}: expected non-negative integer labels")
+        if found.size and found[-1] >= MAX_CLASSES:
+            raise DataError(f"{str(self.path)!r}: label {int(found[-1]):,} is beyond initlab's {MAX_CLASSES:,} "
+                            f"classes (labels 0 to {MAX_CLASSES - 1:,}: the net has one output unit per class)")
+        self.present = np.union1d(self.present, found.astype(np.int64))
+
+
+def _choose(count: int, n, gen):
+    """The sorted indices of n examples drawn at random from `count`; None (all) if n is None
+    or n >= count."""
+    if n is None or n >= count:
+        return None
+    return np.sort(gen.choice(count, size=n, replace=False))
+
+
+def _read_pair(images: _IdxFile, labels: _IdxFile, keep):
+    """((x, y), classes present) for the examples `keep` (None: all) of an opened pair."""
+    classes = _Classes(labels.path)
+    y = labels.read(keep, visit=classes).astype(np.int64)
+    x = (images.read(keep).astype(np.float32) / np.float32(255.0))[:, None]
+    return (x, y), classes.present
 
 
 def _list_labels(values: np.ndarray, limit: int = 12) -> str:
@@ -280,22 +358,40 @@ def _list_labels(values: np.ndarray, limit: int = 12) -> str:
     return f"{head}, ..., {tail} ({values.size} distinct)"
 
 
-def _check_mnist_labels(train_labels, test_labels, paths):
+def _check_mnist_labels(present, train_count: int, test_present, paths):
     """At least two classes among the training labels, and the test labels among them (labels
     all 200 made a "201-class" net that could learn nothing). The net has max + 1 outputs, so
     subsets load too (3 vs 8, EMNIST Letters' 1..26): the units of absent labels never train."""
     where = f"{str(paths['train_labels'])!r}"
-    present = np.unique(train_labels)
     if present.size < 2:
         found = "no labels" if present.size == 0 else f"only label {int(present[0])}"
         raise DataError(f"{where}: expected at least two classes among the training labels (MNIST: the "
-                        f"digits 0-9); found {found} in its {len(train_labels)} example(s)")
-    unseen = np.setdiff1d(np.unique(test_labels), present)
+                        f"digits 0-9); found {found} in its {train_count} example(s)")
+    unseen = np.setdiff1d(test_present, present)
     if unseen.size:
         what = f"label {int(unseen[0])} is not a class" if unseen.size == 1 else \
             f"labels {_list_labels(unseen)} are not classes"
         raise DataError(f"{str(paths['test_labels'])!r}: test {what} of the training labels "
                         f"({_list_labels(present)}) in {where}")
+
+
+def _mnist(folder, n=None, rng=None):
+    """(train, test, number of classes) of an MNIST folder; with n, n examples of each file
+    drawn at random (as `_cap` draws them), read without holding the others in memory."""
+    paths = _find_mnist_files(_as_path(folder, "MNIST folder"))
+    gen = as_generator(rng)
+    with contextlib.ExitStack() as stack:
+        train_files = _open_pair(paths["train_images"], paths["train_labels"], stack)
+        test_files = _open_pair(paths["test_images"], paths["test_labels"], stack)
+        keeps = [_choose(files[0].dims[0], n, gen) for files in (train_files, test_files)]
+        train, present = _read_pair(*train_files, keeps[0])
+        test, test_present = _read_pair(*test_files, keeps[1])
+    _check_mnist_labels(present, train_files[1].dims[0], test_present, paths)
+    if train[0].shape[1:] != test[0].shape[1:]:
+        raise DataError(
+            f"MNIST folder {str(folder)!r}: the test images are {_size(test[0])}, the training images "
+            f"{_size(train[0])}; a model trained on one size cannot be tested on the other")
+    return train, test, int(present.max()) + 1
 
 
 def mnist(folder):
@@ -304,17 +400,10 @@ def mnist(folder):
     The folder holds train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte
     and t10k-labels-idx1-ubyte, each raw or gzipped (.gz). Images become float32
     (n, 1, rows, cols) = pixels / 255 ((n, 1, 28, 28) for MNIST); labels int64. The labels
-    must be classes 0..K-1 (K >= 2; 10 for MNIST), each present in the training file, and the
-    test labels among them (DataError otherwise).
+    must be classes 0..K-1 (2 <= K <= MAX_CLASSES; 10 for MNIST), each present in the training
+    file, and the test labels among them (DataError otherwise).
     """
-    paths = _find_mnist_files(_as_path(folder, "MNIST folder"))
-    train = _mnist_pair(paths["train_images"], paths["train_labels"])
-    test = _mnist_pair(paths["test_images"], paths["test_labels"])
-    _check_mnist_labels(train[1], test[1], paths)
-    if train[0].shape[1:] != test[0].shape[1:]:
-        raise DataError(
-            f"MNIST folder {str(folder)!r}: the test images are {_size(test[0])}, the training images "
-            f"{_size(train[0])}; a model trained on one size cannot be tested on the other")
+    train, test, _ = _mnist(folder)
     return train, test
 
 
@@ -520,9 +609,7 @@ def _load_parts(name: str, n, seeds):
         s = split(x, y, rng=split_rng)
         return "digits", tuple(str(d) for d in range(10)), (s.train, s.val, s.test)
     if check_name(name) == "mnist":
-        train, test = mnist(name.split(":", 1)[1])
-        num_classes = int(max(train[1].max(initial=0), test[1].max(initial=0))) + 1
-        train, test = _cap(*train, n, data_rng), _cap(*test, n, data_rng)
+        train, test, num_classes = _mnist(name.split(":", 1)[1], n, data_rng)
         s = split(*train, val_fraction=0.1, test_fraction=0.0, rng=split_rng)
         names = tuple(str(d) for d in range(num_classes))
         return "mnist", names, (s.train, s.val, test)

@@ -16,7 +16,7 @@ import sys
 from threadpoolctl import threadpool_limits
 
 from ..errors import InitlabError, InvalidValueError, UnknownNameError
-from ._options import LIMITS_HELP, Parser, check_limits
+from ._options import LIMITS_HELP, Parser, check_limits, count
 
 USAGE_ERRORS = (UnknownNameError, InvalidValueError)
 MAX_THREADS = 256
@@ -27,7 +27,7 @@ def add_global_options(parser, default=None):
     nothing unless given) after it too."""
     parser.add_argument("--debug", action="store_true", default=default,
                         help="show the full traceback on errors")
-    parser.add_argument("--threads", type=int, default=default, metavar="N",
+    parser.add_argument("--threads", type=count, default=default, metavar="N",
                         help=f"BLAS threads, 1 to {MAX_THREADS} (default 1: initlab's matrices are small, and a "
                              "second thread was measured to slow them down several times on 2 cores)")
 

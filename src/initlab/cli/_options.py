@@ -37,6 +37,17 @@ class UseSeeds(argparse.Action):
                      f"a list (--seeds 0,5,9) or one seed (--seeds {one},)")
 
 
+def count(text: str) -> int:
+    """An argparse type for integer options: ASCII digits only (int() also reads '１２' and '١٢',
+    which no one types on purpose)."""
+    if not str(text).isascii():
+        raise argparse.ArgumentTypeError(f"expected an integer in ASCII digits (0-9), got {text!r}")
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
 # --------------------------------------------------------------------------- lists
 
 _OPEN, _CLOSE = "([{", ")]}"
@@ -136,7 +147,7 @@ LIMITS = {"depth": MAX_DEPTH, "max_depth": MAX_DEPTH, "train_depth": MAX_DEPTH, 
           "width": MAX_WIDTH, "theory_width": MAX_WIDTH,
           "n": MAX_IMAGES, "n_images": MAX_IMAGES, "n_train": MAX_IMAGES, "batch": MAX_IMAGES,
           "batch_size": MAX_IMAGES, "steps": MAX_STEPS, "deep_steps": MAX_STEPS, "epochs": MAX_STEPS,
-          "theory_seeds": MAX_SEEDS, "sweep_seeds": MAX_SEEDS,
+          "theory_seeds": MAX_SEEDS, "sweep_seeds": MAX_SEEDS, "keep": MAX_STEPS,
           "train_width": MAX_WIDTH, "pretrain_steps": MAX_STEPS}
 
 

@@ -46,6 +46,7 @@ DATA_DEPENDENT = ("lsuv", "patch_kmeans", "patch_pca")
 _LAYER_FACTS = ("groups", "transposed")  # what a layer knows about its weight, not a user choice
 _PROBE = {"identity": (4, 4), "dirac": (4, 4, 3, 3)}
 _MAX_SPEC = 500
+_MAX_SPEC_DEPTH = 16       # 'normal(std=-0.01)*2' is 6 deep
 
 
 def _parameters(name: str) -> list[str]:
@@ -112,6 +113,13 @@ def _parse(spec: str) -> tuple[str, dict, float]:
         ) from None
     except ValueError as exc:      # text Python cannot encode: a lone surrogate, a NUL
         raise InvalidValueError(f"initializer spec {spec!r} is not valid text ({exc})") from None
+    except (RecursionError, MemoryError):
+        node = None
+    if node is None or _depth(node) > _MAX_SPEC_DEPTH:
+        # literal_eval and unparse recurse: ~330 unary minus signs were a RecursionError
+        shown = repr(spec) if len(spec) <= 60 else repr(spec[:60]) + "..."
+        raise InvalidValueError(f"initializer spec {shown}: nested deeper than {_MAX_SPEC_DEPTH} "
+                                "levels; expected e.g. 'normal(std=0.01)'")
     factor = 1.0
     while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
         factor *= _factor(_literal(node.right, spec), spec)
@@ -136,6 +144,16 @@ def _parse(spec: str) -> tuple[str, dict, float]:
             raise InvalidValueError(f"initializer spec {spec!r} is malformed: {kw.arg!r} is given twice")
         params[kw.arg] = _literal(kw.value, spec)
     return node.func.id, params, factor
+
+
+def _depth(tree: ast.AST) -> int:
+    """The depth of a syntax tree, walked without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _literal(node: ast.AST, spec: str):

@@ -38,7 +38,9 @@ def wait_for(predicate, timeout=60):
 
 @pytest.mark.slow
 def test_a_second_run_on_a_folder_in_use_is_refused_naming_the_holder(tmp_path):
-    first = spawn(tmp_path, *SMALL, "--checkpoint-dir", "run", "--checkpoint-every", "1")
+    # the first run is killed below, long before its 1,000 epochs: it must still hold the folder
+    # however slowly the second process starts on a busy machine
+    first = spawn(tmp_path, *SMALL[:-2], "--epochs", "1000", "--checkpoint-dir", "run", "--checkpoint-every", "1")
     wait_for_step(first, tmp_path / "run", 2)
     # a fresh run with --force, and a resume, while the first still writes: both refused
     for argv in (["--checkpoint-dir", "run", "--force"], ["--resume", "run"]):

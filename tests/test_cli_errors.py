@@ -104,7 +104,7 @@ def test_global_options_are_accepted_after_the_command_too():
     (["propagate", "--tiny", "--batch", "999999999"], ["--batch: expected at most 100,000"]),
     (["zero-mean", "--tiny", "--depth", "99999999999"], ["--depth: expected at most 1,000"]),
     (["depth", "--tiny", "--depths", "2,99999999999"], ["--depths: expected at most 1,000"]),
-    (["depth", "--tiny", "--max-depth", "5000"], ["--max-depth: expected at most 1,000"]),
+    (["deep", "--tiny", "--depths", "5000"], ["--depths: expected at most 1,000"]),
     (["cv", "--tiny", "--n", "999999999"], ["--n: expected at most 100,000"]),
     (["symmetry", "--tiny", "--seeds", "99999999999"], ["argument --seeds: expected at most 1000 seeds"]),
 ])

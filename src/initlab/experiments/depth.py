@@ -59,7 +59,7 @@ CONV_ONLY = ("delta_orthogonal", "dirac")      # schemes that do not apply to a 
 PROBE = 64                                     # images in the batch that measures gradients at init
 
 TINY = dict(depths=(2, 5), width=8, steps=60, n_train=400, batch_size=32, critical=False, seeds=(0, 1, 2))
-DEMO = dict(depths=(8, 16), inits=("glorot", "he"), width=8, steps=150, n_train=600, seeds=tuple(range(8)))
+DEMO = dict(depths=(6, 12), inits=("glorot", "he"), width=8, steps=100, n_train=600, seeds=tuple(range(8)))
 
 
 # --------------------------------------------------------------------------- nets

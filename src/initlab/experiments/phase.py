@@ -33,7 +33,7 @@ ACTIVATION = "tanh"
 
 TINY = dict(sigma_w2s=(0.5, 1.5, 4.0), sigma_b2s=(0.05,), depths=(2, 6), width=4, steps=20, n_train=300,
             seeds=(0, 1))
-DEMO = dict(sigma_w2s=(0.5, 1.0, 1.6, 2.5, 4.0, 6.5), sigma_b2s=(0.05,), depths=(4, 16), width=6, steps=60,
+DEMO = dict(sigma_w2s=(0.5, 1.0, 1.6, 2.5, 4.0, 6.5), sigma_b2s=(0.05,), depths=(3, 12), width=6, steps=50,
             n_train=600, seeds=tuple(range(8)))
 
 

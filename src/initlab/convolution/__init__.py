@@ -119,7 +119,7 @@ def conv_options(kernel, stride, padding, dilation, groups, padding_mode, where)
     return stride, padding, dilation, groups, padding_mode
 
 
-def _check_groups(in_channels, out_channels, groups, where):
+def check_groups(in_channels, out_channels, groups, where):
     """in_channels and out_channels both divisible by groups (PyTorch's rule)."""
     for role, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
         if channels % groups:
@@ -146,13 +146,13 @@ def _check_conv_args(x, weight, bias, where, groups=1):
     if 0 in weight.shape[2:]:
         raise ShapeError(f"{where}: expected a weight with a kernel of at least 1x1, got shape {weight.shape}")
     if x.shape[1] != weight.shape[1] * groups:
-        _check_groups(x.shape[1], weight.shape[0], groups, where)
+        check_groups(x.shape[1], weight.shape[0], groups, where)
         per_group = "" if groups == 1 else f" ({weight.shape[1]} per group x groups={groups})"
         raise ShapeError(
             f"{where}: the weight expects {weight.shape[1] * groups} input channel(s){per_group}, "
             f"got an input with {x.shape[1]} (shape {x.shape})"
         )
-    _check_groups(x.shape[1], weight.shape[0], groups, where)
+    check_groups(x.shape[1], weight.shape[0], groups, where)
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ShapeError(f"{where}: expected bias of shape ({weight.shape[0]},), got {bias.shape}")
     return x, weight, bias

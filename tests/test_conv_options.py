@@ -214,3 +214,17 @@ def test_public_conv2d_matches_torch_functional(name):
                                         None if bias is None else torch.tensor(bias), **options)
     np.testing.assert_allclose(convolution.conv2d(x, weight, bias, **options), theirs.numpy(),
                                rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("options", [dict(groups=2), dict(dilation=2, padding=2), dict(padding_mode="circular"),
+                                     dict(kernel_size=2, padding="same")], ids=str)
+def test_mean_field_predictions_refuse_the_options_they_do_not_cover(options):
+    from initlab import diagnostics, spectrum
+
+    options = dict(dict(kernel_size=3, padding=1), **options)
+    model = Sequential([L.Conv2D(4, 4, **options, rng=0), L.Tanh()])
+    with pytest.raises(InvalidValueError, match="layer 0 \\(Conv2D\\)") as info:
+        diagnostics.predicted_propagation(model, 1.0, image_size=(6, 6))
+    assert "\n" not in str(info.value)
+    with pytest.raises(InvalidValueError, match="layer 0 \\(Conv2D\\)"):
+        spectrum.predicted_mean_sq(model, np.ones((1, 4, 6, 6)))

@@ -228,3 +228,29 @@ def test_mean_field_predictions_refuse_the_options_they_do_not_cover(options):
     assert "\n" not in str(info.value)
     with pytest.raises(InvalidValueError, match="layer 0 \\(Conv2D\\)"):
         spectrum.predicted_mean_sq(model, np.ones((1, 4, 6, 6)))
+
+
+def test_random_option_settings_equal_the_naive_loops_on_both_paths():
+    rng = np.random.default_rng(11)
+    for _ in range(25):
+        groups = int(rng.choice([1, 2, 3]))
+        c, o = groups * int(rng.integers(1, 3)), groups * int(rng.integers(1, 3))
+        kernel = tuple(int(k) for k in rng.integers(1, 4, size=2))
+        dilation = tuple(int(d) for d in rng.integers(1, 3, size=2))
+        mode = str(rng.choice(convolution.PADDING_MODES))
+        same = rng.random() < 0.3
+        stride = (1, 1) if same else tuple(int(s) for s in rng.integers(1, 3, size=2))
+        padding = "same" if same else tuple(int(p) for p in rng.integers(0, 3, size=2))
+        x = rng.normal(size=(2, c, int(rng.integers(5, 9)), int(rng.integers(5, 9))))
+        w, b = rng.normal(size=(o, c // groups, *kernel)), rng.normal(size=o)
+        options = dict(stride=stride, padding=padding, dilation=dilation, groups=groups, padding_mode=mode)
+        expected = convolution.conv2d_naive(x, w, b, **options)
+        upstream = rng.normal(size=expected.shape)
+        naive_grads = convolution.conv2d_naive_backward(upstream, x, w, **options)
+        for path in ("fast", "teaching"):
+            with convolution.using(path):
+                y, cache = convolution.conv2d_forward(x, w, b, **options)
+                grads = convolution.conv2d_backward(upstream, cache)
+            np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12, err_msg=f"{path} {options}")
+            for ours, theirs in zip(grads, naive_grads):
+                np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12, err_msg=f"{path} {options}")

@@ -75,7 +75,7 @@ def pad_adjoint(grad_xp, x_shape, padding, mode="zeros"):
         return grad_xp[:, :, top:top + h, left:left + w]
     s_h = pad(np.eye(h)[None, None], ((top, bottom), (0, 0)), mode=mode)[0, 0]   # (Hp, H)
     s_w = pad(np.eye(w)[None, None], ((left, right), (0, 0)), mode=mode)[0, 0]   # (Wp, W)
-    return np.einsum("ah,ncab,bw->nchw", s_h.astype(grad_xp.dtype), grad_xp, s_w.astype(grad_xp.dtype))
+    return s_h.T.astype(grad_xp.dtype) @ grad_xp @ s_w.astype(grad_xp.dtype)   # (N, C, H, W)
 
 
 def same_padding(kernel, dilation):

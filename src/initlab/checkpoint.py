@@ -357,7 +357,10 @@ def _declared_size(entry) -> int:
     kernel = [kernel, kernel] if _is_count(kernel) else kernel
     if not (isinstance(kernel, list) and all(_is_count(k) for k in kernel)):
         return 0
-    return values[0] * values[1] * int(np.prod(kernel, dtype=object)) + values[0]
+    groups = get("groups", 1) if kind == "Conv2D" else 1
+    in_per_group = values[1] // groups if _is_count(groups) and groups >= 1 else values[1]
+    bias = values[0] if get("bias", True) is not False else 0
+    return values[0] * in_per_group * int(np.prod(kernel, dtype=object)) + bias
 
 
 def _checked_config(config, tensors: dict, where: str):

@@ -336,6 +336,19 @@ def _input_map(input_variance, in_channels, image_size):
     return (v * in_channels if v.ndim == 2 else v.sum(axis=0)), None
 
 
+def check_plain_conv(conv, index, where):
+    """The predictions follow plain convolutions: refuse PyTorch's other options by name."""
+    options = {"dilation": (conv.dilation, (1, 1)), "groups": (conv.groups, 1),
+               "padding_mode": (conv.padding_mode, "zeros")}
+    for name, (value, plain) in options.items():
+        if value != plain:
+            raise InvalidValueError(f"{where}: layer {index} (Conv2D) has {name}={value!r}; the prediction "
+                                    f"covers plain convolutions ({name}={plain!r})")
+    if not np.isscalar(conv.padding[0]):
+        raise InvalidValueError(f"{where}: layer {index} (Conv2D) pads unequally before and after "
+                                f"{conv.padding}; the prediction covers equal padding on both sides")
+
+
 def _conv_window_sum(s_map, conv, index):
     """_window_sum over conv's windows, or a ShapeError naming the layer when none fits the map."""
     (kh, kw), (ph, pw) = conv.kernel_size, conv.padding
@@ -405,6 +418,7 @@ def predicted_propagation(model_spec_or_model, input_variance, *, image_size=Non
     blocks, index = [], 0
     while index < len(layers) and isinstance(layers[index], Conv2D):
         conv = layers[index]
+        check_plain_conv(conv, index, "predicted_propagation")
         act = layers[index + 1] if index + 1 < len(layers) and isinstance(layers[index + 1], Activation) else None
         w = conv.params["weight"].astype(np.float64)
         b = conv.params.get("bias")

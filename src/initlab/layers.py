@@ -147,11 +147,15 @@ def _init_param(layer, name, spec, shape, rng):
 class Conv2D(Layer):
     """2-D convolution: (N, in_channels, H, W) -> (N, out_channels, OH, OW).
 
-    weight (out_channels, in_channels, kh, kw), bias (out_channels,);
-    OH = floor((H + 2 ph - kh) / sh) + 1, likewise OW.
+    weight (out_channels, in_channels / groups, kh, kw), bias (out_channels,);
+    OH = floor((H + 2 ph - dh (kh - 1) - 1) / sh) + 1, likewise OW.
     `weight_init`/`bias_init`: an initializer name or spec string ("he_normal",
-    "normal(std=0.01)"), a callable, or an array (e.g. `filters.bank(["sobel_x", "x"])`).
+    "normal(std=0.01)"), a callable, or an array (e.g. `filters.bank(["sobel_x", "x"])`);
+    the fan-based ones use this layer's own grouped fans.
     `trainable=False` freezes the layer (optimizers skip it): hand-made filters stay as chosen.
+    PyTorch's options, as torch.nn.Conv2d names them: `padding` also "same" (stride 1) or
+    "valid"; `dilation`; `groups` (groups == in_channels: depthwise); `padding_mode` "zeros",
+    "reflect", "replicate" or "circular"; `bias=False`.
     """
 
     can_skip_input_grad = True
@@ -159,29 +163,34 @@ class Conv2D(Layer):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
                  weight_init=DEFAULT_WEIGHT_INIT, bias_init="zeros", rng=None, *,
-                 trainable=True, dtype=np.float32):
+                 dilation=1, groups=1, padding_mode="zeros", trainable=True, dtype=np.float32):
         super().__init__(dtype)
         self.in_channels = positive_int(in_channels, "Conv2D in_channels")
         self.out_channels = positive_int(out_channels, "Conv2D out_channels")
         self.kernel_size = pair(kernel_size, "Conv2D kernel_size", minimum=1)
-        self.stride = pair(stride, "Conv2D stride", minimum=1)
-        self.padding = pair(padding, "Conv2D padding")
+        self._padding_arg = padding if isinstance(padding, str) else None
+        self.stride, self.padding, self.dilation, self.groups, self.padding_mode = convolution.conv_options(
+            self.kernel_size, stride, padding, dilation, groups, padding_mode, "Conv2D")
+        convolution.check_groups(self.in_channels, self.out_channels, self.groups, "Conv2D")
         self.trainable = bool(trainable)
         rng = as_generator(rng)
-        shape = (self.out_channels, self.in_channels, *self.kernel_size)
-        _init_param(self, "weight", weight_init, shape, rng)
+        shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        self.params["weight"] = init.initialize(weight_init, shape, rng, dtype=self.dtype, groups=self.groups)
+        self.init_names["weight"] = init.describe(weight_init)
         if bias:
             _init_param(self, "bias", bias_init, (self.out_channels,), rng)
 
     def forward(self, x, training=True):
         x = as_images(self._input(x), f"{self.label} input", channels=self.in_channels)
-        convolution.output_hw(x.shape, self.kernel_size, self.stride, self.padding, self.label)
+        convolution.output_hw(x.shape, self.kernel_size, self.stride, self.padding, self.label,
+                              self.dilation, self.padding_mode)
         # the fast path unless convolution.use("teaching") picked convolution/teaching.py
         self._conv = convolution.selected()
         y, self._cache = self._conv.conv2d_forward(
             x, self.params["weight"], self.params.get("bias"), self.stride, self.padding,
             # the columns backward needs, in buffers the fast path reuses every training step
-            self._workspace if training else None)
+            self._workspace if training else None,
+            dilation=self.dilation, groups=self.groups, padding_mode=self.padding_mode)
         self._shape = y.shape
         return y
 
@@ -194,9 +203,11 @@ class Conv2D(Layer):
         return grad_x
 
     def config(self):
+        padding = self._padding_arg if self._padding_arg is not None else list(self.padding)
         return dict(in_channels=self.in_channels, out_channels=self.out_channels,
                     kernel_size=list(self.kernel_size), stride=list(self.stride),
-                    padding=list(self.padding), bias="bias" in self.params,
+                    padding=padding, dilation=list(self.dilation), groups=self.groups,
+                    padding_mode=self.padding_mode, bias="bias" in self.params,
                     trainable=self.trainable)
 
 

@@ -166,6 +166,7 @@ def predicted_mean_sq(model, x) -> float:
     tap (delta-orthogonal) takes the pixel itself instead of the window mean. Then
     mean(s^2) = sum_p m_L(p) / (H W) from m_0 = 1 (every input pixel alike).
     """
+    from .diagnostics import check_plain_conv
     from .init.meanfield import moments
     from .layers import Activation, Conv2D
     from .theory import _tap_operator
@@ -178,6 +179,7 @@ def predicted_mean_sq(model, x) -> float:
     index, layers = 0, model.layers
     while index < len(layers) and isinstance(layers[index], Conv2D):
         conv = layers[index]
+        check_plain_conv(conv, index, "predicted_mean_sq")
         act = layers[index + 1] if index + 1 < len(layers) and isinstance(layers[index + 1], Activation) else None
         w = conv.params["weight"].astype(np.float64)
         b = conv.params.get("bias")

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from . import teaching
 from .teaching import conv_output_size
 
 
@@ -253,8 +254,12 @@ def _conv_backward_channels_last(grad_y, cache, need_input_grad):
     return grad_x, grad_w, grad_b
 
 
-def conv2d_forward(x, weight, bias, stride, padding, workspace=None, layout=None):
+def conv2d_forward(x, weight, bias, stride, padding, workspace=None, layout=None, *,
+                   dilation=(1, 1), groups=1, padding_mode="zeros"):
     """y = W_mat @ cols + b, as the teaching path's; returns (y (N, O, OH, OW), cache).
+
+    PyTorch's other options (dilation, groups, a padding_mode or padding other than equal ints
+    on both sides) run the teaching path, which has them all; the defaults stay here.
 
     Runs in `layout` (one of LAYOUTS; channels-last needs `channels_last_fits`), by default
     `layout_for`'s choice. x, y and the gradients are NCHW to the caller; y and grad_x are fresh
@@ -262,6 +267,9 @@ def conv2d_forward(x, weight, bias, stride, padding, workspace=None, layout=None
     NCHW). `workspace`: a dict in which the columns are kept between calls (a layer passes its
     own while training); the cache then points into it, so backward must follow this forward.
     """
+    if dilation != (1, 1) or groups != 1 or padding_mode != "zeros" or not np.isscalar(padding[0]):
+        return teaching.conv2d_forward(x, weight, bias, stride, padding, dilation=dilation, groups=groups,
+                                       padding_mode=padding_mode)
     out_channels, in_channels, kh, kw = weight.shape
     if layout is None:
         layout = layout_for(in_channels, out_channels, (kh, kw), stride, padding)
@@ -287,6 +295,8 @@ def conv2d_backward(grad_y, cache, need_input_grad=True):
     path convolves G with the flipped kernel instead). grad_x is None when not needed.
     """
     grad_y = grad_y.astype(cache.cols.dtype, copy=False)   # gradients in the layer's dtype
+    if isinstance(cache, teaching.ConvCache):               # the options conv2d_forward handed on
+        return teaching.conv2d_backward(grad_y, cache, need_input_grad)
     if cache.channels_last:
         return _conv_backward_channels_last(grad_y, cache, need_input_grad)
     x_shape, cols, weight, stride, padding, _ = cache

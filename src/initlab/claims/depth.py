@@ -123,7 +123,7 @@ def captions(result, lang="en") -> dict:
     n = len(result["settings"]["seeds"])
     r = result["grad_ratio"][str(deep)]
     if lang == "ja":
-        out = {"depth_curves": f"各パネルは 1 つの深さ。太線はシードの中央値、細線は各シード、点線はその深さのしきい値。"
+        out = {"depth_curves": "各パネルは 1 つの深さ。太線はシードの中央値、細線は各シード、点線はその深さのしきい値。"
                                + (f"{deep} 層では He は {n} シード中 {reached['he']}、Glorot は {reached['glorot']} で"
                                   "しきい値に達した。" if reached else ""),
                "depth_steps": "しきい値までのステップ数(点 = シード、三角 = 予算内に達せず)。深くなるほど初期化の差が開くかを見る。",

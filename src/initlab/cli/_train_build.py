@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from .. import initializers, layers, models, optim
+from .. import initializers, models, optim
 from ..errors import InitlabError, InvalidValueError, ShapeError
 from ..train import History
 from . import ui

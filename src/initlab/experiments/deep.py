@@ -29,8 +29,8 @@ from ..optim import Adam
 from ..spectrum import singular_values, summarize as spectrum_summary
 from ..theory import critical_sigma_w2, padding_gain, vanilla_cnn
 from ..validate import positive_int, real_number
-from .depth import _digits
-from .training import accuracy, batches_per_pass, train_steps
+from .depth import _digits, check_digits_run
+from .training import accuracy, train_steps
 
 NAME = "deep"
 INITS = ("delta_orthogonal", "gaussian", "orthogonal", "he_relu", "orthogonal_relu")
@@ -65,13 +65,7 @@ def check_options(depths=(10, 30, 100, 300), inits=INITS, width=16, steps=600, *
     rates = tuple(real_number(r, "rates", low=0, low_open=True) for r in rates)
     if not depths or not inits or not rates:
         raise InvalidValueError("deep: expected at least one depth, init and learning rate")
-    seeds = tuple(positive_int(s, "deep: seed", minimum=0) for s in seeds)
-    if not seeds:
-        raise InvalidValueError("seeds: expected at least one seed")
-    if n_train is not None:
-        n_train = positive_int(n_train, "n_train")
-    batch_size = positive_int(batch_size, "batch_size")
-    batches_per_pass(len(_digits(n_train).train[0]), batch_size, drop_last=True, where="deep")
+    seeds, n_train, batch_size = check_digits_run("deep", seeds, n_train, batch_size)
     return dict(depths=depths, inits=inits, width=positive_int(width, "width"), steps=positive_int(steps, "steps"),
                 seeds=seeds, sweep_seeds=positive_int(sweep_seeds, "sweep_seeds"), rates=rates,
                 sigma_b2=real_number(sigma_b2, "sigma_b2", low=0), batch_size=batch_size, n_train=n_train)

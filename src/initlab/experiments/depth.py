@@ -119,6 +119,20 @@ def _digits(n_train):
     return D.load("digits", seed=0, n=n_train)
 
 
+def check_digits_run(where, seeds, n_train, batch_size) -> tuple:
+    """(seeds, n_train, batch_size) of a study that trains on the digits with full batches only,
+    checked: a batch larger than the training examples (the digits capped at n_train) would
+    never take a step, so it is refused here."""
+    seeds = tuple(positive_int(s, f"{where}: seed", minimum=0) for s in seeds)
+    if not seeds:
+        raise InvalidValueError("seeds: expected at least one seed")
+    if n_train is not None:
+        n_train = positive_int(n_train, "n_train")
+    batch_size = positive_int(batch_size, "batch_size")
+    batches_per_pass(len(_digits(n_train).train[0]), batch_size, drop_last=True, where=where)
+    return seeds, n_train, batch_size
+
+
 # --------------------------------------------------------------------------- the grid
 
 def check_options(depths=(10, 20, 30), inits=tuple(INITS), width=16, steps=300, *, seeds=tuple(range(8)),
@@ -139,13 +153,7 @@ def check_options(depths=(10, 20, 30), inits=tuple(INITS), width=16, steps=300, 
     for name in inits:
         if name not in INITS:
             raise unknown_name("init", name, INITS)
-    seeds = tuple(positive_int(s, "depth: seed", minimum=0) for s in seeds)
-    if not seeds:
-        raise InvalidValueError("seeds: expected at least one seed")
-    if n_train is not None:
-        n_train = positive_int(n_train, "n_train")
-    batch_size = positive_int(batch_size, "batch_size")
-    batches_per_pass(len(_digits(n_train).train[0]), batch_size, drop_last=True, where="depth")
+    seeds, n_train, batch_size = check_digits_run("depth", seeds, n_train, batch_size)
     return dict(depths=depths, inits=inits, width=positive_int(width, "width"), steps=positive_int(steps, "steps"),
                 seeds=seeds, window=positive_int(window, "window"),
                 fraction=real_number(fraction, "fraction", low=0, high=1, low_open=True, high_open=True),

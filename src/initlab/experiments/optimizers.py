@@ -28,8 +28,8 @@ from ..init import gain_for
 from ..lab.tasks import Task, grid
 from ..optim import SGD, Adam
 from ..validate import positive_int, real_number
-from .depth import _digits, build, smoothed, steps_to_threshold, trailing_mean
-from .training import batches_per_pass, train_steps
+from .depth import _digits, check_digits_run, build, smoothed, steps_to_threshold, trailing_mean
+from .training import train_steps
 
 NAME = "optimizers"
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
@@ -76,13 +76,7 @@ def check_options(depths=(4, 8, 16), activations=ACTIVATIONS, optimizers=OPTIMIZ
              for name in optimizers}
     if not all(rates.values()):
         raise InvalidValueError("rates: expected at least one learning rate per optimizer")
-    seeds = tuple(positive_int(s, "optimizers: seed", minimum=0) for s in seeds)
-    if not seeds:
-        raise InvalidValueError("seeds: expected at least one seed")
-    if n_train is not None:
-        n_train = positive_int(n_train, "n_train")
-    batch_size = positive_int(batch_size, "batch_size")
-    batches_per_pass(len(_digits(n_train).train[0]), batch_size, drop_last=True, where="optimizers")
+    seeds, n_train, batch_size = check_digits_run("optimizers", seeds, n_train, batch_size)
     fraction = real_number(fraction, "fraction", low=0, high=1, low_open=True, high_open=True)
     plateau = real_number(plateau, "plateau", low=0, high=fraction, low_open=True, high_open=True)
     return dict(depths=depths, activations=activations, optimizers=optimizers, width=positive_int(width, "width"),

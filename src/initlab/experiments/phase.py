@@ -25,8 +25,8 @@ from ..lab.tasks import Task, grid
 from ..optim import Adam
 from ..theory import critical_sigma_w2, depth_scales, padding_gain, vanilla_cnn
 from ..validate import positive_int, real_number
-from .depth import _digits
-from .training import accuracy, batches_per_pass, train_steps
+from .depth import _digits, check_digits_run
+from .training import accuracy, train_steps
 
 NAME = "phase"
 ACTIVATION = "tanh"
@@ -46,13 +46,7 @@ def check_options(sigma_w2s=(0.5, 0.8, 1.2, 1.6, 2.0, 2.5, 3.2, 4.0, 5.0, 6.5), 
     depths = tuple(sorted({positive_int(d, "depth") for d in ((depths,) if isinstance(depths, int) else depths)}))
     if not sigma_w2s or not sigma_b2s or not depths:
         raise InvalidValueError("phase: expected at least one sigma_w2, sigma_b2 and depth")
-    seeds = tuple(positive_int(s, "phase: seed", minimum=0) for s in seeds)
-    if not seeds:
-        raise InvalidValueError("seeds: expected at least one seed")
-    if n_train is not None:
-        n_train = positive_int(n_train, "n_train")
-    batch_size = positive_int(batch_size, "batch_size")
-    batches_per_pass(len(_digits(n_train).train[0]), batch_size, drop_last=True, where="phase")
+    seeds, n_train, batch_size = check_digits_run("phase", seeds, n_train, batch_size)
     return dict(sigma_w2s=sigma_w2s, sigma_b2s=sigma_b2s, depths=depths, width=positive_int(width, "width"),
                 steps=positive_int(steps, "steps"), seeds=seeds, lr=real_number(lr, "lr", low=0, low_open=True),
                 batch_size=batch_size, n_train=n_train)

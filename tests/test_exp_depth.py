@@ -161,3 +161,16 @@ def test_cli_checks_the_numbers_before_creating_out(tmp_path, capsys, bad, messa
     assert not out.exists()
 
 
+
+
+def test_force_removes_the_earlier_runs_files_it_does_not_rewrite(tmp_path):
+    out = tmp_path / "depth"
+    out.mkdir()
+    (out / "old_figure.png").write_bytes(b"png")
+    (out / "notes.txt").write_text("mine")
+    argv = ["depth", "--tiny", "--jobs", "1", "--seeds", "1", "--depths", "2", "--steps", "10", "--inits", "he",
+            "--no-critical", "--out", str(out)]
+    assert main(argv) == 2                                   # a folder with other files needs --force
+    assert main([*argv, "--force"]) == 0
+    assert not (out / "old_figure.png").exists() and (out / "notes.txt").exists()
+    assert (out / "result.json").exists() and (out / "tasks" / "depth").is_dir()

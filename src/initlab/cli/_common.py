@@ -15,7 +15,7 @@ from ..errors import InitlabError
 from ..experiments import to_jsonable
 from . import ui
 from ._options import MAX_SEEDS, UseSeeds, option_name, seeds_arg
-from ._paths import output_folder
+from ._paths import output_folder, remove_stale_outputs
 
 
 def chosen_seeds(args, tiny: dict) -> tuple[int, ...]:
@@ -181,6 +181,8 @@ def study_command(args, label: str, module_name: str, kwargs: dict, print_tables
     study = importlib.import_module(f"initlab.experiments.{module_name}")
     check_study_options(study, kwargs, given_flags(args, kwargs, renamed))
     with executor(args) as running, output_folder(args.out, args.force, resumes=[study.NAME]) as out:
+        if args.force:
+            remove_stale_outputs(out)
         result, paths = run_study(label, module_name, kwargs, out, print_tables, running)
     report_written(paths, out, result["timing"])
     return 0

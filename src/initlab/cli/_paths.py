@@ -72,3 +72,11 @@ def output_folder(out, force: bool, resumes=(), allowed=None):
                 break
             path.rmdir()
         raise
+
+
+def remove_stale_outputs(out: Path):
+    """With --force: the earlier run's files that this run may not rewrite (figures of studies
+    not chosen this time, an old report or result); finished tasks stay, they are reused."""
+    for path in Path(out).iterdir():
+        if path.is_file() and path.suffix in (".png", ".gif", ".html", ".json", ".csv"):
+            path.unlink()

@@ -19,7 +19,7 @@ from ..report import LANGS, japanese_font_file, write_report
 from . import ui
 from ._common import add_grid_options, executor, save_study_files, write_json
 from ._options import split_list
-from ._paths import output_folder
+from ._paths import output_folder, remove_stale_outputs
 
 ORDER = 90
 
@@ -46,14 +46,6 @@ def run_study(section, module_name, out: Path, preset: str, progress=None, runni
     paths = save_study_files(module_name, result, out)
     return {"id": section, "figures": paths, "claims": result.get("claims", []),
             "numbers": _scalars(without_timing(result)), "result": result}
-
-
-def remove_stale_outputs(out: Path):
-    """With --force: the earlier run's files that this run may not rewrite (figures of studies
-    not chosen this time, an old report); finished tasks stay, they are reused."""
-    for path in out.iterdir():
-        if path.is_file() and path.suffix in (".png", ".gif", ".html", ".json", ".csv"):
-            path.unlink()
 
 
 def chosen_studies(only) -> list[str]:

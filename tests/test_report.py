@@ -56,3 +56,14 @@ def test_report_rejects_unknown_language_and_section(tmp_path):
         report.render([], lang="fr")
     with pytest.raises(UnknownNameError, match="no prose"):
         report.render([{"id": "nope"}])
+
+
+@pytest.mark.parametrize("study", ["conv", "symmetry", "zero_mean", "propagate", "filters", "prefilters", "cv"])
+def test_every_figure_has_a_japanese_caption(study):
+    import importlib
+    texts = importlib.import_module(f"initlab.claims.{study}")
+    figures = importlib.import_module(f"initlab.plots.{study}")
+    names = set(figures.FIGURES) | set(getattr(figures, "ANIMATIONS", {}))
+    assert names <= set(texts.CAPTIONS_JA)
+    assert all(report.caption(study, name, None, "ja") == texts.CAPTIONS_JA[name] for name in names)
+    assert all(report.caption(study, name, None, "en") != texts.CAPTIONS_JA[name] for name in names)

@@ -128,12 +128,15 @@ def _claims_table(claims, lang) -> str:
 
 def caption(section_id: str, figure: str, result, lang: str) -> str:
     """A figure's caption: what to look at and what this run shows, from the study's catalogue
-    (`captions(result, lang)` -> {figure name: text}); else the figure function's docstring."""
+    (`captions(result, lang)` -> {figure name: text}); else its `CAPTIONS_JA` in Japanese, or
+    the figure function's docstring."""
     texts = importlib.import_module(f"initlab.claims.{section_id}")
     if hasattr(texts, "captions") and result:
         found = texts.captions(result, lang).get(figure)
         if found:
             return found
+    if lang == "ja" and figure in getattr(texts, "CAPTIONS_JA", {}):
+        return texts.CAPTIONS_JA[figure]
     try:
         figures = importlib.import_module(f"initlab.plots.{section_id}").FIGURES
         doc = (figures.get(figure).__doc__ or "") if figures.get(figure) else ""

@@ -59,3 +59,9 @@ CLAIMS = [
              "画像の最も明るい画素の半分以上の明るさ)",
           rule=peak_on_the_x, words=_words),
 ]
+
+
+# the figures' captions in the Japanese report (the English ones are the figure functions' docstrings)
+CAPTIONS_JA = {
+    'conv_feature_map': 'X の画像、手作りの 3x3 の X カーネル、その特徴マップ(積の総和)。X の中心で反応が最も強くなる(印)。',
+}

@@ -146,3 +146,9 @@ CLAIMS = [
           applies=lambda r, name=name: scheme(r, name) is not None and len(curve(r)) > 1)
     for name in SCHEMES
 ]
+
+
+# the figures' captions in the Japanese report (the English ones are the figure functions' docstrings)
+CAPTIONS_JA = {
+    'cv_accuracy_vs_std': '初期重みの標準偏差ごとの交差検証精度(シードの平均と各シード)と、分散をスケールする初期化(He、Glorot、LeCun)の精度。小さすぎても大きすぎても劣る。',
+}

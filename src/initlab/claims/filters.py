@@ -141,3 +141,15 @@ READ_OUT = {
     "ja": {"two_conv": "第 1 層のカーネルが検出したものを、2 番目の畳み込み層と全結合の出力層が組み合わせた結果です。",
            "one_conv": "第 1 層のカーネルの応答を最大値プーリングし、1 つの全結合層で読み出した結果です。"},
 }
+
+
+# the figures' captions in the Japanese report (the English ones are the figure functions' docstrings)
+CAPTIONS_JA = {
+    'filters_grid': '最初のランダムな実行の第 1 層カーネルを学習の途中で並べたもの(行 = 時点、タイル = カーネル、最も近いテンプレートの名前付き)。',
+    'filters_best_match': '各カーネルの最良のテンプレートスコアと学習ステップ。点線はランダムなカーネルが偶然に得るスコア。',
+    'filters_x_question': 'テンプレートごと: 学習前のランダムなカーネルが偶然に得る範囲と、各実行の最良のカーネルの学習前(白抜き)と学習後。',
+    'filters_x_closest': '手作りの X カーネルと、学習したカーネルの中で最も X に近いもの(学習の前と後)。',
+    'filters_feature_maps': 'X の画像 1 枚、X カーネルの反応、学習した第 1 層の特徴マップ(ReLU 後)。',
+    'filters_hand_vs_random': '初期値ごとの検証精度と学習ステップ(シードの平均、帯 = 最小〜最大): 全体と最初の 4 分の 1。',
+    'filters_evolution': '最初のランダムな実行のカーネルの変化のアニメーション。',
+}

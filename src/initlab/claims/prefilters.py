@@ -151,3 +151,13 @@ def _claims_for(dataset) -> list[Claim]:
 
 
 CLAIMS = [claim for dataset in DATASETS for claim in _claims_for(dataset)]
+
+
+# the figures' captions in the Japanese report (the English ones are the figure functions' docstrings)
+CAPTIONS_JA = {
+    'prefilters_filters': '(初期値, データセット) ごとのパネル: 第 1 層のフィルターの学習前(上段)と学習後(下段)、最初のシード。',
+    'prefilters_curves': '初期値ごとの検証精度と学習ステップ(シードの平均、帯 = 最小〜最大)。',
+    'prefilters_steps': 'しきい値の精度に達するまでのステップ数(棒 = シードの中央値、点 = シード。達しなかったシードは最も遅いものとして数える)。',
+    'prefilters_movement': '第 1 層のフィルターがどれだけ動いたか: ||W_end - W_0|| / ||W_0|| と、各フィルターと初期値のコサイン(1 = 同じ向き)。',
+    'prefilters_templates': '初期値ごとの、学習前と学習後の平均の最良テンプレートスコア(X、十字、直線、エッジとの相関の絶対値)。',
+}

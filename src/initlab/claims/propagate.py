@@ -196,3 +196,12 @@ MEASURED = {
     "en": " Measured in this run: zero padding on the {data} images lowers He's mean-field factor from 1 to {pad:.3f} per layer, and the width sweep ({widths} channels) gives c = {c:.2f} +- {c_se:.2f}, a drift of exp(-c/{width}) = {drift:.3f} per layer at width {width}; so a He net's variance is predicted to be multiplied by {pred_relu_he:.3f} per layer, {he_total:.2g} over {depth} layers, not 1.",
     "ja": " この実行での測定: {data} の画像ではゼロパディングのため He の平均場の倍率は 1 層あたり 1 から {pad:.3f} に下がり、幅のスイープ({widths} チャネル)からは c = {c:.2f} +- {c_se:.2f}、幅 {width} では 1 層あたり exp(-c/{width}) = {drift:.3f} のずれが得られました。したがって He のネットの分散は 1 層あたり {pred_relu_he:.3f} 倍、{depth} 層で {he_total:.2g} 倍になると予測され、1 倍ではありません。",
 }
+
+
+# the figures' captions in the Japanese report (the English ones are the figure functions' docstrings)
+CAPTIONS_JA = {
+    'propagate_activations': '各ブロックの活性化の標準偏差と深さ(対数軸、活性化関数ごと)。破線が理論(ゼロパディングと有限幅のずれを含む)。',
+    'propagate_gradients': '各ブロックに届く損失の勾配の標準偏差と深さ。破線が理論(最上層で合わせる)。',
+    'propagate_histograms': 'いくつかの深さでの活性化の値のヒストグラム(Glorot & Bengio 2010 の図 6)。tanh の飽和や信号の縮みが見える。',
+    'propagate_sweep': '幅の探索: He/ReLU の各ネットの、平均場から見た層あたりの対数分散のずれと 1/幅、当てはめた直線 -c/幅(Hanin & Rolnick 2018)。',
+}

@@ -253,3 +253,13 @@ CLAIMS = [
           ja="標準化した入力は、画素値 [0, 1] より少ないステップでしきい値に達する、シードごとに",
           rule=lambda r: before_pixels(r, "standardized"), words=_words, applies=_inputs("pixels", "standardized")),
 ]
+
+
+# the figures' captions in the Japanese report (the English ones are the figure functions' docstrings)
+CAPTIONS_JA = {
+    'zero_mean_activations': '左: 初期化時の各層の ReLU 出力の平均(対数軸)と、ずらした初期化の予測される増え方。右: 発火するユニットの割合。',
+    'zero_mean_sweep': 'ずらし量 s に対する、初期化時の平均出力の層ごとの増え方(両対数、点 = シード、線 = 中央値)。予測される開始点 s_c の前後を見る。',
+    'zero_mean_training': '左: 学習中の損失(対数軸、シードの平均)。右: テスト精度(帯 = 最小〜最大)。平均 0 の初期化とずらした初期化を比べる。',
+    'zero_mean_weights': '2 つの初期化の重みのヒストグラム(第 2 畳み込み層、最初のシード): 幅(分散)は同じで、平均だけが 0 と a で異なる。',
+    'zero_mean_inputs': '入力の形ごと(画素 [0, 1]、中心化、標準化): 学習中の損失、第 1 層の各ユニットの |平均| / 標準偏差、勾配の符号がそろう割合。',
+}

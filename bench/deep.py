@@ -21,6 +21,7 @@ import numpy as np
 from initlab import data
 from initlab.losses import SoftmaxCrossEntropy
 from initlab.optim import Adam
+from initlab.schedules import CosineAnnealingLR, Warmup
 from initlab.theory import critical_sigma_w2, vanilla_cnn
 from initlab.train import evaluate
 
@@ -39,11 +40,22 @@ def peak_rss_mib() -> float:
 def build(args):
     if args.init == "he_relu":
         return vanilla_cnn(args.depth, args.width, activation="relu", kernel="he_normal",
-                           in_channels=1, num_classes=10, rng=args.seed)
+                           in_channels=1, num_classes=10, rng=args.seed, head=args.head,
+                           padding_mode=args.padding_mode)
     sigma_w2 = args.sigma_w2 if args.sigma_w2 is not None else critical_sigma_w2("tanh", args.sigma_b2)
     return vanilla_cnn(args.depth, args.width, activation="tanh", kernel=args.init, sigma_w2=sigma_w2,
                        sigma_b2=args.sigma_b2, in_channels=1, num_classes=10, rng=args.seed,
-                       checkpoint_segments=args.segments or None)
+                       checkpoint_segments=args.segments or None, head=args.head,
+                       padding_mode=args.padding_mode)
+
+
+def schedule(args, n_train):
+    """None (a constant rate), or a warm-up and/or a cosine decay over every step of the run."""
+    total = args.epochs * math.ceil(n_train / args.batch)
+    after = CosineAnnealingLR(total - args.warmup) if args.cosine else None
+    if args.warmup:
+        return Warmup(args.warmup, after)
+    return after
 
 
 def main(argv=None):
@@ -51,9 +63,14 @@ def main(argv=None):
     p.add_argument("--depth", type=int, default=1000)
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--init", choices=INITS, default="delta_orthogonal")
+    p.add_argument("--head", choices=("average", "flatten"), default="flatten",
+                   help="global average pooling + dense, or flatten + dense (default)")
+    p.add_argument("--padding-mode", choices=("zeros", "circular"), default="zeros")
     p.add_argument("--sigma-b2", type=float, default=0.0)
     p.add_argument("--sigma-w2", type=float, default=None, help="default: the critical value for --sigma-b2")
     p.add_argument("--lr", type=float, default=3e-5)
+    p.add_argument("--warmup", type=int, default=0, help="linear warm-up over this many steps")
+    p.add_argument("--cosine", action="store_true", help="cosine decay to 0 over the whole run")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--epochs", type=int, default=7)
     p.add_argument("--seed", type=int, default=0)
@@ -67,7 +84,7 @@ def main(argv=None):
     model = build(args)
     if args.init == "he_relu" and args.segments:
         model.checkpoint_segments = args.segments
-    loss_fn, opt = SoftmaxCrossEntropy(), Adam(model, lr=args.lr)
+    loss_fn, opt = SoftmaxCrossEntropy(), Adam(model, lr=args.lr, schedule=schedule(args, len(x)))
     rng = np.random.default_rng(args.seed)
     rows, start, steps = [], time.perf_counter(), 0
     probe = bool(args.max_steps)      # a memory probe: training steps only, no evaluation

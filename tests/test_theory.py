@@ -148,3 +148,14 @@ def test_padding_loss_tends_to_the_gain_per_layer():
     assert theory.padding_loss(8, 300) / theory.padding_loss(8, 299) == pytest.approx(theory.padding_gain(8), rel=1e-12)
     maps = theory.padded_variance_maps("linear", 1.0, 0.0, 8, 4)
     assert maps[-1].mean() == pytest.approx(theory.padding_loss(8, 3), rel=1e-12)
+
+
+def test_vanilla_cnn_heads():
+    """The flatten head reads all width x H x W numbers; the average head their channel means."""
+    x = np.random.default_rng(0).standard_normal((2, 1, 8, 8))
+    flat = theory.vanilla_cnn(3, 4, head="flatten", padding_mode="circular", rng=0, dtype=np.float64)
+    assert [type(layer).__name__ for layer in flat.layers][-2:] == ["Flatten", "Dense"]
+    assert flat.layers[-1].params["weight"].shape[-1] == 4 * 64 and flat.forward(x).shape == (2, 10)
+    assert flat.layers[0].padding_mode == "circular"
+    with pytest.raises(UnknownNameError, match="head"):
+        theory.vanilla_cnn(3, head="max")

@@ -204,6 +204,9 @@ def padded_variance_maps(activation, sigma_w2, sigma_b2, image_size, depth, *, k
 KERNELS = ("delta_orthogonal", "gaussian", "orthogonal")
 
 
+HEADS = ("average", "flatten")
+
+
 def _kernel_spec(kernel, sigma_w2):
     if kernel == "delta_orthogonal":
         return f"delta_orthogonal(gain={math.sqrt(sigma_w2)!r})"
@@ -214,12 +217,16 @@ def _kernel_spec(kernel, sigma_w2):
 
 def vanilla_cnn(depth, width=16, *, activation="tanh", kernel="delta_orthogonal", sigma_w2=None,
                 sigma_b2=0.0, in_channels=1, num_classes=10, kernel_size=3, padding=1, rng=None,
-                dtype=np.float32, checkpoint_segments=None) -> Sequential:
+                dtype=np.float32, checkpoint_segments=None, head="average", padding_mode="zeros",
+                image_size=8) -> Sequential:
     """A deep plain conv net (no normalization, no skips) initialized at (sigma_w^2, sigma_b^2).
 
-    `depth` conv layers (kernel_size, stride 1, zero `padding`; in_channels -> width, then
-    width -> width), each followed by `activation`; then global average pooling, flatten and
-    a LeCun-normal dense layer to num_classes. `kernel`: "delta_orthogonal", "gaussian" or
+    `depth` conv layers (kernel_size, stride 1, `padding` of `padding_mode`; in_channels ->
+    width, then width -> width), each followed by `activation`; then the `head`: "average"
+    (global average pooling to `width` numbers, as Xiao et al. 2018) or "flatten" (all
+    width x image_size^2 numbers, as LeNet), and a LeCun-normal dense layer to num_classes.
+    The average head must learn spatial features through the whole stack; the flatten head
+    can read the near-isometric stack's output position by position. `kernel`: "delta_orthogonal", "gaussian" or
     "orthogonal" (flattened) drawn with weight variance sigma_w^2 / fan_in (default: on the
     critical line, `critical_sigma_w2(activation, sigma_b2)`), biases N(0, sigma_b^2); or any
     other initializer spec ("he_normal"), used as given with zero biases.
@@ -236,15 +243,22 @@ def vanilla_cnn(depth, width=16, *, activation="tanh", kernel="delta_orthogonal"
         raise InvalidValueError(f"vanilla_cnn: sigma_w2/sigma_b2 go with kernel in {KERNELS}, got kernel={kernel!r}")
     else:
         weight_init, bias_init = kernel, "zeros"
+    if head not in HEADS:
+        raise unknown_name("vanilla_cnn head", head, HEADS)
     layers = []
     for index in range(depth):
         layers.append(Conv2D(in_channels if index == 0 else width, width, kernel_size, padding=padding,
-                             weight_init=weight_init, bias_init=bias_init, rng=rng, dtype=dtype))
+                             padding_mode=padding_mode, weight_init=weight_init, bias_init=bias_init,
+                             rng=rng, dtype=dtype))
         act = activation_layer(activation, dtype=dtype)
         if act is not None:
             layers.append(act)
-    layers += [GlobalAvgPool2D(dtype=dtype), Flatten(dtype=dtype),
-               Dense(width, num_classes, weight_init="lecun_normal", rng=rng, dtype=dtype)]
+    if head == "average":
+        layers += [GlobalAvgPool2D(dtype=dtype), Flatten(dtype=dtype),
+                   Dense(width, num_classes, weight_init="lecun_normal", rng=rng, dtype=dtype)]
+    else:
+        features = width * positive_int(image_size, "vanilla_cnn image_size") ** 2
+        layers += [Flatten(dtype=dtype), Dense(features, num_classes, weight_init="lecun_normal", rng=rng, dtype=dtype)]
     if checkpoint_segments is None:
         return Sequential(layers)
     return Sequential(layers, checkpoint_segments=checkpoint_segments)

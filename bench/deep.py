@@ -64,7 +64,7 @@ def main(argv=None):
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--init", choices=INITS, default="delta_orthogonal")
     p.add_argument("--head", choices=("average", "flatten"), default="flatten",
-                   help="global average pooling + dense, or flatten + dense (default)")
+                   help="flatten + dense (default, as LeNet), or global average pooling + dense (as Xiao et al.)")
     p.add_argument("--padding-mode", choices=("zeros", "circular"), default="zeros")
     p.add_argument("--sigma-b2", type=float, default=0.0)
     p.add_argument("--sigma-w2", type=float, default=None, help="default: the critical value for --sigma-b2")

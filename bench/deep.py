@@ -76,6 +76,7 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--segments", type=int, default=0, help="recompute in this many segments (0: plain backprop)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (a memory probe)")
+    p.add_argument("--eval-every", type=int, default=0, help="also print the test accuracy every this many steps")
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
 
@@ -100,6 +101,13 @@ def main(argv=None):
             model.backward(loss_fn.backward())
             opt.step()
             steps += 1
+            if args.eval_every and steps % args.eval_every == 0:
+                t_eval = time.perf_counter()
+                row = {"step": steps, "test_acc": float(evaluate(model, loss_fn, xt, yt, batch_size=256)[1]),
+                       "elapsed_s": round(time.perf_counter() - start, 1), "peak_rss_mib": round(peak_rss_mib())}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+                t0 += time.perf_counter() - t_eval     # the epoch's seconds count training only
             if args.max_steps and steps >= args.max_steps:
                 break
         train_s = time.perf_counter() - t0

@@ -2,6 +2,7 @@
 import pytest
 
 pytest.importorskip("dask.distributed")
+pytestmark = pytest.mark.dask
 
 from bench import grid  # noqa: E402
 

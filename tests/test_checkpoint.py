@@ -316,6 +316,55 @@ def test_a_malformed_tensor_entry_is_a_checkpoint_error_saying_what_was_expected
             load(bad)
 
 
+def _middle_tensor(header):
+    """The name of a tensor that neither starts nor ends the data."""
+    entries = sorted((e["data_offsets"], name) for name, e in header.items() if name != "__metadata__")
+    return next(name for (begin, end), name in entries[1:-1] if end - begin >= 8)
+
+
+def _shift(header, by):
+    offsets = header[_middle_tensor(header)]["data_offsets"]
+    offsets[0] += by
+    offsets[1] += by
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda h: _shift(h, -4), r"is corrupted: tensor '[^']+' starts at data byte \d+, expected \d+ "
+                              r"\(the tensors follow one another with no gap or overlap\)"),
+    (lambda h: _shift(h, 4), r"is corrupted: tensor '[^']+' starts at data byte \d+, expected \d+"),
+    (lambda h: h[_middle_tensor(h)]["shape"].append(2), r"is corrupted: tensor '[^']+' is float32\[.*\] "
+                                                          r"\(\d+ bytes\), but its data_offsets span \d+ bytes"),
+])
+def test_tensors_that_do_not_tile_the_data_are_refused_naming_the_tensor(tmp_path, saved, edit, message):
+    """The header is parsed once, by initlab; the tensors must follow one another exactly, as
+    safetensors requires, before any is read."""
+    path, _, _, _ = saved
+    bad = tmp_path / "tiling.safetensors"
+    bad.write_bytes(_with_header(_bytes(path), edit))
+    for load in (checkpoint.read, checkpoint.load, lambda p: checkpoint.load_weights(bn_net(), p)):
+        with pytest.raises(CheckpointError, match=message):
+            load(bad)
+
+
+def test_metadata_values_must_be_strings(tmp_path, saved):
+    path, _, _, _ = saved
+    bad = tmp_path / "meta.safetensors"
+    bad.write_bytes(_with_header(_bytes(path), lambda h: h["__metadata__"].__setitem__("epoch", 3)))
+    with pytest.raises(CheckpointError, match=r"the header's metadata is not a JSON object of strings"):
+        checkpoint.read(bad)
+
+
+def test_read_gives_writable_native_arrays_equal_to_safetensors_own_reader(saved):
+    path, _, _, _ = saved
+    tensors, metadata = checkpoint.read(path)
+    reference = safetensors.numpy.load(Path(path).read_bytes())
+    assert set(tensors) == set(reference)
+    for name, value in tensors.items():
+        assert value.dtype == reference[name].dtype and value.shape == reference[name].shape, name
+        assert np.array_equal(value, reference[name]) and value.flags.writeable, name
+    assert metadata == safetensors.safe_open(str(path), "np").metadata()
+
+
 @pytest.mark.parametrize("key, value, message", [
     ("optimizer", {"config": "ab"}, "metadata 'optimizer' is malformed: expected .*config"),
     ("optimizer", ["config"], "metadata 'optimizer' is malformed"),

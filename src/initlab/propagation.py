@@ -3,6 +3,15 @@
 `predicted_propagation` gives each conv layer's predicted pre-activation variance (per pixel,
 with the zero border), the activation statistics that follow and the backward gradient factor;
 `conv_blocks` is the walk over the stack that the predictions share (spectrum's too).
+
+E[.] over z ~ N(0, q) is computed by Gauss-Hermite quadrature (`points` nodes of
+numpy.polynomial.hermite_e.hermegauss; an even count, so that no node sits on the kink at 0,
+where ReLU's derivative jumps and an odd rule would get E[relu'(z)^2] = 1/2 wrong by the
+centre node's weight). For ReLU, E[phi^2] and E[phi'^2] are then exact and E[phi] (through
+|z|'s kink) good to ~0.4% with 100 nodes. For a saturating activation (tanh, sigmoid) at
+q > 1, phi' is a spike much narrower than the Gaussian, so there a composite Gauss-Legendre
+grid on [-40, 40] is used instead (exact to ~1e-10; a 100-node Hermite rule gets
+E[tanh'(z)^2] at q = 130 wrong by 20x).
 """
 from __future__ import annotations
 
@@ -200,14 +209,8 @@ def predicted_propagation(model_spec_or_model, input_variance, *, image_size=Non
 
         q_l = sigma_w^2 * fan_in * E[phi(z)^2] + sigma_b^2,   z ~ N(0, q_{l-1})
 
-    with q_0 given by `input_variance` (phi = identity for the input). E[.] is computed by
-    Gauss-Hermite quadrature (`points` nodes of numpy.polynomial.hermite_e.hermegauss; an even
-    count, so that no node sits on the kink at 0, where ReLU's derivative jumps and an odd rule
-    would get E[relu'(z)^2] = 1/2 wrong by the centre node's weight). For ReLU, E[phi^2] and
-    E[phi'^2] are then exact and E[phi] (through |z|'s kink) good to ~0.4% with 100 nodes. For a
-    saturating activation (tanh, sigmoid) at q > 1, phi' is a spike much narrower than the
-    Gaussian, so there a composite Gauss-Legendre grid on [-40, 40] is used instead (exact to
-    ~1e-10; a 100-node Hermite rule gets E[tanh'(z)^2] at q = 130 wrong by 20x).
+    with q_0 given by `input_variance` (phi = identity for the input), E[.] by quadrature over
+    `points` nodes (see the module's docstring).
     With a scalar `input_variance` and no `image_size` this is exactly that homogeneous
     recursion (an infinite image, or circular padding). With `image_size` (or an (H, W) /
     (C, H, W) map of E[x^2] as `input_variance`) it is run per pixel, summing only the window

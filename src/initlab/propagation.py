@@ -256,10 +256,7 @@ def predicted_propagation(model_spec_or_model, input_variance, *, image_size=Non
         else:
             s_map = w.shape[0] * m2
     _backward_ratios(blocks, s_map is None)
-    for block in blocks:
-        for key in ("_conv", "_q", "_d2"):
-            del block[key]
-    return blocks
+    return [{key: value for key, value in block.items() if not key.startswith("_")} for block in blocks]
 
 
 def _backward_ratios(blocks, homogeneous):

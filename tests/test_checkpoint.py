@@ -3,6 +3,7 @@ import json
 import os
 import re
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -429,6 +430,37 @@ def test_optimizer_tensors_without_the_optimizer_record_are_refused(tmp_path, sa
     bad = tmp_path / "no-optim.safetensors"
     bad.write_bytes(_with_header(_bytes(path), lambda h: h["__metadata__"].pop("optimizer")))
     with pytest.raises(CheckpointError, match=r"holds optimizer tensors \(\['optim/0.bias.exp_avg'.*no 'optimizer' metadata"):
+        checkpoint.load(bad)
+
+
+def _with_tensors(tensors: dict, metadata: dict) -> bytes:
+    """A well-sealed file of these tensors (checksums and metadata checksum stored again)."""
+    metadata = {**metadata, "checksums": json.dumps({k: f"{zlib.crc32(np.ascontiguousarray(v).tobytes()):08x}"
+                                                     for k, v in tensors.items()})}
+    metadata["metadata_crc32"] = checkpoint.metadata_checksum(metadata)
+    return safetensors.numpy.save(tensors, metadata=metadata)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda t: t.__setitem__("optim/0.weight.exp_avg", t["optim/0.weight.exp_avg"].astype(np.float64)),
+     r"optimizer tensor 'optim/0.weight.exp_avg' is float64\[.*\], expected float32 like parameter '0.weight'"),
+    (lambda t: t.__setitem__("optim/0.weight.exp_avg", t["optim/0.weight.exp_avg"][:1].copy()),
+     r"its optimizer tensors do not fit the model \(.*'0.weight.exp_avg' is float32\[1, .*like parameter '0.weight'"),
+    (lambda t: t.__setitem__("optim/42.weight.exp_avg", t["optim/0.weight.exp_avg"]),
+     r"its optimizer tensors do not fit the model \(.*unexpected entry '42.weight.exp_avg'"),
+    (lambda t: t.pop("optim/0.weight.exp_avg_sq"),
+     r"its optimizer tensors do not fit the model \(.*parameter '0.weight' has .* but not \['exp_avg_sq'\]"),
+    (lambda t: t.__setitem__("optim/steps", np.array(3)), r"optimizer tensor 'optim/steps' is int64\[\], expected no such"),
+])
+def test_optimizer_tensors_that_do_not_fit_the_model_are_checkpoint_errors(tmp_path, saved, edit, message):
+    """The optimizer's own check (each buffer a parameter's, of its shape, all or none) runs
+    once, and a file adds its dtype rule; both say which tensor."""
+    path, _, _, _ = saved
+    tensors, metadata = checkpoint.read(path)
+    edit(tensors)
+    bad = tmp_path / "optim.safetensors"
+    bad.write_bytes(_with_tensors(tensors, metadata))
+    with pytest.raises(CheckpointError, match=message):
         checkpoint.load(bad)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import CheckpointError, InitlabError
+from ..errors import CheckpointError, InitlabError, InvalidValueError
 from ..model import Sequential
 from ..optim import build_optimizer
 from ..run_state import set_layer_rng_states
@@ -44,7 +44,6 @@ def check_tensors(model, tensors: dict, where: str, strict: bool):
             "pass strict=False to ignore them"
         )
     return {k: model_keys[k] for k in expected}
-
 
 
 def check_format(metadata: dict, where: str):
@@ -131,6 +130,8 @@ def rebuild_model(metadata: dict, tensors: dict, where: str) -> Sequential:
 
 
 def rebuild_optimizer(model, tensors: dict, metadata: dict, where: str):
+    """The optimizer the metadata's "optimizer" entry describes, its buffers from the "optim/"
+    tensors (None when none was saved)."""
     if "optimizer" not in metadata:
         stray = sorted(name for name in tensors if name.startswith(OPTIM_PREFIX))
         if stray:
@@ -148,25 +149,8 @@ def rebuild_optimizer(model, tensors: dict, metadata: dict, where: str):
         optimizer = build_optimizer(model, info["config"])
     except (InitlabError, TypeError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{where}: the optimizer config cannot be rebuilt ({exc})") from None
-    params = {key: layer.params[name] for key, layer, name in model.named_parameters()}
-    flat = {}
-    for name, value in tensors.items():
-        if not name.startswith(OPTIM_PREFIX):
-            continue
-        key = name[len(OPTIM_PREFIX):].rsplit(".", 1)[0]
-        if key not in params:
-            raise CheckpointError(f"{where}: optimizer tensor '{name}' belongs to no parameter of the model")
-        if value.shape != params[key].shape or value.dtype != params[key].dtype:
-            raise CheckpointError(
-                f"{where}: optimizer tensor '{name}' is {value.dtype}{list(value.shape)}, expected "
-                f"{params[key].dtype}{list(params[key].shape)} like parameter '{key}'"
-            )
-        flat[name[len(OPTIM_PREFIX):]] = value
-    flat["steps"] = np.array(info.get("steps", 0), dtype=np.int64)
-    optimizer.load_state_dict(flat)
+    _load_optimizer_state(optimizer, model, tensors, info.get("steps", 0), where)
     return optimizer
-
-
 
 
 def restore_layer_rngs(model, metadata: dict, where: str):
@@ -188,3 +172,20 @@ def saved_state(metadata: dict, where: str) -> dict:
         raise CheckpointError(f"{where}: metadata 'state' is malformed: expected a JSON object "
                               f"of saved values, got {short(state)}")
     return state
+
+
+def _load_optimizer_state(optimizer, model, tensors: dict, steps: int, where: str):
+    """The optimizer's `load_state_dict` checks that each buffer belongs to a parameter, with
+    its shape; a file adds one rule: a buffer is stored in its parameter's dtype (never cast)."""
+    flat = {name[len(OPTIM_PREFIX):]: value for name, value in tensors.items() if name.startswith(OPTIM_PREFIX)}
+    params = {key: layer.params[name] for key, layer, name in model.named_parameters()}
+    for name, value in flat.items():
+        param = params.get(name.rpartition(".")[0])
+        if name == "steps" or (param is not None and value.dtype != param.dtype):
+            expected = "no such tensor" if param is None else f"{param.dtype} like parameter '{name.rpartition('.')[0]}'"
+            raise CheckpointError(f"{where}: optimizer tensor '{OPTIM_PREFIX}{name}' is "
+                                  f"{value.dtype}{list(value.shape)}, expected {expected}")
+    try:
+        optimizer.load_state_dict({**flat, "steps": np.array(steps, dtype=np.int64)})
+    except InvalidValueError as exc:
+        raise CheckpointError(f"{where}: its optimizer tensors do not fit the model ({exc})") from None

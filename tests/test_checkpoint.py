@@ -347,6 +347,20 @@ def test_tensors_that_do_not_tile_the_data_are_refused_naming_the_tensor(tmp_pat
             load(bad)
 
 
+def test_read_gives_every_safetensors_dtype_as_safetensors_does(tmp_path):
+    rng = np.random.default_rng(0)
+    tensors = {dtype: (rng.standard_normal((2, 3)) * 50).astype(dtype)
+               for dtype in ("float16", "float32", "float64", "int8", "uint8", "int16", "uint16", "int32",
+                             "uint32", "int64", "uint64", "bool")}
+    tensors["empty"], tensors["scalar"] = np.zeros((0, 4), np.float32), np.array(7, np.int64)
+    path = tmp_path / "dtypes.safetensors"
+    path.write_bytes(safetensors.numpy.save(tensors))
+    read, _ = checkpoint.read(path)
+    for name, value in tensors.items():
+        assert read[name].dtype == value.dtype and read[name].shape == value.shape, name
+        assert np.array_equal(read[name], value), name
+
+
 def test_metadata_values_must_be_strings(tmp_path, saved):
     path, _, _, _ = saved
     bad = tmp_path / "meta.safetensors"

@@ -7,6 +7,7 @@ from pathlib import Path
 from ..errors import CheckpointError, InvalidValueError
 from .save_load import save
 
+
 class CheckpointDir:
     """A folder of step checkpoints "step-<8 digits>.safetensors" (the last `keep` are kept)
     and "best.safetensors" (the highest validation accuracy so far).

@@ -15,6 +15,7 @@ from ..optim import build_optimizer
 from ..run_state import set_layer_rng_states
 from .file import FORMAT, FORMAT_VERSION, OPTIM_PREFIX, format_version, is_count, is_decimal, meta_json, short
 
+
 def check_tensors(model, tensors: dict, where: str, strict: bool):
     """Every expected tensor present with its shape and a dtype that casts to the model's
     without loss; no others when strict."""

@@ -11,6 +11,7 @@ from ..errors import DataError, InvalidValueError
 from ..rng import as_generator
 from ..validate import positive_int, real_number
 
+
 def _check_pair(x, y):
     """x: any array with a leading example axis; y: targets of the same length (integer
     labels for classification, or any array, e.g. regression targets for MSE)."""

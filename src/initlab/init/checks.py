@@ -8,6 +8,7 @@ from ..rng import as_generator
 from ..validate import real_number
 from .fans import _as_dtype, _as_shape, _fan
 
+
 def _setup(shape, dtype, who: str):
     return _as_shape(shape, f"{who}: shape"), _as_dtype(dtype, f"{who}: dtype")
 

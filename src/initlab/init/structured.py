@@ -15,6 +15,7 @@ from ..rng import as_generator
 from ..validate import positive_int, real_number
 from .checks import _check_rng, _finite, _nonneg, _setup
 
+
 def _random_orthogonal(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
     """A Haar-random (rows, cols) matrix with orthonormal rows (rows <= cols) or columns.
 

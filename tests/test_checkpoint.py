@@ -3,6 +3,7 @@ import json
 import os
 import re
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -316,6 +317,69 @@ def test_a_malformed_tensor_entry_is_a_checkpoint_error_saying_what_was_expected
             load(bad)
 
 
+def _middle_tensor(header):
+    """The name of a tensor that neither starts nor ends the data."""
+    entries = sorted((e["data_offsets"], name) for name, e in header.items() if name != "__metadata__")
+    return next(name for (begin, end), name in entries[1:-1] if end - begin >= 8)
+
+
+def _shift(header, by):
+    offsets = header[_middle_tensor(header)]["data_offsets"]
+    offsets[0] += by
+    offsets[1] += by
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda h: _shift(h, -4), r"is corrupted: tensor '[^']+' starts at data byte \d+, expected \d+ "
+                              r"\(the tensors follow one another with no gap or overlap\)"),
+    (lambda h: _shift(h, 4), r"is corrupted: tensor '[^']+' starts at data byte \d+, expected \d+"),
+    (lambda h: h[_middle_tensor(h)]["shape"].append(2), r"is corrupted: tensor '[^']+' is float32\[.*\] "
+                                                          r"\(\d+ bytes\), but its data_offsets span \d+ bytes"),
+])
+def test_tensors_that_do_not_tile_the_data_are_refused_naming_the_tensor(tmp_path, saved, edit, message):
+    """The header is parsed once, by initlab; the tensors must follow one another exactly, as
+    safetensors requires, before any is read."""
+    path, _, _, _ = saved
+    bad = tmp_path / "tiling.safetensors"
+    bad.write_bytes(_with_header(_bytes(path), edit))
+    for load in (checkpoint.read, checkpoint.load, lambda p: checkpoint.load_weights(bn_net(), p)):
+        with pytest.raises(CheckpointError, match=message):
+            load(bad)
+
+
+def test_read_gives_every_safetensors_dtype_as_safetensors_does(tmp_path):
+    rng = np.random.default_rng(0)
+    tensors = {dtype: (rng.standard_normal((2, 3)) * 50).astype(dtype)
+               for dtype in ("float16", "float32", "float64", "int8", "uint8", "int16", "uint16", "int32",
+                             "uint32", "int64", "uint64", "bool")}
+    tensors["empty"], tensors["scalar"] = np.zeros((0, 4), np.float32), np.array(7, np.int64)
+    path = tmp_path / "dtypes.safetensors"
+    path.write_bytes(safetensors.numpy.save(tensors))
+    read, _ = checkpoint.read(path)
+    for name, value in tensors.items():
+        assert read[name].dtype == value.dtype and read[name].shape == value.shape, name
+        assert np.array_equal(read[name], value), name
+
+
+def test_metadata_values_must_be_strings(tmp_path, saved):
+    path, _, _, _ = saved
+    bad = tmp_path / "meta.safetensors"
+    bad.write_bytes(_with_header(_bytes(path), lambda h: h["__metadata__"].__setitem__("epoch", 3)))
+    with pytest.raises(CheckpointError, match=r"the header's metadata is not a JSON object of strings"):
+        checkpoint.read(bad)
+
+
+def test_read_gives_writable_native_arrays_equal_to_safetensors_own_reader(saved):
+    path, _, _, _ = saved
+    tensors, metadata = checkpoint.read(path)
+    reference = safetensors.numpy.load(Path(path).read_bytes())
+    assert set(tensors) == set(reference)
+    for name, value in tensors.items():
+        assert value.dtype == reference[name].dtype and value.shape == reference[name].shape, name
+        assert np.array_equal(value, reference[name]) and value.flags.writeable, name
+    assert metadata == safetensors.safe_open(str(path), "np").metadata()
+
+
 @pytest.mark.parametrize("key, value, message", [
     ("optimizer", {"config": "ab"}, "metadata 'optimizer' is malformed: expected .*config"),
     ("optimizer", ["config"], "metadata 'optimizer' is malformed"),
@@ -380,6 +444,37 @@ def test_optimizer_tensors_without_the_optimizer_record_are_refused(tmp_path, sa
     bad = tmp_path / "no-optim.safetensors"
     bad.write_bytes(_with_header(_bytes(path), lambda h: h["__metadata__"].pop("optimizer")))
     with pytest.raises(CheckpointError, match=r"holds optimizer tensors \(\['optim/0.bias.exp_avg'.*no 'optimizer' metadata"):
+        checkpoint.load(bad)
+
+
+def _with_tensors(tensors: dict, metadata: dict) -> bytes:
+    """A well-sealed file of these tensors (checksums and metadata checksum stored again)."""
+    metadata = {**metadata, "checksums": json.dumps({k: f"{zlib.crc32(np.ascontiguousarray(v).tobytes()):08x}"
+                                                     for k, v in tensors.items()})}
+    metadata["metadata_crc32"] = checkpoint.metadata_checksum(metadata)
+    return safetensors.numpy.save(tensors, metadata=metadata)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda t: t.__setitem__("optim/0.weight.exp_avg", t["optim/0.weight.exp_avg"].astype(np.float64)),
+     r"optimizer tensor 'optim/0.weight.exp_avg' is float64\[.*\], expected float32 like parameter '0.weight'"),
+    (lambda t: t.__setitem__("optim/0.weight.exp_avg", t["optim/0.weight.exp_avg"][:1].copy()),
+     r"its optimizer tensors do not fit the model \(.*'0.weight.exp_avg' is float32\[1, .*like parameter '0.weight'"),
+    (lambda t: t.__setitem__("optim/42.weight.exp_avg", t["optim/0.weight.exp_avg"]),
+     r"its optimizer tensors do not fit the model \(.*unexpected entry '42.weight.exp_avg'"),
+    (lambda t: t.pop("optim/0.weight.exp_avg_sq"),
+     r"its optimizer tensors do not fit the model \(.*parameter '0.weight' has .* but not \['exp_avg_sq'\]"),
+    (lambda t: t.__setitem__("optim/steps", np.array(3)), r"optimizer tensor 'optim/steps' is int64\[\], expected no such"),
+])
+def test_optimizer_tensors_that_do_not_fit_the_model_are_checkpoint_errors(tmp_path, saved, edit, message):
+    """The optimizer's own check (each buffer a parameter's, of its shape, all or none) runs
+    once, and a file adds its dtype rule; both say which tensor."""
+    path, _, _, _ = saved
+    tensors, metadata = checkpoint.read(path)
+    edit(tensors)
+    bad = tmp_path / "optim.safetensors"
+    bad.write_bytes(_with_tensors(tensors, metadata))
+    with pytest.raises(CheckpointError, match=message):
         checkpoint.load(bad)
 
 

@@ -5,7 +5,13 @@ step. `TrainState.resume_info()` captures, after any step, everything needed to 
 bit-identically (the data-order rng state at the start of the epoch, the position in the
 epoch, the epoch's running sums, every layer's rng state, the history) as JSON-able data;
 `check_resume_info` checks that layout and `restore` puts a new run where it says. The model
-and optimizer are saved by `initlab.checkpoint`.
+and optimizer are saved by `initlab.checkpoint` (with the layers' rng states,
+`layer_rng_states`); a caller keeps this resume info in the checkpoint's state (`initlab
+train` does, under "train").
+
+This is the checkpoint family's serialization of a run, kept in its own module because
+`train` needs it: importing the checkpoint package would load safetensors into the training
+loop.
 """
 from __future__ import annotations
 

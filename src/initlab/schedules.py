@@ -228,21 +228,32 @@ SCHEDULES = {cls.name: cls for cls in (StepLR, MultiStepLR, ExponentialLR, Cosin
                                        LinearLR, OneCycleLR, Warmup)}
 
 
-def build_schedule(config: dict) -> Schedule:
-    """A schedule from its `config()` dict ({"name": "cosine", "T_max": 1000, ...})."""
+def class_from_config(table: dict, config, kind: str, example: str, *, owner: str = "{name}", skip=()):
+    """(class, keyword arguments) from a config dict {"name": a key of `table`, **arguments}.
+
+    Anything else is refused by name: a config that is not a dict ("<kind> config: expected a
+    dict like <example>"), an unknown name, or an argument the class does not take ("unknown
+    parameter of <owner> 'x'", owner formatted with the name). `skip`: the class's parameters
+    that a config does not give (an optimizer's model)."""
     if not isinstance(config, dict):
-        raise InvalidValueError(f"schedule config: expected a dict like {{'name': 'cosine', 'T_max': 1000}}, "
-                                f"got {config!r}")
+        raise InvalidValueError(f"{kind} config: expected a dict like {example}, got {config!r}")
     config = dict(config)
     name = config.pop("name", None)
-    if not isinstance(name, str) or name not in SCHEDULES:
-        raise unknown_name("schedule", name, SCHEDULES)
-    cls = SCHEDULES[name]
-    accepted = list(inspect.signature(cls).parameters)
+    if not isinstance(name, str) or name not in table:
+        raise unknown_name(kind, name, table)
+    cls = table[name]
+    accepted = [p for p in inspect.signature(cls).parameters if p not in skip]
     for key in config:
         if key not in accepted:
-            raise unknown_name(f"parameter of schedule {name}", key, accepted)
-    return cls(**config)
+            raise unknown_name(f"parameter of {owner.format(name=name)}", key, accepted)
+    return cls, config
+
+
+def build_schedule(config: dict) -> Schedule:
+    """A schedule from its `config()` dict ({"name": "cosine", "T_max": 1000, ...})."""
+    cls, arguments = class_from_config(SCHEDULES, config, "schedule", "{'name': 'cosine', 'T_max': 1000}",
+                                       owner="schedule {name}")
+    return cls(**arguments)
 
 
 def as_schedule(value, name: str = "schedule") -> Schedule | None:

@@ -142,19 +142,6 @@ def summarize(values, *, factor=10.0, predicted_mean_sq=None) -> dict:
     return out
 
 
-def _layer_pair(layer):
-    """z -> (phi(z), phi'(z)) of an activation layer (the identity for None), in float64."""
-    if layer is None:
-        return lambda z: (z, np.ones_like(z))
-    params = getattr(layer, "fn_params", {})
-
-    def pair(z):
-        with np.errstate(all="ignore"):
-            y = np.asarray(layer.fn(z, **params), dtype=np.float64)
-            return y, np.asarray(layer.fn_grad(z, y, **params), dtype=np.float64)
-    return pair
-
-
 def predicted_mean_sq(model, x) -> float:
     """The mean-field prediction of mean(s^2) = tr(J^T J) / n_in over the leading conv/activation
     stack (stride 1, 'same' zero padding), per pixel so the border is included.
@@ -166,9 +153,8 @@ def predicted_mean_sq(model, x) -> float:
     tap (delta-orthogonal) takes the pixel itself instead of the window mean. Then
     mean(s^2) = sum_p m_L(p) / (H W) from m_0 = 1 (every input pixel alike).
     """
-    from .diagnostics import check_plain_conv
-    from .init.meanfield import moments
-    from .layers import Activation, Conv2D
+    from .layers import Conv2D
+    from .propagation import activation_moments, conv_blocks
     from .theory import _tap_operator
 
     x = _example(model, x).astype(np.float64)
@@ -176,15 +162,8 @@ def predicted_mean_sq(model, x) -> float:
         raise ShapeError("predicted_mean_sq: the model must start with a Conv2D layer")
     second = np.mean(x[0] ** 2, axis=0)                 # E[x^2] per pixel, (H, W)
     mass = np.ones_like(second)
-    index, layers = 0, model.layers
-    while index < len(layers) and isinstance(layers[index], Conv2D):
-        conv = layers[index]
-        check_plain_conv(conv, index, "predicted_mean_sq")
-        act = layers[index + 1] if index + 1 < len(layers) and isinstance(layers[index + 1], Activation) else None
-        w = conv.params["weight"].astype(np.float64)
-        b = conv.params.get("bias")
-        sigma_w2 = float(np.mean(w * w)) * w[0].size
-        sigma_b2 = 0.0 if b is None else float(np.mean(b.astype(np.float64) ** 2))
+    for index, conv, act, w, weight_var, sigma_b2 in conv_blocks(model, "predicted_mean_sq"):
+        sigma_w2 = weight_var * w[0].size
         centre = tuple(k // 2 for k in w.shape[2:])
         if np.count_nonzero(w) > np.count_nonzero(w[(slice(None), slice(None)) + centre]):
             (h, wd), (kh, kw), (ph, pw) = second.shape, conv.kernel_size, conv.padding
@@ -195,10 +174,9 @@ def predicted_mean_sq(model, x) -> float:
         else:
             spread = lambda m: m
         q = sigma_w2 * spread(second) + sigma_b2
-        _, m2, d2 = moments(_layer_pair(act), q)
+        _, m2, d2 = activation_moments(act, q)
         mass = sigma_w2 * d2 * spread(mass)
         second = m2
-        index += 2 if act is not None else 1
     return float(mass.mean())
 
 
@@ -231,7 +209,7 @@ def log_q_drift(widths, *, depth=40, kernel="delta_orthogonal", activation="tanh
     infinite width, b is the 1/width correction (negative: finite nets lose variance).
     """
     from . import theory
-    from .diagnostics import predicted_propagation
+    from .propagation import predicted_propagation
     from .init.meanfield import activation_pair
 
     widths = [positive_int(w, "log_q_drift width") for w in widths]

@@ -21,7 +21,9 @@ to one side nor grows or shrinks layer after layer: ``Var(w) = gain**2 / fan`` k
 ``get(spec)`` turns a name, an alias, a spec string such as ``"normal(std=0.01)"``, a callable
 or an array into an initializer; ``initialize(spec, shape, rng)`` draws one weight.
 
-The package in four rooms: ``fans.py`` (fans and gains), ``schemes.py`` (the initializers),
+The package in its rooms: ``fans.py`` (fans and gains), ``schemes.py`` (the constant, random
+and variance-scaled initializers), ``structured.py`` (orthogonal, dirac, delta-orthogonal,
+sparse), ``checks.py`` (the checks they share), ``meanfield.py`` (the critical line),
 ``registry.py`` (names, spec strings, ``get``/``initialize``/``describe``/``scaled``) and
 ``catalog.py`` (each scheme's formula, fan mode, gain, reference, and ``target_std``);
 everything is offered here, as ``initlab.init.<name>``.

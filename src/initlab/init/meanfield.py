@@ -224,7 +224,8 @@ def critical(shape, rng=None, *, dtype=np.float32, activation: str = "tanh", sig
     biases belong on the same line: draw them N(0, sigma_b^2) (e.g. "normal(std=...)").
     """
     from .fans import _as_shape, compute_fans
-    from .schemes import delta_orthogonal, normal, orthogonal
+    from .schemes import normal
+    from .structured import delta_orthogonal, orthogonal
 
     if kernel not in CRITICAL_KERNELS:
         raise unknown_name("critical kernel", kernel, CRITICAL_KERNELS)

@@ -17,7 +17,7 @@ import initlab
 SRC = Path(initlab.__file__).parent
 
 FLOORS = {
-    "errors": 0, "rng": 0, "validate": 0, "atomic": 0, "bounded": 0,
+    "errors": 0, "rng": 0, "validate": 0, "constraints": 0, "atomic": 0, "bounded": 0,
     "init": 1, "filters": 1, "convolution": 1, "functional": 1,
     "layers": 2, "losses": 2,
     "model": 3, "models": 3, "optim": 3, "data": 3, "recompute": 3, "schedules": 3,

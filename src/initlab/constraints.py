@@ -129,6 +129,18 @@ class InstanceOf:
         return value
 
 
+class Satisfies:
+    """A value for which `test(value)` is true, described to the user as `what`."""
+
+    def __init__(self, test: Callable[[object], bool], what: str):
+        self.test, self.what = test, what
+
+    def convert(self, value):
+        if not self.test(value):
+            raise Problem(f"expected {self.what}, got {_short(value)}")
+        return value
+
+
 class Optional:
     """None, or a value that fits `inner`."""
 

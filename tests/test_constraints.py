@@ -31,7 +31,7 @@ def test_good_values_are_normalized():
     ({"size": (2, 0)}, InvalidValueError, "Thing size: expected values >= 1, got (2, 0)", "size"),
     ({"depths": [3, 0]}, InvalidValueError, "Thing depth: expected an integer from 1 to 1000, got 0", "depths"),
     ({"depths": [3, 3]}, InvalidValueError, "Thing depth: expected each item once, got 3 twice", "depths"),
-    ({"depths": []}, InvalidValueError, "Thing depth: expected at least one item, got none", "depths"),
+    ({"depths": []}, InvalidValueError, "Thing depths: expected at least one item", "depths"),
     ({"steps": -1}, InvalidValueError, "Thing steps: expected an integer >= 0, got -1", "steps"),
     ({"data": [1]}, InvalidValueError, "Thing data: expected a dict, got list", "data"),
 ])

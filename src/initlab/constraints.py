@@ -19,6 +19,7 @@ Each constraint is `convert(value) -> value` (normalized: an int, a float, a tup
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 import numbers
 from typing import Callable
 
@@ -30,9 +31,9 @@ from .errors import InitlabError, InvalidValueError, UnknownNameError, unknown_n
 class Problem(Exception):
     """A value does not fit its constraint: `detail` says what was expected and what was given."""
 
-    def __init__(self, detail: str, error: type = InvalidValueError):
+    def __init__(self, detail: str, error: type = InvalidValueError, *, whole: bool = False):
         super().__init__(detail)
-        self.detail, self.error = detail, error
+        self.detail, self.error, self.whole = detail, error, whole   # whole: about the sequence, not an item
 
 
 def _short(value) -> str:
@@ -169,16 +170,18 @@ class Pair:
 
 class SequenceOf:
     """A non-empty sequence (a single item counts as one) whose items fit `item`, as a tuple.
-    `unique`: each item at most once. `item_name` names an item in messages ("depth" for the
-    items of "depths")."""
+    `unique`: each item at most once; `distinct_sorted`: duplicates dropped and sorted.
+    `item_name` names an item in messages ("depth" for the items of "depths"); `what` names
+    what an empty sequence lacks ("expected at least one seed")."""
 
-    def __init__(self, item, *, unique: bool = False, item_name: str | None = None, allow_empty: bool = False):
-        self.item, self.unique, self.item_name, self.allow_empty = item, unique, item_name, allow_empty
+    def __init__(self, item, *, unique=False, distinct_sorted=False, item_name=None, what="item", allow_empty=False):
+        self.item, self.unique, self.distinct_sorted = item, unique, distinct_sorted
+        self.item_name, self.what, self.allow_empty = item_name, what, allow_empty
 
     def convert(self, value):
         items = (value,) if isinstance(value, (str, numbers.Number)) else tuple(value)
         if not items and not self.allow_empty:
-            raise Problem("expected at least one item, got none")
+            raise Problem(f"expected at least one {self.what}", whole=True)
         out = tuple(self.item.convert(v) for v in items)
         if self.unique:
             seen = set()
@@ -186,7 +189,7 @@ class SequenceOf:
                 if v in seen:
                     raise Problem(f"expected each item once, got {v!r} twice")
                 seen.add(v)
-        return out
+        return tuple(sorted(set(out))) if self.distinct_sorted else out
 
 
 class Rule:
@@ -215,7 +218,7 @@ def check(owner: str, table: dict, values: dict, rules: tuple = ()) -> dict:
             try:
                 out[key] = constraint.convert(values[key])
             except Problem as problem:
-                shown = getattr(constraint, "item_name", None) or key
+                shown = (None if problem.whole else getattr(constraint, "item_name", None)) or key
                 exc = fail(owner, shown, problem.detail, problem.error)
                 exc.param = key
                 raise exc from None
@@ -224,6 +227,18 @@ def check(owner: str, table: dict, values: dict, rules: tuple = ()) -> dict:
         if detail is not None:
             raise fail(owner, rule.param, detail, rule.error)
     return out
+
+
+@contextmanager
+def about(param: str):
+    """Blame an initlab error raised in the block (by a nested check: an initializer spec, a
+    model that cannot take the data) on `param`, its message kept whole as the detail."""
+    try:
+        yield
+    except InitlabError as exc:
+        if exc.param != param:
+            exc.param, exc.detail = param, str(exc)
+        raise
 
 
 def check_one(name: str, constraint, value):

@@ -23,6 +23,7 @@ import time
 import numpy as np
 
 from . import data as D
+from .constraints import Integer, check, fail
 from .errors import DataError, DivergenceError, InvalidValueError, ShapeError
 from .losses import SoftmaxCrossEntropy
 from .rng import as_generator
@@ -332,14 +333,13 @@ def batches_per_pass(n_examples, batch_size, *, drop_last=False, where="training
 
     Zero batches would make a step-based loop spin for ever, so that is an InvalidValueError
     naming the option to change (n_train for an empty set, batch_size otherwise)."""
-    batch_size = positive_int(batch_size, f"{where}: batch_size")
+    batch_size = check(f"{where}:", {"batch_size": Integer(1)}, {"batch_size": batch_size})["batch_size"]
     count = n_examples // batch_size if drop_last else -(-n_examples // batch_size)
+    if count == 0 and n_examples == 0:
+        raise fail(f"{where}:", "n_train", "expected at least one training example, got none")
     if count == 0:
-        if n_examples == 0:
-            raise InvalidValueError(f"{where}: n_train: expected at least one training example, got none")
-        raise InvalidValueError(
-            f"{where}: batch_size: expected at most the {n_examples} training examples (only full batches "
-            f"are used), got {batch_size}")
+        raise fail(f"{where}:", "batch_size", f"expected at most the {n_examples} training examples (only full "
+                   f"batches are used), got {batch_size}")
     return count
 
 

@@ -23,9 +23,14 @@ from __future__ import annotations
 import importlib
 import time
 
+from ..constraints import Integer, SequenceOf
 from .claims import decide
 from .runner import Executor
 from .store import TaskStore
+
+
+# the constraint every study's `seeds` option keeps: at least one seed, each an int >= 0
+SEEDS = SequenceOf(Integer(0), item_name="seed", what="seed")
 
 
 def catalogue(study) -> list:

@@ -142,6 +142,18 @@ class Satisfies:
         return value
 
 
+class AllOf:
+    """A value that fits each constraint in turn (each converts what the one before returned)."""
+
+    def __init__(self, *constraints):
+        self.constraints = constraints
+
+    def convert(self, value):
+        for constraint in self.constraints:
+            value = constraint.convert(value)
+        return value
+
+
 class Optional:
     """None, or a value that fits `inner`."""
 

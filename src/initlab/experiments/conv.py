@@ -12,7 +12,6 @@ strips it from results.json, which then holds the same bits for the same seeds.
 """
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
@@ -21,7 +20,7 @@ from .. import filters
 from ..convolution import conv2d, conv2d_naive
 from ..data import shapes
 from ..constraints import Integer, check
-from ..lab.study import SEEDS
+from ..lab.study import SEEDS, study_runner
 from ..lab.tasks import grid
 
 NAME = "conv"
@@ -89,7 +88,4 @@ def summarize(options, tasks, results) -> dict:
                                  "speedup": float(np.median(np.asarray(naive) / np.asarray(fast)))}}}
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    from ..lab.study import run_study
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

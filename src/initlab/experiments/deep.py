@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from ..constraints import Integer, Options, Real, SequenceOf, check
+from ..lab.study import study_runner
 from ..lab.tasks import Task, grid
 from ..optim import Adam
 from ..spectrum import singular_values, summarize as spectrum_summary
@@ -147,9 +148,4 @@ def summarize(options, tasks, results) -> dict:
             "rates": {f"{i}@{d}": lr for (i, d), lr in chosen.items()}, "runs": runs}
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    import sys
-
-    from ..lab.study import run_study
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

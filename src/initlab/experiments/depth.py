@@ -42,7 +42,7 @@ import numpy as np
 from .. import data as D
 from ..diagnostics import signal_propagation
 from ..constraints import Boolean, Integer, Optional, Options, Real, SequenceOf, check
-from ..lab.study import SEEDS
+from ..lab.study import SEEDS, study_runner
 from ..validate import positive_int
 from ..lab.tasks import grid
 from ..layers import Conv2D, Dense, Flatten, activation_layer
@@ -258,8 +258,4 @@ def _gmean(values) -> float:
         return float(np.exp(np.mean(np.log(values))))
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    from ..lab.study import run_study
-    import sys
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

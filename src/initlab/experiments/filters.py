@@ -37,7 +37,6 @@ best kernel after training scores above that distribution's 95th percentile.
 from __future__ import annotations
 
 import math
-import sys
 from functools import lru_cache
 
 import numpy as np
@@ -48,7 +47,7 @@ from .. import init as I
 from ..diagnostics import template_scores
 from ..constraints import InstanceOf, Integer, Options, Real, Rule, SequenceOf, about, check
 from ..errors import InvalidValueError, UnknownNameError, unknown_name
-from ..lab.study import SEEDS
+from ..lab.study import SEEDS, study_runner
 from ..lab.tasks import Task, grid
 from ..layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from ..model import Sequential
@@ -391,7 +390,4 @@ def _answer(out):
     return rows
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    from ..lab.study import run_study
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

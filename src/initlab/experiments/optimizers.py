@@ -25,6 +25,7 @@ import numpy as np
 
 from ..constraints import Integer, Options, Real, SequenceOf, check
 from ..init import gain_for
+from ..lab.study import study_runner
 from ..lab.tasks import Task, grid
 from ..optim import SGD, Adam
 from .depth import _digits, check_digits_run, build, smoothed, steps_to_threshold, trailing_mean
@@ -178,9 +179,4 @@ def summarize(options, tasks, results) -> dict:
             "cells": cells}
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    import sys
-
-    from ..lab.study import run_study
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

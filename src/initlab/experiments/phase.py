@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from ..constraints import Integer, Real, SequenceOf, check
+from ..lab.study import study_runner
 from ..lab.tasks import Task, grid
 from ..optim import Adam
 from ..theory import critical_sigma_w2, depth_scales, padding_gain, vanilla_cnn
@@ -113,9 +114,4 @@ def summarize(options, tasks, results) -> dict:
     return {"settings": settings, **theory_lines(o), "accuracy": accuracy_table, "seeds": list(o["seeds"])}
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    import sys
-
-    from ..lab.study import run_study
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

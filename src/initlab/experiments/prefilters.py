@@ -33,7 +33,7 @@ from .. import data as D
 from .. import filters, patchinit
 from ..diagnostics import template_scores
 from ..constraints import Integer, Options, Real, Rule, SequenceOf, check
-from ..lab.study import SEEDS
+from ..lab.study import SEEDS, study_runner
 from ..lab.tasks import grid
 from ..layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from ..model import Sequential
@@ -314,8 +314,4 @@ def _flat_numbers(out):
     return flat
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    import sys
-    from ..lab.study import run_study
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

@@ -41,7 +41,7 @@ import numpy as np
 from .. import data as D
 from .. import patchinit
 from ..constraints import Integer, Options, Real, Rule, Satisfies, SequenceOf, check, fail, is_int
-from ..lab.study import SEEDS
+from ..lab.study import SEEDS, study_runner
 from ..lab.tasks import Task, grid
 from ..layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
 from ..losses import MSE
@@ -297,9 +297,4 @@ def summarize(options, tasks, results) -> dict:
             "filters": filters, "runs": runs}
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    import sys
-
-    from ..lab.study import run_study
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

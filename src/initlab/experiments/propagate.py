@@ -30,7 +30,6 @@ by a multiplies layer l's output by a^l exactly, so one fitted c serves every Re
 from __future__ import annotations
 
 import math
-import sys
 from functools import lru_cache
 
 import numpy as np
@@ -40,7 +39,7 @@ from .. import init as I
 from ..diagnostics import predicted_propagation, signal_propagation
 from ..constraints import InstanceOf, Integer, Options, Real, SequenceOf, about, check, fail
 from ..errors import UnknownNameError
-from ..lab.study import SEEDS
+from ..lab.study import SEEDS, study_runner
 from ..lab.tasks import grid
 from ..layers import ACTIVATION_LAYERS
 from ..lsuv import lsuv
@@ -161,7 +160,7 @@ def _images(name, batch):
 
 
 OPTIONS = {"seeds": SEEDS, "batch": Integer(2), "lr": Real(0, low_open=True),
-           "sweep_widths": SequenceOf(Integer(1), distinct_sorted=True), "data": Options(DATASETS, kind="dataset"),
+           "sweep_widths": SequenceOf(Integer(1), distinct_sorted=True, allow_empty=True), "data": Options(DATASETS, kind="dataset"),
            "inits": SequenceOf(InstanceOf(object, "an init"), what="init"),
            "activations": SequenceOf(Options([a for a in ACTIVATION_LAYERS if a != "linear"], kind="activation"),
                                      what="activation"),
@@ -329,7 +328,4 @@ def _summary(act, c) -> dict:
     return out
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    from ..lab.study import run_study
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

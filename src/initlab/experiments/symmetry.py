@@ -33,7 +33,7 @@ from .. import data as D
 from .. import init as I
 from ..diagnostics import filter_similarity, offdiagonal
 from ..constraints import Boolean, InstanceOf, Integer, Optional, Options, Real, SequenceOf, about, check
-from ..lab.study import SEEDS
+from ..lab.study import SEEDS, study_runner
 from ..lab.tasks import grid
 from ..layers import Conv2D, Dense
 from ..models import small_cnn
@@ -248,8 +248,4 @@ def summarize(options, tasks, results) -> dict:
     return out
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    from ..lab.study import run_study
-    import sys
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

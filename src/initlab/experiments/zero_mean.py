@@ -45,7 +45,7 @@ from .. import data as D
 from .. import init as I
 from ..constraints import Integer, Optional, Options, Real, Rule, SequenceOf, check
 from ..errors import unknown_name
-from ..lab.study import SEEDS
+from ..lab.study import SEEDS, study_runner
 from ..validate import real_number
 from ..lab.tasks import grid
 from ..layers import Conv2D
@@ -395,8 +395,4 @@ def label(name, shift):
     return "shifted U(0, 2a)" if shift == 1 else f"shifted U(-a + {shift:g}a, a + {shift:g}a)"
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    from ..lab.study import run_study
-    import sys
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

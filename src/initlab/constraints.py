@@ -31,9 +31,10 @@ from .errors import InitlabError, InvalidValueError, UnknownNameError, unknown_n
 class Problem(Exception):
     """A value does not fit its constraint: `detail` says what was expected and what was given."""
 
-    def __init__(self, detail: str, error: type = InvalidValueError, *, whole: bool = False):
+    def __init__(self, detail: str, error: type = InvalidValueError, *, whole: bool = False, bare: bool = False):
         super().__init__(detail)
         self.detail, self.error, self.whole = detail, error, whole   # whole: about the sequence, not an item
+        self.bare = bare     # the detail names what it is about already ("unknown activation 'x'")
 
 
 def _short(value) -> str:
@@ -112,7 +113,7 @@ class Options:
         if isinstance(value, str) and value in self.choices:
             return value
         if self.kind is not None:
-            raise Problem(str(unknown_name(self.kind, value, self.choices)), UnknownNameError)
+            raise Problem(str(unknown_name(self.kind, value, self.choices)), UnknownNameError, bare=True)
         quoted = [repr(c) for c in self.choices]
         listed = " or ".join(quoted) if len(quoted) <= 2 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
         raise Problem(f"expected {listed}, got {_short(value)}")
@@ -212,9 +213,10 @@ class Rule:
         self.param, self.test, self.error = param, test, error
 
 
-def fail(owner: str, param: str, detail: str, error: type = InvalidValueError) -> InitlabError:
-    """The error for `param` of `owner`: "<owner> <param>: <detail>", keeping param and detail."""
-    exc = error(f"{owner} {param}: {detail}".strip())
+def fail(owner: str, param: str, detail: str, error: type = InvalidValueError, bare: bool = False) -> InitlabError:
+    """The error for `param` of `owner`: "<owner> <param>: <detail>" (only the detail when
+    `bare`: it names what it is about), keeping param and detail."""
+    exc = error(detail if bare else f"{owner} {param}: {detail}".strip())
     exc.param, exc.detail = param, detail
     return exc
 
@@ -231,7 +233,7 @@ def check(owner: str, table: dict, values: dict, rules: tuple = ()) -> dict:
                 out[key] = constraint.convert(values[key])
             except Problem as problem:
                 shown = (None if problem.whole else getattr(constraint, "item_name", None)) or key
-                exc = fail(owner, shown, problem.detail, problem.error)
+                exc = fail(owner, shown, problem.detail, problem.error, problem.bare)
                 exc.param = key
                 raise exc from None
     for rule in rules:
@@ -258,4 +260,4 @@ def check_one(name: str, constraint, value):
     try:
         return constraint.convert(value)
     except Problem as problem:
-        raise fail("", name, problem.detail, problem.error) from None
+        raise fail("", name, problem.detail, problem.error, problem.bare) from None

@@ -18,7 +18,7 @@ import functools
 
 import numpy as np
 
-from . import convolution
+from . import convolution, functional as F
 from .errors import ShapeError
 from .validate import as_float_array, as_images
 
@@ -76,6 +76,17 @@ class Images:
                     f"{layer.label}: training needs more than 1 value per channel for the batch "
                     f"statistics, got input shape {x.shape} ({count} per channel); use "
                     "training=False to normalize with the running statistics")
+        return x
+
+
+class PoolWindow(Images):
+    """An NCHW batch over which the pooling layer's window fits (`functional.check_pool_input`)."""
+
+    def check(self, layer, x, training):
+        x = super().check(layer, x, training)
+        F.check_pool_input(x.shape, layer.kernel_size, layer.stride, layer.padding, layer.label,
+                           getattr(layer, "dilation", (1, 1)), getattr(layer, "ceil_mode", False),
+                           general=bool(layer.options))
         return x
 
 

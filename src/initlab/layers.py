@@ -26,7 +26,7 @@ from . import convolution, functional as F
 from . import init
 from .constraints import Boolean, Integer, Optional, Options, Pair, Real, Satisfies, check
 from .errors import CallOrderError, InvalidValueError, unknown_name
-from .layer_entry import Any, Batch, Images, Matrix, guard
+from .layer_entry import Any, Batch, Images, Matrix, PoolWindow, guard
 from .rng import as_generator
 
 DEFAULT_WEIGHT_INIT = "he_normal"
@@ -358,7 +358,7 @@ class Flatten(Layer):
 
 
 class _Pool2D(Layer):
-    INPUT = Images()
+    INPUT = PoolWindow()
     PARAMETERS = {"kernel_size": Pair(1), "stride": Optional(Pair(1)), "padding": Pair(0), "dilation": Pair(1),
                   "ceil_mode": Boolean(), "return_indices": Boolean(), "count_include_pad": Boolean(),
                   "divisor_override": Satisfies(lambda v: v is None or (isinstance(v, int) and not isinstance(
@@ -380,13 +380,12 @@ class _Pool2D(Layer):
     def forward(self, x, training=True):
         if self.options:
             return self._forward_options(x)
-        y, self._cache = type(self)._forward(x, self.kernel_size, self.stride, self.padding, where=self.label)
+        y, self._cache = type(self)._forward(x, self.kernel_size, self.stride, self.padding)
         return y
 
     def _forward_options(self, x):
         kwargs = {k: getattr(self, k) for k in self.DEFAULTS if k != "return_indices"}
-        y, self._cache = type(self)._options_forward(x, self.kernel_size, self.stride, self.padding,
-                                                     **kwargs, where=self.label)
+        y, self._cache = type(self)._options_forward(x, self.kernel_size, self.stride, self.padding, **kwargs)
         return (y, F.max_pool2d_indices(self._cache)) if self.options.get("return_indices") else y
 
     def backward(self, grad_y):
@@ -407,9 +406,9 @@ class MaxPool2D(_Pool2D):
     output size up: a last, partial window), `return_indices` (forward returns (y, indices),
     each maximum's flat position row * W + col in its input plane, as torch; such a layer ends
     a model, as in torch, since the next layer would get a pair)."""
-    _forward = staticmethod(F.max_pool2d_forward)
-    _backward = staticmethod(F.max_pool2d_backward)
-    _options_forward = staticmethod(F.max_pool2d_options_forward)
+    _forward = staticmethod(F._max_pool2d_forward)     # (the kernels: the entry checked x)
+    _backward = staticmethod(F._max_pool2d_backward)
+    _options_forward = staticmethod(F._max_pool2d_options_forward)
     DEFAULTS = dict(dilation=(1, 1), ceil_mode=False, return_indices=False)
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False,
@@ -424,9 +423,9 @@ class AvgPool2D(_Pool2D):
     PyTorch's options: `ceil_mode` (a last, partial window), `count_include_pad=False` (divide
     by the input pixels a window covers, not counting the padding), `divisor_override` (divide
     every window's sum by this number)."""
-    _forward = staticmethod(F.avg_pool2d_forward)
-    _backward = staticmethod(F.avg_pool2d_backward)
-    _options_forward = staticmethod(F.avg_pool2d_options_forward)
+    _forward = staticmethod(F._avg_pool2d_forward)     # (the kernels: the entry checked x)
+    _backward = staticmethod(F._avg_pool2d_backward)
+    _options_forward = staticmethod(F._avg_pool2d_options_forward)
     DEFAULTS = dict(ceil_mode=False, count_include_pad=True, divisor_override=None)
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,

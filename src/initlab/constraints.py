@@ -207,10 +207,12 @@ class SequenceOf:
 
 class Rule:
     """A check across parameters: `test(values) -> detail or None` (values already converted);
-    a detail is blamed on `param`."""
+    a detail is blamed on `param`. `worded`: the detail names the parameter in its own words
+    ("kernel_size must be odd ..."), so the message is "<owner> <detail>"."""
 
-    def __init__(self, param: str, test: Callable[[dict], str | None], error: type = InvalidValueError):
-        self.param, self.test, self.error = param, test, error
+    def __init__(self, param: str, test: Callable[[dict], str | None], error: type = InvalidValueError, *,
+                 worded: bool = False):
+        self.param, self.test, self.error, self.worded = param, test, error, worded
 
 
 def fail(owner: str, param: str, detail: str, error: type = InvalidValueError, bare: bool = False) -> InitlabError:
@@ -238,6 +240,10 @@ def check(owner: str, table: dict, values: dict, rules: tuple = ()) -> dict:
                 raise exc from None
     for rule in rules:
         detail = rule.test(out)
+        if detail is not None and rule.worded:
+            exc = rule.error(f"{owner} {detail}".strip())
+            exc.param, exc.detail = rule.param, detail
+            raise exc
         if detail is not None:
             raise fail(owner, rule.param, detail, rule.error)
     return out

@@ -196,7 +196,7 @@ OPTIONS = {"model": Options(MODELS, kind="filters model"),
            "lr": Real(0, low_open=True), "momentum": Real(0, 1), "weight_decay": Real(0),
            "n_images": Integer(80), "n_null": Integer(20)}
 RULES = (Rule("kernel_size", lambda o: None if o["kernel_size"] % 2 else
-              f"must be odd (templates have a centre), got {o['kernel_size']}"),)
+              f"kernel_size must be odd (templates have a centre), got {o['kernel_size']}", worded=True),)
 
 
 def _check_start(name):

@@ -165,10 +165,10 @@ OPTIONS = {"datasets": SequenceOf(Options(DATASETS, kind="dataset"), what="of sh
            "kernel_size": Integer(3), "lr": Real(0, low_open=True), "momentum": Real(0, 1)}
 RULES = (
     Rule("kernel_size", lambda o: None if o["kernel_size"] % 2 else
-         f"must be odd (the templates have a centre), got {o['kernel_size']}"),
+         f"kernel_size must be odd (the templates have a centre), got {o['kernel_size']}", worded=True),
     Rule("kernel_size", lambda o: next((      # patches are cut from whole images
-        f"{o['kernel_size']} is larger than the {name} images ({IMAGE_SIZES[name]}x{IMAGE_SIZES[name]})"
-        for name in o["datasets"] if o["kernel_size"] > IMAGE_SIZES[name]), None)),
+        f"kernel_size {o['kernel_size']} is larger than the {name} images ({IMAGE_SIZES[name]}x{IMAGE_SIZES[name]})"
+        for name in o["datasets"] if o["kernel_size"] > IMAGE_SIZES[name]), None), worded=True),
     Rule("width", lambda o: None if "hand" not in o["starts"] or o["width"] <= len(HAND_FILTERS) else
          f"the hand start has {len(HAND_FILTERS)} hand-made filters, so width is at most {len(HAND_FILTERS)}; "
          f"got {o['width']}"),

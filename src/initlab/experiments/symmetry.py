@@ -32,7 +32,7 @@ import numpy as np
 from .. import data as D
 from .. import init as I
 from ..diagnostics import filter_similarity, offdiagonal
-from ..constraints import Boolean, InstanceOf, Integer, Optional, Options, Real, SequenceOf, about, check
+from ..constraints import Boolean, InstanceOf, Integer, Optional, Real, Satisfies, SequenceOf, about, check
 from ..lab.study import SEEDS, study_runner
 from ..lab.tasks import grid
 from ..layers import Conv2D, Dense
@@ -138,7 +138,7 @@ def train_one(task) -> dict:
 # --------------------------------------------------------------------------- the grid
 
 OPTIONS = {"inits": SequenceOf(InstanceOf(object, "an initializer"), what="initializer, got none"),
-           "seeds": SEEDS, "dtype": Options(DTYPES), "steps": Integer(1), "every": Integer(1),
+           "seeds": SEEDS, "dtype": Satisfies(lambda v: isinstance(v, str) and v in DTYPES, f"one of {', '.join(DTYPES)}"), "steps": Integer(1), "every": Integer(1),
            "batch_size": Integer(1), "n_train": Optional(Integer(1)), "n_test": Optional(Integer(1)),
            "lr": Real(0, low_open=True), "momentum": Real(0, 1), "float32_control": Boolean()}
 

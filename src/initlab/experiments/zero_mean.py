@@ -315,6 +315,38 @@ def _train(task):
 
 # --------------------------------------------------------------------------- summary
 
+def _inputs_threshold(inputs, chance, fraction, window):
+    """The input runs' loss threshold, `fraction` of the way from chance to the best trailing
+    mean any of them reached (None when none is finite); fills each run's steps_to_threshold."""
+    if not inputs:
+        return None
+    best = min(float(np.min(smoothed(loss, window), initial=math.inf)) for t in inputs.values() for loss in t["loss"])
+    threshold = chance - fraction * (chance - best) if math.isfinite(best) else None
+    for t in inputs.values():
+        t["steps_to_threshold"] = [None if threshold is None else steps_to_threshold(loss, threshold, window)
+                                   for loss in t["loss"]]
+    return threshold
+
+
+def _theory(width, size) -> dict:
+    """The predicted growth per layer of a one-sided init, and where it sets in (see `theory`)."""
+    return {"window_eigenvalue": window_eigenvalue(*size),
+            "factor_per_unit_shift": predicted_factor(width, 1.0, size),
+            "factor_per_unit_shift_no_padding": predicted_factor(width, 1.0, size, padding=False),
+            "onset": onset_shift(width, size), "onset_no_padding": onset_shift(width, size, padding=False),
+            "centred_factor": centred_factor(size)}
+
+
+def _settings(o, ds) -> dict:
+    settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in o.items()}
+    settings.update(num_classes=ds.num_classes, dataset="digits", n_train=len(ds.train[0]), n_test=len(ds.test[0]),
+                    centred="U(-a, a)", shifted=f"U(-a + {o['shift']:g} a, a + {o['shift']:g} a)", a="sqrt(6 / fan_in)",
+                    variance="a^2 / 3 = 2 / fan_in for both",
+                    threshold_rule=f"{o['fraction']:g} of the way from chance (ln {ds.num_classes}) to the best "
+                                   "trailing-mean loss any input run reached")
+    return settings
+
+
 def summarize(options, tasks, results) -> dict:
     """Measurements only (the claims are in `initlab.claims.zero_mean`):
 
@@ -363,29 +395,11 @@ def summarize(options, tasks, results) -> dict:
         t["initial_loss"] = [loss[0] for loss in t["loss"]]
         t["diverged"] = [any(v is None for v in loss) for loss in t["loss"]]
     chance = math.log(ds.num_classes)
-    threshold = None
-    if inputs:
-        best = min(float(np.min(smoothed(loss, o["window"]), initial=math.inf)) for t in inputs.values()
-                   for loss in t["loss"])
-        threshold = chance - o["fraction"] * (chance - best) if math.isfinite(best) else None
-        for t in inputs.values():
-            t["steps_to_threshold"] = [None if threshold is None else steps_to_threshold(loss, threshold, o["window"])
-                                       for loss in t["loss"]]
-    size = ds.image_size
-    theory = {"window_eigenvalue": window_eigenvalue(*size),
-              "factor_per_unit_shift": predicted_factor(o["width"], 1.0, size),
-              "factor_per_unit_shift_no_padding": predicted_factor(o["width"], 1.0, size, padding=False),
-              "onset": onset_shift(o["width"], size), "onset_no_padding": onset_shift(o["width"], size, padding=False),
-              "centred_factor": centred_factor(size)}
-    settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in o.items()}
-    settings.update(num_classes=ds.num_classes, dataset="digits", n_train=len(ds.train[0]), n_test=len(ds.test[0]),
-                    centred="U(-a, a)", shifted=f"U(-a + {o['shift']:g} a, a + {o['shift']:g} a)", a="sqrt(6 / fan_in)",
-                    variance="a^2 / 3 = 2 / fan_in for both",
-                    threshold_rule=f"{o['fraction']:g} of the way from chance (ln {ds.num_classes}) to the best "
-                                   "trailing-mean loss any input run reached")
-    return {"settings": settings, "inits": list(o["inits"]), "inputs": list(o["inputs"]),
+    threshold = _inputs_threshold(inputs, chance, o["fraction"], o["window"])
+    return {"settings": _settings(o, ds), "inits": list(o["inits"]), "inputs": list(o["inputs"]),
             "labels": {n: label(n, o["shift"]) for n in o["inits"]}, "layers": list(range(1, o["depth"] + 1)),
-            "steps": steps, "sweep": sweep, "theory": theory, "propagation": propagation_at, "weights": weights,
+            "steps": steps, "sweep": sweep, "theory": _theory(o["width"], ds.image_size), "propagation": propagation_at,
+            "weights": weights,
             "training": training, "input_runs": inputs, "chance_loss": chance, "inputs_threshold": threshold}
 
 

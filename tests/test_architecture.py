@@ -17,12 +17,13 @@ import initlab
 SRC = Path(initlab.__file__).parent
 
 FLOORS = {
-    "errors": 0, "rng": 0, "validate": 0, "atomic": 0, "bounded": 0,
+    "errors": 0, "rng": 0, "validate": 0, "constraints": 0, "atomic": 0, "bounded": 0,
     "init": 1, "filters": 1, "convolution": 1, "functional": 1,
-    "layers": 2, "losses": 2,
-    "model": 3, "models": 3, "optim": 3, "data": 3, "recompute": 3, "schedules": 3,
-    "train": 4, "run_state": 4, "checkpoint": 4, "trained": 4, "runfolder": 4,
-    "diagnostics": 5, "propagation": 5, "lsuv": 5, "patchinit": 5, "patches": 5, "theory": 5, "spectrum": 5, "initializers": 5,
+    "layers": 2, "layer_entry": 2, "losses": 2,
+    "model": 3, "state_checks": 3, "models": 3, "optim": 3, "optim_checks": 3, "data": 3, "recompute": 3, "schedules": 3,
+    "train": 4, "fit_checks": 4, "run_state": 4, "checkpoint": 4, "trained": 4, "runfolder": 4,
+    "diagnostics": 5, "propagation": 5, "lsuv": 5, "patchinit": 5, "patches": 5, "theory": 5, "spectrum": 5,
+    "initializers": 5,
     "experiments": 6, "estimator": 6, "lab": 6, "claims": 6,
     "plots": 7, "report": 7,
     "cli": 8,

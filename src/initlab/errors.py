@@ -11,7 +11,11 @@ from typing import Iterable
 
 
 class InitlabError(Exception):
-    """Base class of every error initlab raises on purpose."""
+    """Base class of every error initlab raises on purpose. An error about one parameter
+    (`constraints.check`) keeps its key as `param` and "expected ..., got ..." as `detail`."""
+
+    param: str | None = None
+    detail: str | None = None
 
 
 class ShapeError(InitlabError, ValueError):

@@ -29,6 +29,7 @@ from sklearn.utils.validation import (check_array, check_consistent_length, chec
 
 from . import functional as F
 from . import init
+from .constraints import Integer, Optional, Options, Real, check
 from .errors import DataError, DivergenceError, InvalidValueError, ShapeError, UnknownNameError, unknown_name
 from .layers import ACTIVATION_LAYERS
 from .model import Sequential
@@ -36,7 +37,7 @@ from .models import MODELS, build, parse_name
 from .optim import DEFAULT_LR, SGD, Adam, build_optimizer
 from .rng import as_generator
 from .train import batches_per_pass, train_steps
-from .validate import positive_int, real_number
+from .validate import positive_int
 
 __all__ = ["CNNClassifier", "AUTO_SMALL_MODEL", "DEFAULT_LR", "check_model"]
 
@@ -45,6 +46,13 @@ __all__ = ["CNNClassifier", "AUTO_SMALL_MODEL", "DEFAULT_LR", "check_model"]
 AUTO_SMALL_MODEL = "plain:2x16"
 _PREDICT_BATCH = 256
 _NO_Y = "no_validation"   # scikit-learn's marker for "no y given" (y=None is a user's error)
+
+
+# the hyper-parameters checked at fit time (as scikit-learn requires), in this order
+PARAMETERS = {"init_scale": Real(0.0), "activation": Options(ACTIVATION_LAYERS, kind="activation"),
+              "optimizer": Options(("adam", "sgd"), kind="optimizer"), "lr": Optional(Real(0.0, low_open=True)),
+              "momentum": Real(0.0, 1.0), "weight_decay": Real(0.0), "epochs": Integer(1), "batch_size": Integer(1),
+              "clip_grad_norm": Optional(Real(0.0, low_open=True))}
 
 
 def _is_no_y(y):
@@ -181,22 +189,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _check_params(self):
         """Validate the hyper-parameters (at fit time, as scikit-learn requires)."""
         check_model(self.model)
-        init.scaled(self.weight_init, real_number(self.init_scale, "init_scale", low=0.0))
-        # a name that is not a string (['relu'], {}) is unknown, not an 'unhashable' TypeError
-        if not isinstance(self.activation, str) or self.activation not in ACTIVATION_LAYERS:
-            raise unknown_name("activation", self.activation, ACTIVATION_LAYERS)
-        if not isinstance(self.optimizer, str) or self.optimizer not in ("adam", "sgd"):
-            raise unknown_name("optimizer", self.optimizer, ("adam", "sgd"))
-        if self.lr is not None:
-            real_number(self.lr, "lr", low=0.0, low_open=True)
-        real_number(self.momentum, "momentum", low=0.0, high=1.0)
-        real_number(self.weight_decay, "weight_decay", low=0.0)
-        positive_int(self.epochs, "epochs")
-        positive_int(self.batch_size, "batch_size")
+        params = check("", PARAMETERS, {key: getattr(self, key) for key in PARAMETERS})
+        init.scaled(self.weight_init, params["init_scale"])
         if self.image_shape is not None:
             _check_image_shape(self.image_shape, "image_shape", none_ok=True)
-        if self.clip_grad_norm is not None:
-            real_number(self.clip_grad_norm, "clip_grad_norm", low=0.0, low_open=True)
         _float_dtype(self.dtype)
 
     def _np_dtype(self):

@@ -39,19 +39,33 @@ def _pool_args(kernel_size, stride, padding):
     return kernel, stride, pair(padding, "padding")
 
 
-def _pool_offsets(x, kernel, stride, padding, pad_value, where):
+def check_pool_input(x_shape, kernel, stride, padding, where, dilation=(1, 1), ceil_mode=False, general=False):
+    """A pooling window over an input of shape x_shape, checked where the input enters (the
+    public functions below, the pooling layers' entry): a 4-D input, padding at most half the
+    kernel (PyTorch's rule), and at least one window (`general`: the options path's sizes)."""
+    if len(x_shape) != 4:
+        raise ShapeError(f"{where}: expected a 4-D NCHW input, got shape {tuple(x_shape)}")
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ShapeError(f"{where}: padding {padding} must be at most half the kernel {kernel}")
+    if not general:
+        _output_hw(x_shape, kernel, stride, padding, where)
+        return
+    out = [pool_output_size(size, k, s, p, d, ceil_mode)
+           for size, k, s, p, d in zip(x_shape[2:], kernel, stride, padding, dilation)]
+    if min(out) < 1:
+        raise ShapeError(f"{where}: input {tuple(x_shape[2:])} is smaller than the dilated kernel "
+                         f"{tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))} with padding {padding}")
+
+
+def _pool_offsets(x, kernel, stride, padding, pad_value):
     """For each kernel offset (u, v), the strided view xpad[:, :, u + sh*i, v + sw*j] of the
     input over all windows at once: KH*KW views of shape (N, C, OH, OW).
 
     Pooling then reduces these views elementwise, which is much faster than reducing a
     (N, C, OH, OW, KH, KW) window view along its short last axes.
     """
-    if x.ndim != 4:
-        raise ShapeError(f"{where}: expected a 4-D NCHW input, got shape {x.shape}")
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    if ph > kh // 2 or pw > kw // 2:
-        raise ShapeError(f"{where}: padding {padding} must be at most half the kernel {kernel}")
-    oh, ow = _output_hw(x.shape, kernel, stride, padding, where)
+    oh, ow = conv_output_size(x.shape[2], kh, sh, ph), conv_output_size(x.shape[3], kw, sw, pw)
     xp = _pad(x, padding, pad_value)
     return [xp[:, :, u:u + sh * oh:sh, v:v + sw * ow:sw] for u in range(kh) for v in range(kw)]
 
@@ -64,13 +78,14 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, *, where="max_poo
     input is -inf points at its first input position, never at the padding.
     """
     x = as_float_array(x, f"{where} input", finite=False)
-    return _max_pool2d_forward(x, kernel_size, stride, padding, where=where)
-
-
-def _max_pool2d_forward(x, kernel_size, stride=None, padding=0, *, where="max_pool2d"):
-    """`max_pool2d_forward` for a float32/float64 ndarray x."""
     kernel, stride, padding = _pool_args(kernel_size, stride, padding)
-    views = _pool_offsets(x, kernel, stride, padding, -np.inf, where)
+    check_pool_input(x.shape, kernel, stride, padding, where)
+    return _max_pool2d_forward(x, kernel, stride, padding)
+
+
+def _max_pool2d_forward(x, kernel, stride, padding):
+    """`max_pool2d_forward` for a float32/float64 ndarray x and checked pairs."""
+    views = _pool_offsets(x, kernel, stride, padding, -np.inf)
     index_type = np.uint8 if len(views) < 256 else np.int32
     y, argmax = _max_and_first_argmax(views, 0, index_type)
     if np.ndim(argmax) == 0:    # a 1x1 window: every position wins its own window
@@ -169,13 +184,14 @@ def _max_pool2d_backward(grad_y, cache: PoolCache):
 def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, *, where="avg_pool2d"):
     """y[n, c, i, j] = mean of the window (zero padding counts, as PyTorch's default)."""
     x = as_float_array(x, f"{where} input", finite=False)
-    return _avg_pool2d_forward(x, kernel_size, stride, padding, where=where)
-
-
-def _avg_pool2d_forward(x, kernel_size, stride=None, padding=0, *, where="avg_pool2d"):
-    """`avg_pool2d_forward` for a float32/float64 ndarray x."""
     kernel, stride, padding = _pool_args(kernel_size, stride, padding)
-    views = _pool_offsets(x, kernel, stride, padding, 0.0, where)
+    check_pool_input(x.shape, kernel, stride, padding, where)
+    return _avg_pool2d_forward(x, kernel, stride, padding)
+
+
+def _avg_pool2d_forward(x, kernel, stride, padding):
+    """`avg_pool2d_forward` for a float32/float64 ndarray x and checked pairs."""
+    views = _pool_offsets(x, kernel, stride, padding, 0.0)
     y = views[0].copy(order="K")     # keeps the input's memory order
     for view in views[1:]:
         y += view
@@ -225,18 +241,11 @@ def pool_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False)
     return out
 
 
-def _option_windows(x, kernel, stride, padding, dilation, ceil_mode, pad_value, where):
+def _option_windows(x, kernel, stride, padding, dilation, ceil_mode, pad_value):
     """The KH*KW strided views xpad[:, :, u*dh + sh*i, v*dw + sw*j] (each (N, C, OH, OW)) of the
     input padded with pad_value, on the right also as far as ceil_mode's last windows reach."""
-    if x.ndim != 4:
-        raise ShapeError(f"{where}: expected a 4-D NCHW input, got shape {x.shape}")
-    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ShapeError(f"{where}: padding {padding} must be at most half the kernel {kernel}")
     out = tuple(pool_output_size(size, k, s, p, d, ceil_mode)
                 for size, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
-    if min(out) < 1:
-        raise ShapeError(f"{where}: input {x.shape[2:]} is smaller than the dilated kernel "
-                         f"{tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))} with padding {padding}")
     extra = [max((o - 1) * s + d * (k - 1) + 1 - (size + 2 * p), 0)
              for o, s, d, k, size, p in zip(out, stride, dilation, kernel, x.shape[2:], padding)]
     (ph, pw), (oh, ow), (sh, sw), (dh, dw) = padding, out, stride, dilation
@@ -259,7 +268,13 @@ def max_pool2d_options_forward(x, kernel_size, stride=None, padding=0, dilation=
     x = as_float_array(x, f"{where} input", finite=False)
     kernel, stride, padding = _pool_args(kernel_size, stride, padding)
     dilation = pair(dilation, "dilation", minimum=1)
-    views, out, _ = _option_windows(x, kernel, stride, padding, dilation, ceil_mode, -np.inf, where)
+    check_pool_input(x.shape, kernel, stride, padding, where, dilation, ceil_mode, general=True)
+    return _max_pool2d_options_forward(x, kernel, stride, padding, dilation, ceil_mode)
+
+
+def _max_pool2d_options_forward(x, kernel, stride, padding, dilation, ceil_mode):
+    """`max_pool2d_options_forward` for a float32/float64 ndarray x and checked options."""
+    views, out, _ = _option_windows(x, kernel, stride, padding, dilation, ceil_mode, -np.inf)
     index_type = np.uint8 if len(views) < 256 else np.int32
     y, argmax = _max_and_first_argmax(views, 0, index_type)
     y = np.array(y)                      # a 1x1 kernel returns the view itself
@@ -289,7 +304,13 @@ def avg_pool2d_options_forward(x, kernel_size, stride=None, padding=0, ceil_mode
     (count_include_pad), or the number of input pixels it covers. Returns (y, cache)."""
     x = as_float_array(x, f"{where} input", finite=False)
     kernel, stride, padding = _pool_args(kernel_size, stride, padding)
-    views, out, _ = _option_windows(x, kernel, stride, padding, (1, 1), ceil_mode, 0.0, where)
+    check_pool_input(x.shape, kernel, stride, padding, where, (1, 1), ceil_mode, general=True)
+    return _avg_pool2d_options_forward(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def _avg_pool2d_options_forward(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    """`avg_pool2d_options_forward` for a float32/float64 ndarray x and checked options."""
+    views, out, _ = _option_windows(x, kernel, stride, padding, (1, 1), ceil_mode, 0.0)
     counts = []
     for o, size, k, s, p in zip(out, x.shape[2:], kernel, stride, padding):
         start = s * np.arange(o) - p

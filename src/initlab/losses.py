@@ -6,13 +6,13 @@ also takes PyTorch's options (weights, ignore_index, label smoothing, reductions
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from . import functional as F
 from .errors import CallOrderError, InvalidValueError, ShapeError
-from .validate import as_float_array, as_labels, real_number
+from .constraints import Integer, Real, Satisfies, check
+from .validate import as_float_array, as_labels
 
 
 def _after_forward(loss, name):
@@ -42,6 +42,8 @@ class SoftmaxCrossEntropy:
     """
 
     REDUCTIONS = ("mean", "sum", "none")
+    PARAMETERS = {"ignore_index": Integer(), "reduction": Satisfies(lambda v: v in ("mean", "sum", "none"),
+                                                                      "one of ['mean', 'sum', 'none']"), "label_smoothing": Real(0, 1)}
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         if weight is not None:
@@ -49,13 +51,10 @@ class SoftmaxCrossEntropy:
             if weight.ndim != 1 or (weight < 0).any():
                 raise InvalidValueError(f"SoftmaxCrossEntropy weight: expected a 1-D array of per-class "
                                         f"weights >= 0, got shape {weight.shape}")
-        if not isinstance(ignore_index, numbers.Integral) or isinstance(ignore_index, bool):
-            raise InvalidValueError(f"SoftmaxCrossEntropy ignore_index: expected an integer, got {ignore_index!r}")
-        if reduction not in self.REDUCTIONS:
-            raise InvalidValueError(f"SoftmaxCrossEntropy reduction: expected one of {list(self.REDUCTIONS)}, "
-                                    f"got {reduction!r}")
-        self.weight, self.ignore_index, self.reduction = weight, int(ignore_index), reduction
-        self.label_smoothing = real_number(label_smoothing, "SoftmaxCrossEntropy label_smoothing", low=0, high=1)
+        given = check("SoftmaxCrossEntropy", self.PARAMETERS, dict(
+            ignore_index=ignore_index, reduction=reduction, label_smoothing=label_smoothing))
+        self.weight = weight
+        self.ignore_index, self.reduction, self.label_smoothing = given.values()
         # the defaults keep the plain path above; any option takes the general one
         self._plain = weight is None and reduction == "mean" and self.label_smoothing == 0
 

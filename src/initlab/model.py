@@ -5,13 +5,14 @@ exactly those of the equivalent `torch.nn.Sequential`, so weights move between t
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import numpy as np
 
 from . import recompute
-from .errors import CallOrderError, CheckpointError, InvalidValueError, ShapeError
+from .errors import CallOrderError, InvalidValueError, ShapeError
 from .layers import Layer, layer_from_config
+from .state_checks import check_config, check_state, example_shape
 from .validate import positive_int
 
 
@@ -171,28 +172,7 @@ class Sequential:
         survive the cast to the model's dtype (non-finite weights, float32 overflow, fractional
         or negative counts) raise CheckpointError naming the tensor; the model is left as it was.
         """
-        if not isinstance(state, Mapping):
-            raise InvalidValueError(f"load_state_dict: expected a dict of name -> array, got {type(state).__name__}")
-        expected = self.expected_state()
-        missing = [k for k in expected if k not in state]
-        unexpected = [k for k in state if k not in expected]
-        if missing:
-            raise CheckpointError(f"state dict is missing tensor(s) {missing} (model expects {list(expected)})")
-        if strict and unexpected:
-            raise CheckpointError(f"state dict has unexpected tensor(s) {unexpected}; pass strict=False to ignore")
-        for key, (shape, dtype) in expected.items():
-            try:
-                found = np.shape(state[key])
-            except ValueError as exc:     # a ragged list
-                raise CheckpointError(f"tensor '{key}': expected an array, got a ragged {type(state[key]).__name__} "
-                                      f"({exc})") from None
-            if tuple(found) != tuple(shape):
-                raise CheckpointError(f"tensor '{key}': expected shape {tuple(shape)}, found {tuple(found)}")
-            _check_lossless(key, np.asarray(state[key]), np.dtype(dtype))
-            index, name = key.split(".", 1)
-            problem = self.layers[int(index)].state_problem(name, np.asarray(state[key]))
-            if problem:
-                raise CheckpointError(f"tensor '{key}': {problem}")
+        expected = check_state(self, state, strict)
         for key, (_, dtype) in expected.items():
             index, name = key.split(".", 1)
             layer = self.layers[int(index)]
@@ -220,31 +200,16 @@ class Sequential:
         """Rebuild the architecture (weights zero, to be loaded); inits are kept as records.
         Every layer takes the config's "dtype" unless its own entry names another (None: a
         layer without parameters that computes in its input's dtype)."""
-        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-            raise CheckpointError(f"model config: expected {{'layers': [...], 'dtype': ...}}, got {str(config)[:80]}")
-        dtype = config.get("dtype", "float32")
-        if dtype not in ("float32", "float64"):
-            raise CheckpointError(f"model config: dtype must be 'float32' or 'float64', got {dtype!r}")
         layers = []
-        for index, entry in enumerate(config["layers"]):
-            if not isinstance(entry, dict):
-                raise CheckpointError(f"model config: layer {index} must be a dict with a 'type', got {entry!r}")
-            layer_dtype = entry.get("dtype", dtype)
-            if layer_dtype not in ("float32", "float64", None):
-                raise CheckpointError(f"model config: layer {index} dtype must be 'float32', 'float64' or "
-                                      f"None, got {layer_dtype!r}")
+        for entry, layer_dtype in check_config(config):
             layer = layer_from_config(entry, dtype=None if layer_dtype is None else np.dtype(layer_dtype))
-            inits = entry.get("init", layer.init_names)
-            if not (isinstance(inits, dict) and all(isinstance(v, str) for v in inits.values())):
-                raise CheckpointError(f"model config: layer {index} 'init' must map parameter names to "
-                                      f"initializer names, got {str(inits)[:80]}")
-            layer.init_names = dict(inits)
+            layer.init_names = dict(entry.get("init", layer.init_names))
             layers.append(layer)
         return cls(layers)
 
     def summary_rows(self, input_shape):
         """[(label, output shape, parameter count, initializers)] for an input (C, H, W) or (N, C, H, W)."""
-        shape = _input_shape(input_shape)
+        shape = example_shape(input_shape)
         x = np.zeros((1, *shape), dtype=self.dtype)
         rows = []
         for index, layer in enumerate(self.layers):
@@ -293,48 +258,3 @@ class Sequential:
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential(\n  {inner}\n)"
-
-
-def _input_shape(input_shape) -> tuple:
-    """An example's shape (C, H, W) of positive ints, or a batch's (N, C, H, W) or (N, features)
-    whose N is ignored (anything: 0, None, "N"); returned as (C, H, W) or (features,)."""
-    given = input_shape
-    try:
-        shape = tuple(input_shape)
-    except TypeError:
-        shape = None
-    sizes = None if shape is None or len(shape) not in (2, 3, 4) else shape if len(shape) == 3 else shape[1:]
-    if sizes is None or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1
-                                for d in sizes):
-        raise ShapeError(f"summary: expected an input shape (C, H, W), (N, C, H, W) or (N, features) "
-                         f"of positive integers (N is ignored), got {given!r}")
-    return tuple(int(d) for d in sizes)
-
-
-def _check_lossless(key: str, value: np.ndarray, dtype: np.dtype):
-    """Refuse a state-dict value that is not numbers, or would change when cast to `dtype`:
-    a weight must be finite (a NaN can only come from a diverged run) and stay finite in
-    `dtype`; an integer buffer (a count, such as num_batches_tracked) must hold whole numbers
-    >= 0 that fit."""
-    if value.dtype.kind not in "biuf":
-        raise CheckpointError(f"tensor '{key}': expected numbers, found dtype {value.dtype}")
-    if value.dtype.kind == "f" and not np.isfinite(value).all():
-        raise CheckpointError(f"tensor '{key}': holds non-finite values (NaN or Inf); a diverged run's?")
-    if dtype.kind == "f":
-        with np.errstate(over="ignore"):
-            if not np.isfinite(value.astype(dtype)).all():
-                raise CheckpointError(f"tensor '{key}': values up to {np.abs(value).max():.3g} overflow {dtype}")
-    elif dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        whole = value.dtype.kind != "f" or bool((value == np.round(value)).all())
-        # a float bound: float(info.max) rounds up to 2**63, which would pass a `>` test and wrap
-        beyond = bool(value.size) and bool(
-            value.max() >= 2.0 ** (info.bits - (dtype.kind == "i")) if value.dtype.kind == "f"
-            else value.max() > info.max)
-        if not whole or (value.size and (value.min() < 0 or beyond)):
-            raise CheckpointError(f"tensor '{key}': expected whole numbers in [0, {info.max}] for a "
-                                  f"{dtype} count, found {_preview(value)}")
-
-
-def _preview(value: np.ndarray) -> str:
-    return np.array2string(value.reshape(-1)[:4], threshold=4)

@@ -19,13 +19,14 @@ import math
 
 import numpy as np
 
+from .constraints import AllOf, Boolean, Real, Rule, Satisfies, SequenceOf, check
 from .errors import InvalidValueError, unknown_name
+from .optim_checks import check_param_groups, check_state
 from .schedules import as_schedule
-from .validate import real_number
 
 # the learning rate a run takes when none is given, by optimizer (the CLI and the estimator)
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3}
-GROUP_OPTIONS = ("lr", "weight_decay")     # what a parameter group may set for its parameters
+
 
 
 class Optimizer:
@@ -33,55 +34,17 @@ class Optimizer:
     the parameter groups and the learning-rate schedule."""
 
     BUFFERS: tuple[str, ...] = ()     # the per-parameter state a subclass keeps
+    PARAMETERS = {"lr": Real(0, low_open=True), "weight_decay": Real(0)}
 
     def __init__(self, model, lr, weight_decay=0.0, param_groups=(), schedule=None):
         self.model = model
-        self.lr = real_number(lr, f"{type(self).__name__} lr", low=0, low_open=True)
-        self.weight_decay = real_number(weight_decay, f"{type(self).__name__} weight_decay", low=0)
-        self.param_groups = self._check_groups(param_groups)
+        self.lr, self.weight_decay = check(type(self).__name__, self.PARAMETERS,
+                                           dict(lr=lr, weight_decay=weight_decay)).values()
+        self.param_groups = check_param_groups(f"{type(self).__name__} param_groups", param_groups, model)
         self.schedule = as_schedule(schedule, f"{type(self).__name__} schedule")
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self.steps = 0
         self._group_of: dict[str, int | None] = {}
-
-    def _check_groups(self, groups) -> list[dict]:
-        """Each group {"params": [patterns], "lr"?: x, "weight_decay"?: y}, every pattern naming
-        a parameter of the model, no parameter in two groups (as PyTorch refuses)."""
-        where = f"{type(self).__name__} param_groups"
-        if not isinstance(groups, (list, tuple)):
-            raise InvalidValueError(f"{where}: expected a list of dicts like [{{'params': ['*.bias'], "
-                                    f"'weight_decay': 0.0}}], got {type(groups).__name__}")
-        keys = [f"{i}.{name}" for i, layer in enumerate(self.model.layers)
-                for name in dict.fromkeys([*layer.params, *getattr(layer, "init_names", {})])]
-        checked, owner = [], {}
-        for i, group in enumerate(groups):
-            if not isinstance(group, dict) or "params" not in group:
-                raise InvalidValueError(f"{where}[{i}]: expected a dict with 'params' (a list of parameter "
-                                        f"names or patterns such as '*.bias'), got {group!r}")
-            patterns = group["params"]
-            patterns = [patterns] if isinstance(patterns, str) else patterns
-            if not isinstance(patterns, (list, tuple)) or not all(isinstance(p, str) for p in patterns):
-                raise InvalidValueError(f"{where}[{i}] params: expected a list of parameter names or "
-                                        f"patterns such as ['*.bias'], got {group['params']!r}")
-            for key in group:
-                if key != "params" and key not in GROUP_OPTIONS:
-                    raise unknown_name(f"option of {where}[{i}]", key, ["params", *GROUP_OPTIONS])
-            for pattern in patterns:
-                matched = [k for k in keys if fnmatch.fnmatchcase(k, pattern)]
-                if not matched:
-                    raise InvalidValueError(f"{where}[{i}] params: {pattern!r} names no parameter of the "
-                                            f"model (its parameters: {', '.join(keys)})")
-                for key in matched:
-                    if owner.setdefault(key, i) != i:
-                        raise InvalidValueError(f"{where}[{i}] params: {key!r} is already in group "
-                                                f"{owner[key]}; a parameter belongs to one group")
-            options = {"params": list(patterns)}
-            if "lr" in group:
-                options["lr"] = real_number(group["lr"], f"{where}[{i}] lr", low=0, low_open=True)
-            if "weight_decay" in group:
-                options["weight_decay"] = real_number(group["weight_decay"], f"{where}[{i}] weight_decay", low=0)
-            checked.append(options)
-        return checked
 
     def _group(self, key):
         """The index of the group that names parameter `key`, or None (the optimizer's own values)."""
@@ -137,37 +100,8 @@ class Optimizer:
     def load_state_dict(self, flat):
         """Restore what `state_dict` returned: every buffer must belong to a parameter of the
         model, with its shape; InvalidValueError naming the first that does not (nothing changes)."""
-        where = f"{type(self).__name__}.load_state_dict"
-        if not isinstance(flat, dict):
-            raise InvalidValueError(f"{where}: expected a dict like state_dict()'s, got {type(flat).__name__}")
-        params = {key: layer.params[name] for key, layer, name in self.model.named_parameters()}
-        state: dict[str, dict[str, np.ndarray]] = {}
-        for name, value in flat.items():
-            if name == "steps":
-                continue
-            key, _, buf = str(name).rpartition(".")
-            if key not in params or buf not in self.BUFFERS:
-                raise InvalidValueError(
-                    f"{where}: unexpected entry {name!r}; expected '<parameter>.<buffer>' with a "
-                    f"parameter of the model (e.g. {next(iter(params), '0.weight')!r}) and a buffer "
-                    f"in {list(self.BUFFERS)}")
-            value = np.asarray(value)
-            if value.shape != params[key].shape or value.dtype.kind != "f":
-                raise InvalidValueError(
-                    f"{where}: {name!r} is {value.dtype}{list(value.shape)}, expected a float array of "
-                    f"shape {list(params[key].shape)} like parameter {key!r}")
-            state.setdefault(key, {})[buf] = value.astype(params[key].dtype, copy=True)
-        for key, bufs in state.items():        # a parameter's state is all of its buffers or none
-            if set(bufs) != set(self.BUFFERS):
-                missing = sorted(set(self.BUFFERS) - set(bufs))
-                raise InvalidValueError(f"{where}: parameter {key!r} has {sorted(bufs)} but not {missing}; "
-                                        f"expected all of {list(self.BUFFERS)}")
-        steps = flat.get("steps", 0)
-        count = np.ndim(steps) == 0 and np.asarray(steps).dtype.kind in "iuf"
-        if not (count and float(steps).is_integer() and steps >= 0):
-            raise InvalidValueError(f"{where}: 'steps' must be an integer >= 0, got {steps!r}")
-        self.state = state
-        self.steps = int(steps)
+        self.state, steps = check_state(f"{type(self).__name__}.load_state_dict", flat, self.model, self.BUFFERS)
+        self.steps = steps
 
 
 class SGD(Optimizer):
@@ -180,15 +114,15 @@ class SGD(Optimizer):
     """
 
     BUFFERS = ("momentum_buffer",)
+    SGD_PARAMETERS = {"momentum": Real(0, 1), "dampening": Real(0, 1)}
+    SGD_RULES = (Rule("nesterov", lambda o: None if not o["nesterov"] or (o["momentum"] > 0 and o["dampening"] == 0)
+                      else "requires momentum > 0 and dampening 0"),)
 
     def __init__(self, model, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, dampening=0.0,
                  param_groups=(), schedule=None):
         super().__init__(model, lr, weight_decay, param_groups, schedule)
-        self.momentum = real_number(momentum, "SGD momentum", low=0, high=1)
-        self.dampening = real_number(dampening, "SGD dampening", low=0, high=1)
-        self.nesterov = bool(nesterov)
-        if self.nesterov and (self.momentum == 0 or self.dampening != 0):
-            raise InvalidValueError("SGD nesterov: requires momentum > 0 and dampening 0")
+        self.momentum, self.dampening, self.nesterov = check("SGD", self.SGD_PARAMETERS, dict(
+            momentum=momentum, dampening=dampening, nesterov=bool(nesterov)), self.SGD_RULES).values()
 
     def _update(self, key, param, grad, lr, weight_decay):
         if weight_decay:
@@ -218,18 +152,15 @@ class Adam(Optimizer):
     """
 
     DECOUPLED = False     # AdamW: weight decay shrinks p directly instead of entering g
+    ADAM_PARAMETERS = {"betas": AllOf(Satisfies(lambda b: isinstance(b, (tuple, list)) and len(b) == 2,
+                                                "a pair (beta1, beta2)"), SequenceOf(Real(0, 1, high_open=True))),
+                       "eps": Real(0, low_open=True), "amsgrad": Boolean()}
 
     def __init__(self, model, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
                  param_groups=(), schedule=None):
-        label = type(self).__name__
         super().__init__(model, lr, weight_decay, param_groups, schedule)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise InvalidValueError(f"{label} betas: expected a pair (beta1, beta2), got {betas!r}")
-        self.betas = tuple(real_number(b, f"{label} betas", low=0, high=1, high_open=True) for b in betas)
-        self.eps = real_number(eps, f"{label} eps", low=0, low_open=True)
-        if not isinstance(amsgrad, (bool, np.bool_)):
-            raise InvalidValueError(f"{label} amsgrad: expected True or False, got {amsgrad!r}")
-        self.amsgrad = bool(amsgrad)
+        self.betas, self.eps, self.amsgrad = check(type(self).__name__, self.ADAM_PARAMETERS,
+                                                   dict(betas=betas, eps=eps, amsgrad=amsgrad)).values()
         self.BUFFERS = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.amsgrad else ())
 
     def step(self):

@@ -18,6 +18,7 @@ import inspect
 import math
 
 from .errors import InvalidValueError, unknown_name
+from .constraints import AllOf, Integer, Options, Real, Satisfies, SequenceOf, check
 from .validate import positive_int, real_number
 
 
@@ -25,6 +26,12 @@ class Schedule:
     """Base: `lr(base_lr, t)` and `config()` (a JSON-able dict that `build_schedule` rebuilds)."""
 
     name = ""
+    PARAMETERS: dict = {}     # the constructor's constraints (initlab.constraints)
+
+    def _given(self, **values):
+        """Set the constructor's arguments as attributes, each checked against PARAMETERS."""
+        for key, value in check(type(self).__name__, self.PARAMETERS, values).items():
+            setattr(self, key, value)
 
     def lr(self, base_lr: float, t: int) -> float:
         raise NotImplementedError
@@ -42,9 +49,10 @@ class StepLR(Schedule):
 
     name = "step"
 
+    PARAMETERS = {"step_size": Integer(1), "gamma": Real(0, low_open=True)}
+
     def __init__(self, step_size, gamma=0.1):
-        self.step_size = positive_int(step_size, "StepLR step_size")
-        self.gamma = real_number(gamma, "StepLR gamma", low=0, low_open=True)
+        self._given(step_size=step_size, gamma=gamma)
 
     def lr(self, base_lr, t):
         return base_lr * self.gamma ** (t // self.step_size)
@@ -58,12 +66,13 @@ class MultiStepLR(Schedule):
 
     name = "multistep"
 
+    PARAMETERS = {"milestones": AllOf(Satisfies(lambda m: isinstance(m, (list, tuple)) and len(m) > 0,
+                                                "a non-empty list of step numbers"), SequenceOf(Integer(0))),
+                  "gamma": Real(0, low_open=True)}
+
     def __init__(self, milestones, gamma=0.1):
-        if not isinstance(milestones, (list, tuple)) or not milestones:
-            raise InvalidValueError(f"MultiStepLR milestones: expected a non-empty list of step "
-                                    f"numbers, got {milestones!r}")
-        self.milestones = sorted(positive_int(m, "MultiStepLR milestones", minimum=0) for m in milestones)
-        self.gamma = real_number(gamma, "MultiStepLR gamma", low=0, low_open=True)
+        self._given(milestones=milestones, gamma=gamma)
+        self.milestones = sorted(self.milestones)
 
     def lr(self, base_lr, t):
         # a repeated milestone decays twice, as in PyTorch (it counts milestones with a Counter)
@@ -78,8 +87,10 @@ class ExponentialLR(Schedule):
 
     name = "exponential"
 
+    PARAMETERS = {"gamma": Real(0, low_open=True)}
+
     def __init__(self, gamma):
-        self.gamma = real_number(gamma, "ExponentialLR gamma", low=0, low_open=True)
+        self._given(gamma=gamma)
 
     def lr(self, base_lr, t):
         return base_lr * self.gamma ** t
@@ -95,9 +106,10 @@ class CosineAnnealingLR(Schedule):
 
     name = "cosine"
 
+    PARAMETERS = {"T_max": Integer(1), "eta_min": Real(0)}
+
     def __init__(self, T_max, eta_min=0.0):  # noqa: N803 (PyTorch's argument name)
-        self.T_max = positive_int(T_max, "CosineAnnealingLR T_max")
-        self.eta_min = real_number(eta_min, "CosineAnnealingLR eta_min", low=0)
+        self._given(T_max=T_max, eta_min=eta_min)
 
     def lr(self, base_lr, t):
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
@@ -113,10 +125,10 @@ class LinearLR(Schedule):
 
     name = "linear"
 
+    PARAMETERS = {"start_factor": Real(0, 1, low_open=True), "end_factor": Real(0, 1), "total_iters": Integer(1)}
+
     def __init__(self, start_factor=1.0 / 3, end_factor=1.0, total_iters=5):
-        self.start_factor = real_number(start_factor, "LinearLR start_factor", low=0, high=1, low_open=True)
-        self.end_factor = real_number(end_factor, "LinearLR end_factor", low=0, high=1)
-        self.total_iters = positive_int(total_iters, "LinearLR total_iters")
+        self._given(start_factor=start_factor, end_factor=end_factor, total_iters=total_iters)
 
     def factor(self, t):
         return self.start_factor + (self.end_factor - self.start_factor) * min(t, self.total_iters) / self.total_iters
@@ -146,17 +158,13 @@ class OneCycleLR(Schedule):
 
     name = "one_cycle"
 
+    PARAMETERS = {"total_steps": Integer(2), "pct_start": Real(0, 1), "anneal_strategy": Options(("cos", "linear")),
+                  "div_factor": Real(0, low_open=True), "final_div_factor": Real(0, low_open=True)}
+
     def __init__(self, total_steps, pct_start=0.3, anneal_strategy="cos", div_factor=25.0,
                  final_div_factor=1e4, three_phase=False):
-        self.total_steps = positive_int(total_steps, "OneCycleLR total_steps", minimum=2)
-        self.pct_start = real_number(pct_start, "OneCycleLR pct_start", low=0, high=1)
-        if anneal_strategy not in ("cos", "linear"):
-            raise InvalidValueError(f"OneCycleLR anneal_strategy: expected 'cos' or 'linear', "
-                                    f"got {anneal_strategy!r}")
-        self.anneal_strategy = anneal_strategy
-        self.div_factor = real_number(div_factor, "OneCycleLR div_factor", low=0, low_open=True)
-        self.final_div_factor = real_number(final_div_factor, "OneCycleLR final_div_factor", low=0, low_open=True)
-        self.three_phase = bool(three_phase)
+        self._given(total_steps=total_steps, pct_start=pct_start, anneal_strategy=anneal_strategy,
+                    div_factor=div_factor, final_div_factor=final_div_factor, three_phase=bool(three_phase))
         ends = self._phase_ends()
         if any(b <= a for a, b in zip([0.0, *ends], ends)):
             raise InvalidValueError(

@@ -23,12 +23,14 @@ import time
 import numpy as np
 
 from . import data as D
-from .errors import DataError, DivergenceError, InvalidValueError, ShapeError
+from .constraints import Integer, Optional, Real, Rule, Satisfies, check, fail
+from .errors import DivergenceError, InvalidValueError
+from .fit_checks import check_callbacks, check_history, checked_data
 from .losses import SoftmaxCrossEntropy
 from .rng import as_generator
 from .run_state import (History, TrainState, check_resume_info, layer_rng_states,  # noqa: F401
                         restore, set_layer_rng_states)
-from .validate import as_float_array, as_labels, positive_int, real_number
+from .validate import positive_int, real_number
 
 __all__ = ["History", "TrainState", "fit", "train_step", "train_steps", "evaluate", "accuracy",
            "batches_per_pass", "grad_norm", "clip_gradients", "layer_rng_states",
@@ -84,45 +86,6 @@ def _correct(logits, y) -> int | None:
     return int(np.count_nonzero(logits.argmax(axis=1) == y))
 
 
-def _check_pair(data, name):
-    if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise InvalidValueError(f"{name}: expected an (x, y) pair, got {type(data).__name__}")
-    # any batch (N, ...): images (N, C, H, W) for a CNN, (N, features) for a Dense-only model;
-    # the model's first layer then names a shape it cannot take (see _num_outputs)
-    x = as_float_array(data[0], f"{name} x", finite=True)
-    if x.ndim < 2:
-        raise ShapeError(f"{name} x: expected a batch of examples (N, ...), e.g. images (N, C, H, W), "
-                         f"got shape {x.shape}")
-    if len(x) == 0:
-        raise DataError(f"{name} x: expected at least one example, got shape {x.shape}")
-    return x, data[1]
-
-
-def _check_targets(x, y, name, loss_fn, num_outputs):
-    if isinstance(loss_fn, SoftmaxCrossEntropy):
-        return as_labels(y, len(x), num_outputs, name=f"{name} y")
-    y = np.asarray(y)
-    if y.ndim == 0 or len(y) != len(x):
-        raise ShapeError(f"{name} y: expected {len(x)} targets to match {name} x, got shape {y.shape}")
-    return y
-
-
-def _num_outputs(model, x):
-    """The model's output width from a one-example eval pass (no side effects on the weights);
-    it also reports a wrong input shape before any work is done."""
-    out = model.infer(x[:1])
-    return out.shape[1] if out.ndim == 2 else None
-
-
-def _checked(model, loss_fn, data, name):
-    x, y = _check_pair(data, name)
-    try:
-        outputs = _num_outputs(model, x)
-    except ShapeError as exc:      # the layer saw one example: say what the data's shape is
-        raise ShapeError(f"{name} x of shape {x.shape} does not fit the model: {exc}") from None
-    return x, _check_targets(x, y, name, loss_fn, outputs)
-
-
 def _evaluate(model, loss_fn, x, y, batch_size):
     loss_sum, correct = 0.0, 0
     for start in range(0, len(x), batch_size):
@@ -140,7 +103,7 @@ def evaluate(model, loss_fn, x, y, batch_size=512):
     Accuracy is the fraction of argmax hits (nan when the targets are not class labels).
     """
     batch_size = positive_int(batch_size, "batch_size")
-    x, y = _checked(model, loss_fn, (x, y), "evaluate")
+    x, y = checked_data(model, loss_fn, (x, y), "evaluate")
     return _evaluate(model, loss_fn, x, y, batch_size)
 
 
@@ -248,23 +211,10 @@ def _close_epoch(model, loss_fn, val, state, eval_every_epoch, labels, seconds):
     h.epoch_seconds.append(seconds)
 
 
-def _check_history(history):
-    """None or a History; a dict (e.g. read back from JSON) is refused with the way to convert it."""
-    if history is None or isinstance(history, History):
-        return history
-    hint = " (use History.from_dict(...) to rebuild one from its to_dict() data)" if isinstance(history, dict) else ""
-    raise InvalidValueError(f"history: expected a History (from an earlier fit) or None, "
-                            f"got {type(history).__name__}{hint}")
-
-
-def _check_callbacks(callbacks) -> list:
-    """None (no callbacks) or an iterable of callback objects, as a list."""
-    if callbacks is None:
-        return []
-    if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
-        raise InvalidValueError(f"callbacks: expected a list of callback objects (or None), "
-                                f"got {type(callbacks).__name__}")
-    return list(callbacks)
+FIT_OPTIONS = {"epochs": Integer(1), "batch_size": Integer(1), "start_epoch": Integer(0),
+               "clip_grad_norm": Optional(Real(0, low_open=True))}
+FIT_RULES = (Rule("start_epoch", lambda o: None if o["start_epoch"] <= o["epochs"] else
+                  f"expected at most epochs={o['epochs']}, got {o['start_epoch']}"),)
 
 
 def fit(model, loss_fn, optimizer, train, val=None, *, epochs, batch_size=64, rng=None,
@@ -285,19 +235,16 @@ def fit(model, loss_fn, optimizer, train, val=None, *, epochs, batch_size=64, rn
     A non-finite loss or gradient raises DivergenceError naming the step, the epoch, and the
     first layer (forward order) whose output or gradient was non-finite; nothing is updated then.
     """
-    epochs = positive_int(epochs, "epochs")
-    batch_size = positive_int(batch_size, "batch_size")
-    start_epoch = positive_int(start_epoch, "start_epoch", minimum=0)
-    if start_epoch > epochs:
-        raise InvalidValueError(f"start_epoch: expected at most epochs={epochs}, got {start_epoch}")
-    clip = None if clip_grad_norm is None else real_number(clip_grad_norm, "clip_grad_norm", low=0, low_open=True)
-    x, y = _checked(model, loss_fn, train, "train")
+    epochs, batch_size, start_epoch, clip = check("", FIT_OPTIONS, dict(
+        epochs=epochs, batch_size=batch_size, start_epoch=start_epoch, clip_grad_norm=clip_grad_norm),
+        FIT_RULES).values()
+    x, y = checked_data(model, loss_fn, train, "train")
     if val is not None:
-        val = _checked(model, loss_fn, val, "val")
+        val = checked_data(model, loss_fn, val, "val")
     labels = isinstance(loss_fn, SoftmaxCrossEntropy)
     rng = as_generator(rng)
-    history = _check_history(history)
-    callbacks = _check_callbacks(callbacks)
+    history = check_history(history)
+    callbacks = check_callbacks(callbacks)
     state = TrainState(model, optimizer, history if history is not None else History(), epochs,
                        math.ceil(len(x) / batch_size), batch_size, epoch=start_epoch,
                        step=history.step if history is not None else 0)
@@ -325,6 +272,8 @@ def fit(model, loss_fn, optimizer, train, val=None, *, epochs, batch_size=64, rn
 # --------------------------------------------------------------------------- step-based training
 
 NONFINITE = ("continue", "stop", "raise")
+STEPS_OPTIONS = {"steps": Integer(1), "every": Integer(1),
+                 "nonfinite": Satisfies(lambda v: callable(v) or v in NONFINITE, f"one of {', '.join(NONFINITE)}")}
 
 
 def batches_per_pass(n_examples, batch_size, *, drop_last=False, where="training") -> int:
@@ -332,14 +281,13 @@ def batches_per_pass(n_examples, batch_size, *, drop_last=False, where="training
 
     Zero batches would make a step-based loop spin for ever, so that is an InvalidValueError
     naming the option to change (n_train for an empty set, batch_size otherwise)."""
-    batch_size = positive_int(batch_size, f"{where}: batch_size")
+    batch_size = check(f"{where}:", {"batch_size": Integer(1)}, {"batch_size": batch_size})["batch_size"]
     count = n_examples // batch_size if drop_last else -(-n_examples // batch_size)
+    if count == 0 and n_examples == 0:
+        raise fail(f"{where}:", "n_train", "expected at least one training example, got none")
     if count == 0:
-        if n_examples == 0:
-            raise InvalidValueError(f"{where}: n_train: expected at least one training example, got none")
-        raise InvalidValueError(
-            f"{where}: batch_size: expected at most the {n_examples} training examples (only full batches "
-            f"are used), got {batch_size}")
+        raise fail(f"{where}:", "batch_size", f"expected at most the {n_examples} training examples (only full "
+                   f"batches are used), got {batch_size}")
     return count
 
 
@@ -382,10 +330,8 @@ def train_steps(model, train, optimizer, *, steps, batch_size, rng, drop_last=Fa
     DivergenceError; or a guard callable, as `train_step` takes. `clip`: the gradients' global
     norm limit; `loss_fn`: SoftmaxCrossEntropy() unless given.
     """
-    steps = positive_int(steps, f"{where}: steps")
-    every = positive_int(every, f"{where}: every")
-    if not callable(nonfinite) and nonfinite not in NONFINITE:
-        raise InvalidValueError(f"{where}: nonfinite: expected one of {', '.join(NONFINITE)}, got {nonfinite!r}")
+    steps, every, nonfinite = check(f"{where}:", STEPS_OPTIONS, dict(steps=steps, every=every,
+                                                                     nonfinite=nonfinite)).values()
     batches_per_pass(len(train[0]), batch_size, drop_last=drop_last, where=where)
     loss_fn = SoftmaxCrossEntropy() if loss_fn is None else loss_fn
     losses = np.empty(steps)

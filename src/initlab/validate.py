@@ -9,12 +9,10 @@ string arrays are refused, since no meaningful convolution of them exists.
 """
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
 
-from .errors import DataError, DTypeError, InvalidValueError, ShapeError
+from .constraints import Integer, Pair, Real, check_one
+from .errors import DataError, DTypeError, ShapeError
 
 FLOAT_DTYPES = (np.float32, np.float64)
 
@@ -77,42 +75,15 @@ def as_labels(y, n: int, num_classes: int | None = None, name: str = "y") -> np.
 
 def pair(value, name: str, *, minimum: int = 0) -> tuple[int, int]:
     """Normalize an int or a pair of ints (per axis: height, width) to a tuple, each >= minimum."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (int(value), int(value))
-    if (
-        not isinstance(value, (tuple, list))
-        or len(value) != 2
-        or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)
-    ):
-        raise InvalidValueError(f"{name}: expected an int or a pair of ints, got {value!r}")
-    if min(value) < minimum:
-        raise InvalidValueError(f"{name}: expected values >= {minimum}, got {tuple(value)}")
-    return int(value[0]), int(value[1])
+    return check_one(name, Pair(minimum), value)
 
 
 def positive_int(value, name: str, *, minimum: int = 1) -> int:
     """Check an integer count (batch size, epochs, channels, ...) is >= minimum."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise InvalidValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return check_one(name, Integer(minimum), value)
 
 
 def real_number(value, name: str, *, low: float | None = None, high: float | None = None,
                 low_open: bool = False, high_open: bool = False) -> float:
     """Check a real number lies in [low, high] (ends open when asked); refuse bools and NaN."""
-    try:     # float() first: Fraction(1, 3) and 10**400 are Reals np.isfinite cannot take
-        number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else None
-    except OverflowError:
-        number = None
-    if number is None or not math.isfinite(number):
-        given = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-        raise InvalidValueError(f"{name}: expected a finite real number, got {given}")
-    value = number
-    too_low = low is not None and (value <= low if low_open else value < low)
-    too_high = high is not None and (value >= high if high_open else value > high)
-    if too_low or too_high:
-        lo = "-inf" if low is None else f"{low:g}"
-        hi = "inf" if high is None else f"{high:g}"
-        interval = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
-        raise InvalidValueError(f"{name}: expected a value in {interval}, got {value:g}")
-    return value
+    return check_one(name, Real(low, high, low_open=low_open, high_open=high_open), value)

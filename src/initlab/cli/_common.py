@@ -7,7 +7,6 @@ import argparse
 import importlib
 import inspect
 import json
-import re
 from pathlib import Path
 
 from .. import atomic
@@ -45,58 +44,18 @@ def check_study_options(study, kwargs: dict, options: dict | None = None):
     """Call study.check_options with the keywords of kwargs it takes, so that every bad value
     (a negative n_train, a batch larger than the data, ...) fails before --out is created.
 
-    `options` ({keyword: option as typed, e.g. "--batch-size"}: those the user gave) lets an
-    error name its option: the first whose value, left to the study's default, makes the check
-    pass (the study's messages name its keywords, which are not always the options), or, when
-    two are wrong and no single default helps, the one whose keyword the message starts with."""
+    `options` ({keyword: option as typed, e.g. "--batch-size"}: those the user gave) names the
+    error's option: the study's checks keep the keyword they blame as `exc.param` and what was
+    expected and given as `exc.detail` (see `initlab.constraints`)."""
     accepted = inspect.signature(study.check_options).parameters
     kwargs = {k: v for k, v in kwargs.items() if k in accepted}
     try:
         return study.check_options(**kwargs)
     except InitlabError as exc:
-        options = options or {}
-        option = _blame(study.check_options, kwargs, options) or options.get(_keyword(str(exc)))
-        if option is None or str(exc).startswith(option):
+        option = (options or {}).get(exc.param)
+        if option is None:
             raise
-        raise type(exc)(f"{option}: {_without_keyword(str(exc), option)}") from None
-
-
-def _blame(check, kwargs: dict, options: dict) -> str | None:
-    """The first option whose keyword, dropped from kwargs (left to the study's default), makes
-    `check` pass. (Not merely change its error: without --data the default datasets may fail
-    on another dataset, and --data would be blamed for --kernel-size's error.)"""
-    for key, option in options.items():
-        if key in kwargs:
-            try:
-                check(**{k: v for k, v in kwargs.items() if k != key})
-            except (InitlabError, TypeError):   # still failing, or a keyword without a default
-                continue
-            return option
-    return None
-
-
-_STUDY_LABELS = ("symmetry", "zero-mean", "zero_mean", "filters", "prefilters", "depth", "propagate")
-
-
-def _without_study(message: str) -> str:
-    for label in _STUDY_LABELS:
-        message = message.removeprefix(f"{label}: ")
-    return message
-
-
-def _keyword(message: str) -> str | None:
-    """The keyword a study's message starts with: "depth: steps: expected ..." -> "steps"."""
-    match = re.match(r"[A-Za-z_]+", _without_study(message))
-    return match[0] if match else None
-
-
-def _without_keyword(message: str, option: str) -> str:
-    """"depth: batch_size: expected ..." -> "expected ..." for --batch-size (the study's name
-    and the keyword go, spelled as the option or with underscores; another spelling stays)."""
-    message = _without_study(message)
-    for keyword in (option[2:], option[2:].replace("-", "_")):
-        message = message.removeprefix(f"{keyword}: ")
-    return message
+        raise type(exc)(f"{option}: {exc.detail}") from None
 
 
 def add_common(parser, *, default_out, default_seeds="2"):

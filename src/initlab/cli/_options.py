@@ -6,6 +6,7 @@ import argparse
 import re
 
 from .. import models
+from ..constraints import check
 from ..errors import InitlabError, InvalidValueError, UnknownNameError
 
 
@@ -154,6 +155,17 @@ LIMITS = {"depth": MAX_DEPTH, "max_depth": MAX_DEPTH, "train_depth": MAX_DEPTH, 
 def named(option: str, exc: InitlabError) -> InitlabError:
     """The same error, its message starting with the option as typed ("--init: ...")."""
     return type(exc)(f"{option}: {exc}")
+
+
+def check_flags(table: dict, values: dict, rules: tuple = (), flags: dict | None = None) -> dict:
+    """`constraints.check` of the options' values against `table`; a failure names the option
+    its key maps to (`flags[key]`, else `--key`), with the constraint's own "expected ..., got ..."."""
+    try:
+        return check("", table, values, rules)
+    except InitlabError as exc:
+        if exc.param is None:
+            raise
+        raise type(exc)(f"{(flags or {}).get(exc.param, option_name(exc.param))}: {exc.detail}") from None
 
 
 def option_name(dest: str) -> str:

@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 
 from .. import data, initializers, layers, models, optim
-from ..errors import InitlabError, InvalidValueError, UnknownNameError, unknown_name
+from ..errors import InitlabError, InvalidValueError, UnknownNameError
 from ..optim import DEFAULT_LR
-from ..validate import positive_int, real_number
+from ..constraints import Integer, Optional, Options, Real
 from . import _schedule
-from ._options import MAX_STEPS, check_at_most, check_plain_model, named
+from ._options import MAX_STEPS, check_at_most, check_flags, check_plain_model, named
 
 DEFAULTS = dict(data="digits", model="small_cnn", init="he_normal", activation="relu",
                 optimizer="adam", lr=None, momentum=0.9, epochs=15, batch_size=32, seed=0, n=None,
@@ -21,6 +21,11 @@ DEFAULTS = dict(data="digits", model="small_cnn", init="he_normal", activation="
 FIXED_ON_RESUME = ("data", "model", "init", "activation", "optimizer", "batch_size", "seed", "n",
                    "schedule", "warmup")
 NAMES = ("data", "model", "init", "activation", "optimizer")
+# the numbers and the optimizer, each key's flag --key (batch_size: --batch-size)
+NUMBERS = {"epochs": Integer(1), "batch_size": Integer(1), "seed": Integer(0), "n": Optional(Integer(1)),
+           "keep": Optional(Integer(1)), "lr": Real(0, low_open=True), "momentum": Real(0, 1),
+           "clip_grad_norm": Optional(Real(0, low_open=True)), "optimizer": Options(optim.OPTIMIZERS, kind="optimizer")}
+ACTIVATION = Options(layers.ACTIVATION_LAYERS, kind="activation")
 
 
 def every(value):
@@ -84,20 +89,11 @@ def check(opts: dict, given: dict, data_option: str = "--data"):
                                   and every[1] in ("step", "epoch") and not isinstance(every[0], bool)
                                   and isinstance(every[0], int) and every[0] >= 1):
         raise InvalidValueError(f"--checkpoint-every: expected N steps or Ne epochs with N >= 1, got {every!r}")
-    for key, low in (("epochs", 1), ("batch_size", 1), ("seed", 0), ("n", 1), ("keep", 1)):
-        if opts[key] is not None:
-            positive_int(opts[key], f"--{key.replace('_', '-')}", minimum=low)
-    real_number(opts["lr"], "--lr", low=0, low_open=True)
-    real_number(opts["momentum"], "--momentum", low=0, high=1)
-    if opts["clip_grad_norm"] is not None:
-        real_number(opts["clip_grad_norm"], "--clip-grad-norm", low=0, low_open=True)
-    if opts["optimizer"] not in optim.OPTIMIZERS:
-        raise named("--optimizer", unknown_name("optimizer", opts["optimizer"], optim.OPTIMIZERS))
+    check_flags(NUMBERS, {key: opts[key] for key in NUMBERS})
     if opts["optimizer"] != "sgd" and given.get("momentum") is not None:
         raise InvalidValueError(f"--momentum: applies to --optimizer sgd only, got --optimizer {opts['optimizer']}")
     _schedule.build(opts["schedule"], opts["warmup"], MAX_STEPS, 1)    # the spec; lengths once the data is read
-    if opts["activation"] not in layers.ACTIVATION_LAYERS:
-        raise named("--activation", unknown_name("activation", opts["activation"], layers.ACTIVATION_LAYERS))
+    check_flags({"activation": ACTIVATION}, {"activation": opts["activation"]})
     initializers.check(opts["init"], "--init")
 
 

@@ -12,7 +12,6 @@ strips it from results.json, which then holds the same bits for the same seeds.
 """
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
@@ -20,23 +19,24 @@ import numpy as np
 from .. import filters
 from ..convolution import conv2d, conv2d_naive
 from ..data import shapes
-from ..errors import InvalidValueError
+from ..constraints import Integer, check
+from ..lab.study import SEEDS, study_runner
 from ..lab.tasks import grid
-from ..validate import positive_int
 
 NAME = "conv"
 TINY = dict(size=12, batch=2, out_channels=2, repeats=1, seeds=(0, 1, 2))
 DEMO = dict(size=16, batch=8, out_channels=8, repeats=3, seeds=tuple(range(8)))
 
 
+OPTIONS = {"seeds": SEEDS, "size": Integer(8), "batch": Integer(1), "out_channels": Integer(1), "repeats": Integer(1)}
+
+
 def check_options(size=16, batch=8, out_channels=8, repeats=3, *, seeds=tuple(range(8))) -> dict:
-    """Every option checked and completed; a bad one is an InvalidValueError naming its keyword."""
-    seeds = tuple(positive_int(s, "conv: seed", minimum=0) for s in seeds)
-    if not seeds:
-        raise InvalidValueError("conv: seeds: expected at least one seed")
-    return dict(size=positive_int(size, "conv: size", minimum=8), batch=positive_int(batch, "conv: batch"),
-                out_channels=positive_int(out_channels, "conv: out_channels"),
-                repeats=positive_int(repeats, "conv: repeats"), seeds=seeds)
+    """Every option checked (`OPTIONS`); a bad one is an InvalidValueError naming its keyword."""
+    o = check("conv:", OPTIONS, dict(seeds=seeds, size=size, batch=batch, out_channels=out_channels, repeats=repeats))
+    return dict(size=o["size"], batch=o["batch"], out_channels=o["out_channels"], repeats=o["repeats"],
+                seeds=o["seeds"])
+
 
 
 def tasks(options):
@@ -88,7 +88,4 @@ def summarize(options, tasks, results) -> dict:
                                  "speedup": float(np.median(np.asarray(naive) / np.asarray(fast)))}}}
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    from ..lab.study import run_study
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

@@ -31,10 +31,11 @@ from sklearn.model_selection import GridSearchCV, ParameterGrid, StratifiedKFold
 
 from .. import data as D
 from .. import init
+from ..constraints import Integer, Optional, check, fail
 from ..errors import InvalidValueError, unknown_name
 from ..estimator import CNNClassifier
 from ..lab.tasks import Task, grid as task_grid
-from ..validate import positive_int
+from ..lab.study import SEEDS
 from . import to_jsonable
 
 NAME = "cv"
@@ -133,6 +134,9 @@ def shape_of(dataset, n) -> tuple:
 
 # --------------------------------------------------------------------------- options and tasks
 
+OPTIONS = {"folds": Integer(2), "seeds": SEEDS, "n": Optional(Integer(1))}
+
+
 def check_options(*, grid=None, scales=SCALES, schemes=SCHEMES, base_init=BASE_INIT, dataset="digits", n=None,
                   folds=5, epochs=4, batch_size=32, model="small_cnn", lr=0.03, clip_grad_norm=None,
                   seeds=tuple(range(8))) -> dict:
@@ -140,12 +144,8 @@ def check_options(*, grid=None, scales=SCALES, schemes=SCHEMES, base_init=BASE_I
     InvalidValueError naming its keyword, before any fit: the folds against the smallest class
     of every seed's split, and every candidate by building its network for the data's images
     (GridSearchCV would score a candidate that cannot be built as a failed fit)."""
-    folds = positive_int(folds, "folds", minimum=2)
-    seeds = tuple(positive_int(s, "cv: seed", minimum=0) for s in seeds)
-    if not seeds:
-        raise InvalidValueError("cv: seeds: expected at least one seed")
-    if n is not None:
-        n = positive_int(n, "n")
+    o = check("", OPTIONS, dict(folds=folds, seeds=seeds, n=n))
+    folds, seeds, n = o["folds"], o["seeds"], o["n"]
     searched = param_grid(grid, scales, schemes, base_init)
     check_grid(searched)
     base = CNNClassifier(model=model, epochs=epochs, batch_size=batch_size, lr=lr, clip_grad_norm=clip_grad_norm)
@@ -154,8 +154,8 @@ def check_options(*, grid=None, scales=SCALES, schemes=SCHEMES, base_init=BASE_I
         layer_stds(clone(base).set_params(**params), image_shape, n_classes)    # checks every parameter too
     count, label_, total = smallest_class(dataset, n, seeds)
     if folds > count:
-        raise InvalidValueError(f"folds: expected at most {count}, the examples of the smallest class (class {label_}) "
-                                f"among the {total} cross-validated, got {folds}")
+        raise fail("", "folds", f"expected at most {count}, the examples of the smallest class (class {label_}) "
+                   f"among the {total} cross-validated, got {folds}")
     return dict(grid=searched, base_init=base_init, dataset=dataset, n=n, folds=folds, epochs=epochs,
                 batch_size=batch_size, model=model, lr=lr, clip_grad_norm=clip_grad_norm, seeds=seeds)
 

@@ -23,12 +23,12 @@ import math
 
 import numpy as np
 
-from ..errors import InvalidValueError, unknown_name
+from ..constraints import Integer, Options, Real, SequenceOf, check
+from ..lab.study import study_runner
 from ..lab.tasks import Task, grid
 from ..optim import Adam
 from ..spectrum import singular_values, summarize as spectrum_summary
 from ..theory import critical_sigma_w2, padding_gain, vanilla_cnn
-from ..validate import positive_int, real_number
 from .depth import _digits, check_digits_run
 from .training import accuracy, train_steps
 
@@ -54,21 +54,22 @@ def build(init, depth, width, sigma_b2, ds, rng, dtype=np.float32):
     return vanilla_cnn(depth, width, activation="tanh", kernel=init, sigma_w2=sigma_w2, sigma_b2=sigma_b2, **common)
 
 
+OPTIONS = {"depths": SequenceOf(Integer(1), item_name="depth", what="depth", distinct_sorted=True),
+           "inits": SequenceOf(Options(INITS, kind="init"), what="init"),
+           "rates": SequenceOf(Real(0, low_open=True), what="learning rate"), "width": Integer(1),
+           "steps": Integer(1), "sweep_seeds": Integer(1), "sigma_b2": Real(0)}
+
+
 def check_options(depths=(10, 30, 100, 300), inits=INITS, width=16, steps=600, *, seeds=(0, 1, 2), sweep_seeds=1,
                   rates=(3e-4, 1e-4, 3e-5), sigma_b2=1e-5, batch_size=32, n_train=None) -> dict:
-    """Every option checked and completed; a bad one is an error naming its keyword."""
-    depths = tuple(sorted({positive_int(d, "depth") for d in ((depths,) if isinstance(depths, int) else depths)}))
-    inits = tuple(inits)
-    for name in inits:
-        if name not in INITS:
-            raise unknown_name("init", name, INITS)
-    rates = tuple(real_number(r, "rates", low=0, low_open=True) for r in rates)
-    if not depths or not inits or not rates:
-        raise InvalidValueError("deep: expected at least one depth, init and learning rate")
+    """Every option checked (`OPTIONS`) and completed; a bad one is an error naming its keyword."""
+    o = check("", OPTIONS, dict(depths=depths, inits=tuple(inits), rates=rates, width=width, steps=steps,
+                                sweep_seeds=sweep_seeds, sigma_b2=sigma_b2))
     seeds, n_train, batch_size = check_digits_run("deep", seeds, n_train, batch_size)
-    return dict(depths=depths, inits=inits, width=positive_int(width, "width"), steps=positive_int(steps, "steps"),
-                seeds=seeds, sweep_seeds=positive_int(sweep_seeds, "sweep_seeds"), rates=rates,
-                sigma_b2=real_number(sigma_b2, "sigma_b2", low=0), batch_size=batch_size, n_train=n_train)
+    return dict(depths=o["depths"], inits=o["inits"], width=o["width"], steps=o["steps"], seeds=seeds,
+                sweep_seeds=o["sweep_seeds"], rates=o["rates"], sigma_b2=o["sigma_b2"], batch_size=batch_size,
+                n_train=n_train)
+
 
 
 def _train_config(o, init, depth, lr, kind):
@@ -147,9 +148,4 @@ def summarize(options, tasks, results) -> dict:
             "rates": {f"{i}@{d}": lr for (i, d), lr in chosen.items()}, "runs": runs}
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    import sys
-
-    from ..lab.study import run_study
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

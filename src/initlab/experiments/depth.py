@@ -41,13 +41,14 @@ import numpy as np
 
 from .. import data as D
 from ..diagnostics import signal_propagation
-from ..errors import InvalidValueError, unknown_name
+from ..constraints import Boolean, Integer, Optional, Options, Real, SequenceOf, check
+from ..lab.study import SEEDS, study_runner
+from ..validate import positive_int
 from ..lab.tasks import grid
 from ..layers import Conv2D, Dense, Flatten, activation_layer
 from ..model import Sequential
 from ..optim import SGD
 from ..rng import as_generator
-from ..validate import positive_int, real_number
 from .training import batches_per_pass, train_steps
 
 NAME = "depth"
@@ -119,46 +120,40 @@ def _digits(n_train):
     return D.load("digits", seed=0, n=n_train)
 
 
+DIGITS_RUN = {"seeds": SEEDS, "n_train": Optional(Integer(1)), "batch_size": Integer(1)}
+
+
 def check_digits_run(where, seeds, n_train, batch_size) -> tuple:
     """(seeds, n_train, batch_size) of a study that trains on the digits with full batches only,
     checked: a batch larger than the training examples (the digits capped at n_train) would
     never take a step, so it is refused here."""
-    seeds = tuple(positive_int(s, f"{where}: seed", minimum=0) for s in seeds)
-    if not seeds:
-        raise InvalidValueError("seeds: expected at least one seed")
-    if n_train is not None:
-        n_train = positive_int(n_train, "n_train")
-    batch_size = positive_int(batch_size, "batch_size")
-    batches_per_pass(len(_digits(n_train).train[0]), batch_size, drop_last=True, where=where)
-    return seeds, n_train, batch_size
+    o = check(f"{where}:", DIGITS_RUN, dict(seeds=seeds, n_train=n_train, batch_size=batch_size))
+    batches_per_pass(len(_digits(o["n_train"]).train[0]), o["batch_size"], drop_last=True, where=where)
+    return o["seeds"], o["n_train"], o["batch_size"]
 
 
 # --------------------------------------------------------------------------- the grid
 
+OPTIONS = {"depths": SequenceOf(Integer(1), item_name="depth", what="depth", distinct_sorted=True),
+           "inits": SequenceOf(Options(INITS, kind="init"), what="init"), "width": Integer(1), "steps": Integer(1),
+           "window": Integer(1), "fraction": Real(0, 1, low_open=True, high_open=True), "lr": Real(0, low_open=True),
+           "momentum": Real(0, 1), "critical": Boolean()}
+
+
 def check_options(depths=(10, 20, 30), inits=tuple(INITS), width=16, steps=300, *, seeds=tuple(range(8)),
                   window=10, fraction=0.5, batch_size=32, lr=0.015, momentum=0.9, n_train=None,
                   critical=True) -> dict:
-    """Every option checked and completed; a bad one is an InvalidValueError naming its keyword.
+    """Every option checked (`OPTIONS`) and completed; a bad one is an InvalidValueError naming
+    its keyword.
 
     Training uses full batches only, so a batch_size above the training examples (from the
     digits capped at n_train) is refused here: no step would ever be taken."""
-    if isinstance(depths, int):
-        depths = (depths,)
-    depths = tuple(sorted({positive_int(d, "depth") for d in depths}))
-    if not depths:
-        raise InvalidValueError("depths: expected at least one depth")
-    inits = tuple(inits)
-    if not inits:
-        raise InvalidValueError("inits: expected at least one init")
-    for name in inits:
-        if name not in INITS:
-            raise unknown_name("init", name, INITS)
+    o = check("", OPTIONS, dict(depths=depths, inits=inits, width=width, steps=steps, window=window,
+                                fraction=fraction, lr=lr, momentum=momentum, critical=bool(critical)))
     seeds, n_train, batch_size = check_digits_run("depth", seeds, n_train, batch_size)
-    return dict(depths=depths, inits=inits, width=positive_int(width, "width"), steps=positive_int(steps, "steps"),
-                seeds=seeds, window=positive_int(window, "window"),
-                fraction=real_number(fraction, "fraction", low=0, high=1, low_open=True, high_open=True),
-                batch_size=batch_size, lr=real_number(lr, "lr", low=0, low_open=True),
-                momentum=real_number(momentum, "momentum", low=0, high=1), n_train=n_train, critical=bool(critical))
+    return dict(depths=o["depths"], inits=o["inits"], width=o["width"], steps=o["steps"], seeds=seeds,
+                window=o["window"], fraction=o["fraction"], batch_size=batch_size, lr=o["lr"],
+                momentum=o["momentum"], n_train=n_train, critical=o["critical"])
 
 
 def configs(options) -> list[dict]:
@@ -263,8 +258,4 @@ def _gmean(values) -> float:
         return float(np.exp(np.mean(np.log(values))))
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    from ..lab.study import run_study
-    import sys
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

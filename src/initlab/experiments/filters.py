@@ -37,7 +37,6 @@ best kernel after training scores above that distribution's 95th percentile.
 from __future__ import annotations
 
 import math
-import sys
 from functools import lru_cache
 
 import numpy as np
@@ -46,13 +45,14 @@ from .. import data as D
 from .. import filters as hand
 from .. import init as I
 from ..diagnostics import template_scores
+from ..constraints import InstanceOf, Integer, Options, Real, Rule, SequenceOf, about, check
 from ..errors import InvalidValueError, UnknownNameError, unknown_name
+from ..lab.study import SEEDS, study_runner
 from ..lab.tasks import Task, grid
 from ..layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from ..model import Sequential
 from ..optim import SGD
 from ..rng import as_generator
-from ..validate import positive_int, real_number
 from .training import accuracy, train_steps
 
 RANDOM_STARTS = ("he_normal", "glorot_uniform")
@@ -189,42 +189,48 @@ def feature_maps(model, image, kernel_size):
 
 # --------------------------------------------------------------------------- the grid
 
+OPTIONS = {"model": Options(MODELS, kind="filters model"),
+           "starts": SequenceOf(InstanceOf(object, "a start"), what=f"start, e.g. {', '.join(STARTS)}"),
+           "seeds": SEEDS, "width": Integer(1), "kernel_size": Integer(3),
+           **{k: Integer(1) for k in ("steps", "every", "eval_every", "batch_size")},
+           "lr": Real(0, low_open=True), "momentum": Real(0, 1), "weight_decay": Real(0),
+           "n_images": Integer(80), "n_null": Integer(20)}
+RULES = (Rule("kernel_size", lambda o: None if o["kernel_size"] % 2 else
+              f"kernel_size must be odd (templates have a centre), got {o['kernel_size']}", worded=True),)
+
+
+def _check_start(name):
+    """A hand start, or an initializer (`init.get`): its own error for a known initializer
+    with a bad parameter, else "unknown filters start" with the choices."""
+    if name in HAND_STARTS:
+        return
+    try:
+        I.get(name)
+    except UnknownNameError:
+        if str(name).split("(")[0].split("*")[0].strip() in I.names(aliases=True):
+            raise
+        raise unknown_name("filters start", name, list(HAND_STARTS) + I.names(aliases=True)) from None
+
+
 def check_options(starts=STARTS, seeds=tuple(range(8)), width=8, kernel_size=5, model="two_conv", *, steps=600,
                   every=25, eval_every=5, batch_size=64, lr=0.02, momentum=0.9, weight_decay=0.0, n_images=3000,
                   n_null=2000) -> dict:
-    """Every option checked and completed; clear errors (unknown start or initializer, sizes,
-    counts below 1, a learning rate <= 0, ...) naming the keyword."""
-    if model not in MODELS:
-        raise unknown_name("filters model", model, MODELS)
-    starts = (starts,) if isinstance(starts, str) else tuple(starts)
-    if not starts:
-        raise InvalidValueError(f"filters: starts: expected at least one, e.g. {', '.join(STARTS)}")
-    for name in starts:
-        if name not in HAND_STARTS:
-            try:
-                I.get(name)
-            except UnknownNameError:
-                if str(name).split("(")[0].split("*")[0].strip() in I.names(aliases=True):
-                    raise                       # a known initializer with a bad parameter: its own message
-                raise unknown_name("filters start", name, list(HAND_STARTS) + I.names(aliases=True)) from None
-    seeds = tuple(positive_int(s, "filters: seed", minimum=0) for s in seeds)
-    if not seeds:
-        raise InvalidValueError("filters: seeds: expected at least one seed")
-    width = positive_int(width, "filters: width")
-    kernel_size = positive_int(kernel_size, "filters: kernel_size", minimum=3)
-    if kernel_size % 2 == 0:
-        raise InvalidValueError(f"filters: kernel_size must be odd (templates have a centre), got {kernel_size}")
-    if any(s in HAND_STARTS for s in starts):
-        hand_bank(width, kernel_size)
-    for value, name in ((steps, "steps"), (every, "every"), (eval_every, "eval_every"), (batch_size, "batch_size")):
-        positive_int(value, f"filters: {name}")
-    return dict(starts=starts, seeds=seeds, width=width, kernel_size=kernel_size, model=model, steps=int(steps),
-                every=int(every), eval_every=int(eval_every), batch_size=int(batch_size),
-                lr=float(real_number(lr, "filters: lr", low=0, low_open=True)),
-                momentum=float(real_number(momentum, "filters: momentum", low=0, high=1)),
-                weight_decay=float(real_number(weight_decay, "filters: weight_decay", low=0)),
-                n_images=positive_int(n_images, "filters: n_images", minimum=80),
-                n_null=positive_int(n_null, "filters: n_null", minimum=20))
+    """Every option checked (`OPTIONS`, `RULES`, each start) and completed; clear errors
+    (unknown start or initializer, sizes, counts below 1, a learning rate <= 0, ...) naming the
+    keyword."""
+    o = check("filters:", OPTIONS, dict(
+        model=model, starts=starts, seeds=seeds, width=width, kernel_size=kernel_size, steps=steps, every=every,
+        eval_every=eval_every, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
+        n_images=n_images, n_null=n_null), RULES)
+    with about("starts"):
+        for name in o["starts"]:
+            _check_start(name)
+    if any(s in HAND_STARTS for s in o["starts"]):
+        with about("width"):
+            hand_bank(o["width"], o["kernel_size"])
+    return {k: o[k] for k in ("starts", "seeds", "width", "kernel_size", "model", "steps", "every", "eval_every",
+                              "batch_size", "lr", "momentum", "weight_decay", "n_images", "n_null")}
+
 
 
 TRAINING = ("model", "width", "kernel_size", "steps", "every", "eval_every", "batch_size", "lr", "momentum",
@@ -384,7 +390,4 @@ def _answer(out):
     return rows
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    from ..lab.study import run_study
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

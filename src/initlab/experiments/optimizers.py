@@ -23,11 +23,11 @@ import math
 
 import numpy as np
 
-from ..errors import InvalidValueError, unknown_name
+from ..constraints import Integer, Options, Real, SequenceOf, check
 from ..init import gain_for
+from ..lab.study import study_runner
 from ..lab.tasks import Task, grid
 from ..optim import SGD, Adam
-from ..validate import positive_int, real_number
 from .depth import _digits, check_digits_run, build, smoothed, steps_to_threshold, trailing_mean
 from .training import train_steps
 
@@ -56,33 +56,29 @@ def make_optimizer(name, model, lr):
     return Adam(model, lr=lr)
 
 
+OPTIONS = {"depths": SequenceOf(Integer(1), item_name="depth", what="depth", distinct_sorted=True),
+           "activations": SequenceOf(Options(ACTIVATIONS, kind="activation"), what="activation"),
+           "optimizers": SequenceOf(Options(OPTIMIZERS, kind="optimizer"), what="optimizer"),
+           "fraction": Real(0, 1, low_open=True, high_open=True), "width": Integer(1), "steps": Integer(1),
+           "sweep_seeds": Integer(1), "window": Integer(1)}
+RATE = SequenceOf(Real(0, low_open=True), what="learning rate per optimizer")
+
+
 def check_options(depths=(4, 8, 16), activations=ACTIVATIONS, optimizers=OPTIMIZERS, width=8, steps=300, *,
                   seeds=tuple(range(8)), sweep_seeds=2, rates=None, window=10, fraction=0.5, plateau=0.1,
                   batch_size=32, n_train=None) -> dict:
-    """Every option checked and completed; a bad one is an error naming its keyword."""
-    if isinstance(depths, int):
-        depths = (depths,)
-    depths = tuple(sorted({positive_int(d, "depth") for d in depths}))
-    activations, optimizers = tuple(activations), tuple(optimizers)
-    for name in activations:
-        if name not in ACTIVATIONS:
-            raise unknown_name("activation", name, ACTIVATIONS)
-    for name in optimizers:
-        if name not in OPTIMIZERS:
-            raise unknown_name("optimizer", name, OPTIMIZERS)
-    if not depths or not activations or not optimizers:
-        raise InvalidValueError("optimizers: expected at least one depth, activation and optimizer")
-    rates = {name: tuple(real_number(r, f"rates: {name}", low=0, low_open=True) for r in (rates or RATES)[name])
-             for name in optimizers}
-    if not all(rates.values()):
-        raise InvalidValueError("rates: expected at least one learning rate per optimizer")
+    """Every option checked (`OPTIONS`, the rates per optimizer, plateau below fraction) and
+    completed; a bad one is an error naming its keyword."""
+    o = check("", OPTIONS, dict(depths=depths, activations=tuple(activations), optimizers=tuple(optimizers),
+                                fraction=fraction, width=width, steps=steps, sweep_seeds=sweep_seeds, window=window))
+    rates = check("rates:", {name: RATE for name in o["optimizers"]},
+                  {name: (rates or RATES)[name] for name in o["optimizers"]})
     seeds, n_train, batch_size = check_digits_run("optimizers", seeds, n_train, batch_size)
-    fraction = real_number(fraction, "fraction", low=0, high=1, low_open=True, high_open=True)
-    plateau = real_number(plateau, "plateau", low=0, high=fraction, low_open=True, high_open=True)
-    return dict(depths=depths, activations=activations, optimizers=optimizers, width=positive_int(width, "width"),
-                steps=positive_int(steps, "steps"), seeds=seeds, sweep_seeds=positive_int(sweep_seeds, "sweep_seeds"),
-                rates=rates, window=positive_int(window, "window"), fraction=fraction, plateau=plateau,
-                batch_size=batch_size, n_train=n_train)
+    plateau = check("", {"plateau": Real(0, o["fraction"], low_open=True, high_open=True)}, {"plateau": plateau})
+    return dict(depths=o["depths"], activations=o["activations"], optimizers=o["optimizers"], width=o["width"],
+                steps=o["steps"], seeds=seeds, sweep_seeds=o["sweep_seeds"], rates=rates, window=o["window"],
+                fraction=o["fraction"], plateau=plateau["plateau"], batch_size=batch_size, n_train=n_train)
+
 
 
 def _cells(options):
@@ -183,9 +179,4 @@ def summarize(options, tasks, results) -> dict:
             "cells": cells}
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    import sys
-
-    from ..lab.study import run_study
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

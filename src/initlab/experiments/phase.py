@@ -20,11 +20,11 @@ import math
 
 import numpy as np
 
-from ..errors import InvalidValueError
+from ..constraints import Integer, Real, SequenceOf, check
+from ..lab.study import study_runner
 from ..lab.tasks import Task, grid
 from ..optim import Adam
 from ..theory import critical_sigma_w2, depth_scales, padding_gain, vanilla_cnn
-from ..validate import positive_int, real_number
 from .depth import _digits, check_digits_run
 from .training import accuracy, train_steps
 
@@ -37,19 +37,23 @@ DEMO = dict(sigma_w2s=(0.5, 1.0, 1.6, 2.5, 4.0, 6.5), sigma_b2s=(0.05,), depths=
             n_train=600, seeds=tuple(range(8)))
 
 
+OPTIONS = {"sigma_w2s": SequenceOf(Real(0, low_open=True), item_name="sigma_w2", what="sigma_w2",
+                                   distinct_sorted=True),
+           "sigma_b2s": SequenceOf(Real(0), item_name="sigma_b2", what="sigma_b2", distinct_sorted=True),
+           "depths": SequenceOf(Integer(1), item_name="depth", what="depth", distinct_sorted=True),
+           "width": Integer(1), "steps": Integer(1), "lr": Real(0, low_open=True)}
+
+
 def check_options(sigma_w2s=(0.5, 0.8, 1.2, 1.6, 2.0, 2.5, 3.2, 4.0, 5.0, 6.5), sigma_b2s=(0.05,),
                   depths=(5, 10, 20, 40), width=8, steps=200, *, seeds=tuple(range(8)), lr=1e-3, batch_size=32,
                   n_train=None) -> dict:
-    """Every option checked and completed; a bad one is an error naming its keyword."""
-    sigma_w2s = tuple(sorted({real_number(v, "sigma_w2", low=0, low_open=True) for v in sigma_w2s}))
-    sigma_b2s = tuple(sorted({real_number(v, "sigma_b2", low=0) for v in sigma_b2s}))
-    depths = tuple(sorted({positive_int(d, "depth") for d in ((depths,) if isinstance(depths, int) else depths)}))
-    if not sigma_w2s or not sigma_b2s or not depths:
-        raise InvalidValueError("phase: expected at least one sigma_w2, sigma_b2 and depth")
+    """Every option checked (`OPTIONS`) and completed; a bad one is an error naming its keyword."""
+    o = check("", OPTIONS, dict(sigma_w2s=sigma_w2s, sigma_b2s=sigma_b2s, depths=depths, width=width, steps=steps,
+                                lr=lr))
     seeds, n_train, batch_size = check_digits_run("phase", seeds, n_train, batch_size)
-    return dict(sigma_w2s=sigma_w2s, sigma_b2s=sigma_b2s, depths=depths, width=positive_int(width, "width"),
-                steps=positive_int(steps, "steps"), seeds=seeds, lr=real_number(lr, "lr", low=0, low_open=True),
-                batch_size=batch_size, n_train=n_train)
+    return dict(sigma_w2s=o["sigma_w2s"], sigma_b2s=o["sigma_b2s"], depths=o["depths"], width=o["width"],
+                steps=o["steps"], seeds=seeds, lr=o["lr"], batch_size=batch_size, n_train=n_train)
+
 
 
 def tasks(options) -> list[Task]:
@@ -110,9 +114,4 @@ def summarize(options, tasks, results) -> dict:
     return {"settings": settings, **theory_lines(o), "accuracy": accuracy_table, "seeds": list(o["seeds"])}
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    import sys
-
-    from ..lab.study import run_study
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

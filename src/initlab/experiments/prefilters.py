@@ -32,12 +32,13 @@ import numpy as np
 from .. import data as D
 from .. import filters, patchinit
 from ..diagnostics import template_scores
-from ..errors import InvalidValueError, unknown_name
+from ..constraints import Integer, Options, Real, Rule, SequenceOf, check
+from ..lab.study import SEEDS, study_runner
 from ..lab.tasks import grid
 from ..layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from ..model import Sequential
 from ..optim import SGD
-from ..validate import positive_int, real_number
+from ..errors import InvalidValueError, unknown_name
 from .training import accuracy, batches_per_pass, train_steps
 
 NAME = "prefilters"
@@ -157,47 +158,40 @@ def load_data(name, n_train):
 
 # --------------------------------------------------------------------------- the grid
 
+OPTIONS = {"datasets": SequenceOf(Options(DATASETS, kind="dataset"), what="of shapes, digits"),
+           "starts": SequenceOf(Options(ALL_STARTS, kind="prefilters start"), what=f"of {', '.join(STARTS)}"),
+           "seeds": SEEDS, **{k: Integer(1) for k in ("n_train", "epochs", "batch_size", "width", "eval_every",
+                                                       "n_patches")},
+           "kernel_size": Integer(3), "lr": Real(0, low_open=True), "momentum": Real(0, 1)}
+RULES = (
+    Rule("kernel_size", lambda o: None if o["kernel_size"] % 2 else
+         f"kernel_size must be odd (the templates have a centre), got {o['kernel_size']}", worded=True),
+    Rule("kernel_size", lambda o: next((      # patches are cut from whole images
+        f"kernel_size {o['kernel_size']} is larger than the {name} images ({IMAGE_SIZES[name]}x{IMAGE_SIZES[name]})"
+        for name in o["datasets"] if o["kernel_size"] > IMAGE_SIZES[name]), None), worded=True),
+    Rule("width", lambda o: None if "hand" not in o["starts"] or o["width"] <= len(HAND_FILTERS) else
+         f"the hand start has {len(HAND_FILTERS)} hand-made filters, so width is at most {len(HAND_FILTERS)}; "
+         f"got {o['width']}"),
+)
+
+
 def check_options(datasets=DATASETS, starts=STARTS, seeds=tuple(range(8)), thresholds=None, *, n_train=1400,
                   epochs=4, batch_size=32, lr=0.02, momentum=0.9, width=8, kernel_size=3, eval_every=5,
                   n_patches=10_000) -> dict:
-    """Every option checked and completed; a bad one is an InvalidValueError naming its keyword
-    (unknown names, counts below 1, a learning rate <= 0, a kernel larger than the images, ...)."""
-    datasets = (datasets,) if isinstance(datasets, str) else tuple(datasets)
-    starts = (starts,) if isinstance(starts, str) else tuple(starts)
-    if not datasets:
-        raise InvalidValueError("prefilters: datasets: expected at least one of shapes, digits")
-    for name in datasets:
-        if name not in DATASETS:
-            raise unknown_name("dataset", name, DATASETS)
-    for name in starts:
-        if name not in ALL_STARTS:
-            raise unknown_name("prefilters start", name, ALL_STARTS)
-    if not starts:
-        raise InvalidValueError(f"prefilters: starts: expected at least one of {', '.join(STARTS)}")
-    seeds = tuple(positive_int(s, "prefilters: seed", minimum=0) for s in seeds)
-    if not seeds:
-        raise InvalidValueError("prefilters: seeds: expected at least one seed")
+    """Every option checked (`OPTIONS`, `RULES`, a threshold per dataset) and completed; a bad
+    one is an InvalidValueError naming its keyword (unknown names, counts below 1, a learning
+    rate <= 0, a kernel larger than the images, ...)."""
+    o = check("prefilters:", OPTIONS, dict(
+        datasets=datasets, starts=starts, seeds=seeds, n_train=n_train, epochs=epochs, batch_size=batch_size,
+        width=width, eval_every=eval_every, n_patches=n_patches, kernel_size=kernel_size, lr=lr,
+        momentum=momentum), RULES)
     thresholds = {**THRESHOLDS, **(thresholds or {})}
-    for name in datasets:
-        real_number(thresholds[name], f"prefilters: threshold for {name}", low=0, high=1)
-    for value, name in ((n_train, "n_train"), (epochs, "epochs"), (batch_size, "batch_size"), (width, "width"),
-                        (eval_every, "eval_every"), (n_patches, "n_patches")):
-        positive_int(value, f"prefilters: {name}")
-    kernel_size = positive_int(kernel_size, "prefilters: kernel_size", minimum=3)
-    if kernel_size % 2 == 0:
-        raise InvalidValueError(f"prefilters: kernel_size must be odd (the templates have a centre), got {kernel_size}")
-    for name in datasets:        # patches are cut from whole images
-        if kernel_size > IMAGE_SIZES[name]:
-            raise InvalidValueError(f"prefilters: kernel_size {kernel_size} is larger than the {name} images "
-                                    f"({IMAGE_SIZES[name]}x{IMAGE_SIZES[name]})")
-    if "hand" in starts and width > len(HAND_FILTERS):
-        raise InvalidValueError(f"prefilters: width: the hand start has {len(HAND_FILTERS)} hand-made filters, "
-                                f"so width is at most {len(HAND_FILTERS)}; got {width}")
-    return dict(datasets=datasets, starts=starts, seeds=seeds,
-                thresholds={name: float(thresholds[name]) for name in datasets}, n_train=n_train, epochs=epochs,
-                batch_size=batch_size, lr=real_number(lr, "prefilters: lr", low=0, low_open=True),
-                momentum=real_number(momentum, "prefilters: momentum", low=0, high=1), width=width,
-                kernel_size=kernel_size, eval_every=eval_every, n_patches=n_patches)
+    thresholds = check("prefilters: thresholds:", {name: Real(0, 1) for name in o["datasets"]},
+                       {name: thresholds[name] for name in o["datasets"]})
+    o["thresholds"] = thresholds
+    return {k: o[k] for k in ("datasets", "starts", "seeds", "thresholds", "n_train", "epochs", "batch_size", "lr",
+                              "momentum", "width", "kernel_size", "eval_every", "n_patches")}
+
 
 
 TRAINING = ("n_train", "epochs", "batch_size", "lr", "momentum", "width", "kernel_size", "eval_every", "n_patches")
@@ -320,8 +314,4 @@ def _flat_numbers(out):
     return flat
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    import sys
-    from ..lab.study import run_study
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

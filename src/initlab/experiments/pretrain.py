@@ -40,13 +40,13 @@ import numpy as np
 
 from .. import data as D
 from .. import patchinit
-from ..errors import InvalidValueError, unknown_name
+from ..constraints import Integer, Options, Real, Rule, Satisfies, SequenceOf, check, fail, is_int
+from ..lab.study import SEEDS, study_runner
 from ..lab.tasks import Task, grid
 from ..layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
 from ..losses import MSE
 from ..model import Sequential
 from ..optim import SGD, Adam
-from ..validate import positive_int, real_number
 from .training import accuracy, train_steps
 
 NAME = "pretrain"
@@ -75,48 +75,44 @@ def _shapes():
     return x.astype(np.float32), y, int(y.max()) + 1
 
 
+OPTIONS = {"starts": SequenceOf(Options(STARTS, kind="start")),
+           "labels": SequenceOf(Satisfies(lambda v: v == "all" or (is_int(v) and v >= 10), "an integer >= 10 or 'all'"),
+                                what="number of labelled images"),
+           "seeds": SEEDS, "width": Integer(1), "steps": Integer(1), "pretrain_steps": Integer(1),
+           "lr": Real(0, low_open=True), "momentum": Real(0, 1, high_open=True), "batch_size": Integer(1),
+           "eval_every": Integer(1), "fraction": Real(0, 1, low_open=True, high_open=True),
+           "noise": Real(0, 1, high_open=True), "pretrain_lr": Real(0, low_open=True), "n_patches": Integer(1)}
+RULES = (
+    Rule("starts", lambda o: None if "random" in o["starts"] else
+         f"expected 'random' among them (every claim compares with it), got {o['starts']}"),
+    Rule("width", lambda o: None if "pca" not in o["starts"] or o["width"] <= KERNEL * KERNEL else
+         f"the pca start has at most {KERNEL * KERNEL} filters (3x3 patches), got {o['width']}"),
+)
+
+
 def check_options(starts=STARTS, frozen=None, labels=(50, 100, 300, "all"),
                   width=8, steps=300, *, pretrain_steps=400, seeds=tuple(range(8)), lr=0.05, momentum=0.9,
                   batch_size=32, eval_every=10, fraction=0.9, noise=0.25, pretrain_lr=3e-3,
                   n_patches=10_000) -> dict:
-    """Every option checked and completed; a bad one is an error naming its keyword."""
-    starts = tuple(dict.fromkeys(starts))
-    for name in starts:
-        if name not in STARTS:
-            raise unknown_name("start", name, STARTS)
-    if "random" not in starts:
-        raise InvalidValueError(f"starts: expected 'random' among them (every claim compares with it), got {starts}")
+    """Every option checked (`OPTIONS`, `RULES`, frozen among the starts, labels among the
+    training images) and completed; a bad one is an error naming its keyword."""
+    o = check("", OPTIONS, dict(
+        starts=tuple(dict.fromkeys(starts)), labels=labels, seeds=seeds, width=width, steps=steps,
+        pretrain_steps=pretrain_steps, lr=lr, momentum=momentum, batch_size=batch_size, eval_every=eval_every,
+        fraction=fraction, noise=noise, pretrain_lr=pretrain_lr, n_patches=n_patches), RULES)
+    starts = o["starts"]
     if frozen is None:          # the default control: random and the two trained-in-advance starts
         frozen = tuple(s for s in ("random", "transfer", "autoencoder") if s in starts)
-    frozen = tuple(dict.fromkeys(frozen))
-    for name in frozen:
-        if name not in starts:
-            raise unknown_name("frozen start (one of --starts)", name, starts)
+    frozen = check("", {"frozen": SequenceOf(Options(starts, kind="frozen start (one of --starts)"),
+                                             allow_empty=True)}, {"frozen": tuple(dict.fromkeys(frozen))})["frozen"]
     n_train = len(_digits().train[0])
-    counts = []
-    for value in ((labels,) if isinstance(labels, (int, str)) else labels):
-        count = n_train if value == "all" else positive_int(value, "labels", minimum=10)
-        if count > n_train:
-            raise InvalidValueError(f"labels: expected at most the {n_train} training images (or 'all'), got {count}")
-        counts.append(count)
-    if not counts:
-        raise InvalidValueError("labels: expected at least one number of labelled images")
-    seeds = tuple(positive_int(s, "pretrain: seed", minimum=0) for s in seeds)
-    if not seeds:
-        raise InvalidValueError("seeds: expected at least one seed")
-    width = positive_int(width, "width")
-    if "pca" in starts and width > KERNEL * KERNEL:
-        raise InvalidValueError(f"width: the pca start has at most {KERNEL * KERNEL} filters (3x3 patches), "
-                                f"got {width}")
-    return dict(starts=starts, frozen=frozen, labels=tuple(sorted(set(counts))), width=width,
-                steps=positive_int(steps, "steps"), pretrain_steps=positive_int(pretrain_steps, "pretrain_steps"),
-                seeds=seeds, lr=real_number(lr, "lr", low=0, low_open=True),
-                momentum=real_number(momentum, "momentum", low=0, high=1, high_open=True),
-                batch_size=positive_int(batch_size, "batch_size"), eval_every=positive_int(eval_every, "eval_every"),
-                fraction=real_number(fraction, "fraction", low=0, high=1, low_open=True, high_open=True),
-                noise=real_number(noise, "noise", low=0, high=1, high_open=True),
-                pretrain_lr=real_number(pretrain_lr, "pretrain_lr", low=0, low_open=True),
-                n_patches=positive_int(n_patches, "n_patches"))
+    counts = [n_train if value == "all" else int(value) for value in o["labels"]]
+    if max(counts) > n_train:
+        raise fail("", "labels", f"expected at most the {n_train} training images (or 'all'), got {max(counts)}")
+    return dict(starts=starts, frozen=frozen, labels=tuple(sorted(set(counts))), width=o["width"],
+                **{k: o[k] for k in ("steps", "pretrain_steps", "seeds", "lr", "momentum", "batch_size",
+                                     "eval_every", "fraction", "noise", "pretrain_lr", "n_patches")})
+
 
 
 # --------------------------------------------------------------------------- nets and starts
@@ -301,9 +297,4 @@ def summarize(options, tasks, results) -> dict:
             "filters": filters, "runs": runs}
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    import sys
-
-    from ..lab.study import run_study
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

@@ -30,7 +30,6 @@ by a multiplies layer l's output by a^l exactly, so one fitted c serves every Re
 from __future__ import annotations
 
 import math
-import sys
 from functools import lru_cache
 
 import numpy as np
@@ -38,12 +37,13 @@ import numpy as np
 from .. import data as D
 from .. import init as I
 from ..diagnostics import predicted_propagation, signal_propagation
-from ..errors import InvalidValueError, UnknownNameError, unknown_name
+from ..constraints import InstanceOf, Integer, Options, Real, SequenceOf, about, check, fail
+from ..errors import UnknownNameError
+from ..lab.study import SEEDS, study_runner
 from ..lab.tasks import grid
 from ..layers import ACTIVATION_LAYERS
 from ..lsuv import lsuv
 from ..models import plain_cnn
-from ..validate import positive_int, real_number
 
 NAME = "propagate"
 INITS = ("std=0.01", "std=1", "glorot", "he", "lecun", "orthogonal", "lsuv")
@@ -150,7 +150,6 @@ def _batches(name, batch, seed):
     for every configuration at one seed."""
     ds = _dataset(name, batch, seed)
     x, y = ds.train
-    _check_batch(name, batch, len(x))
     x = x.astype(np.float64)
     return (x[:batch], y[:batch]), x[batch:2 * batch], ds
 
@@ -160,41 +159,32 @@ def _images(name, batch):
     return max(600, 4 * batch) if name == "shapes" else None
 
 
-def _check_batch(name, batch, n_train):
-    """The measured batch and the LSUV calibration batch both come from the training split."""
-    if n_train < 2 * batch:
-        raise InvalidValueError(f"batch: {batch} is too large for the {name} training split ({n_train} images)")
+OPTIONS = {"seeds": SEEDS, "batch": Integer(2), "lr": Real(0, low_open=True),
+           "sweep_widths": SequenceOf(Integer(1), distinct_sorted=True, allow_empty=True), "data": Options(DATASETS, kind="dataset"),
+           "inits": SequenceOf(InstanceOf(object, "an init"), what="init"),
+           "activations": SequenceOf(Options([a for a in ACTIVATION_LAYERS if a != "linear"], kind="activation"),
+                                     what="activation"),
+           "depth": Integer(1), "width": Integer(1), "bins": Integer(1)}
 
 
 def check_options(depth=30, width=16, inits=INITS, activations=ACTIVATIONS, data="shapes", *,
                   seeds=tuple(range(8)), batch=32, sweep_widths=(16, 32, 64), lr=0.01, bins=40) -> dict:
-    """Every option checked and completed; a bad one is an error naming its keyword."""
-    seeds = tuple(positive_int(s, "seed", minimum=0) for s in seeds)
-    if not seeds:
-        raise InvalidValueError("seeds: expected at least one seed")
-    batch = positive_int(batch, "batch", minimum=2)
-    lr = float(real_number(lr, "lr", low=0, low_open=True))
-    sweep_widths = (sweep_widths,) if isinstance(sweep_widths, int) else tuple(sweep_widths)
-    sweep_widths = tuple(sorted({positive_int(w, "sweep_widths") for w in sweep_widths}))
-    if data not in DATASETS:
-        raise unknown_name("dataset", data, DATASETS)
-    inits, activations = tuple(inits), tuple(activations)
-    if not inits:
-        raise InvalidValueError("inits: expected at least one init")
-    if not activations:
-        raise InvalidValueError("activations: expected at least one activation")
-    valid = [a for a in ACTIVATION_LAYERS if a != "linear"]
-    for act in activations:
-        if act not in valid:
-            raise unknown_name("activation", act, valid)
-    for name in inits:
-        for act in activations:
-            resolve(name, act)
-    if data == "digits":           # shapes are drawn as many as needed
-        _check_batch(data, batch, len(_dataset(data, batch, 0).train[0]))
-    return dict(depth=positive_int(depth, "depth"), width=positive_int(width, "width"), inits=inits,
-                activations=activations, data=data, seeds=seeds, batch=batch, sweep_widths=sweep_widths,
-                lr=lr, bins=positive_int(bins, "bins"))
+    """Every option checked (`OPTIONS`, each init with each activation) and completed; a bad one
+    is an error naming its keyword. The measured batch and the LSUV calibration batch both
+    come from the training split, which must hold two of them."""
+    o = check("", OPTIONS, dict(seeds=seeds, batch=batch, lr=lr, sweep_widths=sweep_widths, data=data,
+                                inits=tuple(inits), activations=tuple(activations), depth=depth, width=width,
+                                bins=bins))
+    with about("inits"):
+        for name in o["inits"]:
+            for act in o["activations"]:
+                resolve(name, act)
+    if o["data"] == "digits":           # shapes are drawn as many as needed
+        n_train = len(_dataset(o["data"], o["batch"], 0).train[0])
+        if n_train < 2 * o["batch"]:
+            raise fail("", "batch", f"{o['batch']} is too large for the {o['data']} training split ({n_train} images)")
+    return dict(depth=o["depth"], width=o["width"], inits=o["inits"], activations=o["activations"], data=o["data"],
+                seeds=o["seeds"], batch=o["batch"], sweep_widths=o["sweep_widths"], lr=o["lr"], bins=o["bins"])
 
 
 def configs(options) -> list[dict]:
@@ -338,7 +328,4 @@ def _summary(act, c) -> dict:
     return out
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    from ..lab.study import run_study
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

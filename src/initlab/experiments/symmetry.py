@@ -32,12 +32,12 @@ import numpy as np
 from .. import data as D
 from .. import init as I
 from ..diagnostics import filter_similarity, offdiagonal
-from ..errors import InvalidValueError
+from ..constraints import Boolean, InstanceOf, Integer, Optional, Real, Satisfies, SequenceOf, about, check
+from ..lab.study import SEEDS, study_runner
 from ..lab.tasks import grid
 from ..layers import Conv2D, Dense
 from ..models import small_cnn
 from ..optim import SGD
-from ..validate import positive_int, real_number
 from .training import accuracy, batches_per_pass, train_steps
 
 NAME = "symmetry"
@@ -137,29 +137,27 @@ def train_one(task) -> dict:
 
 # --------------------------------------------------------------------------- the grid
 
+OPTIONS = {"inits": SequenceOf(InstanceOf(object, "an initializer"), what="initializer, got none"),
+           "seeds": SEEDS, "dtype": Satisfies(lambda v: isinstance(v, str) and v in DTYPES, f"one of {', '.join(DTYPES)}"), "steps": Integer(1), "every": Integer(1),
+           "batch_size": Integer(1), "n_train": Optional(Integer(1)), "n_test": Optional(Integer(1)),
+           "lr": Real(0, low_open=True), "momentum": Real(0, 1), "float32_control": Boolean()}
+
+
 def check_options(inits=INITS, seeds=tuple(range(8)), dtype="float64", *, steps=400, every=25, batch_size=64,
                   lr=0.05, momentum=0.9, n_train=None, n_test=None, float32_control=False) -> dict:
-    """Every option checked and completed; a bad one is an InvalidValueError naming its keyword
-    (an unknown initializer with a suggestion, counts below 1, a learning rate <= 0, ...)."""
-    inits = (inits,) if isinstance(inits, str) else tuple(inits)
-    if not inits:
-        raise InvalidValueError("symmetry: inits: expected at least one initializer, got none")
-    for name in inits:
-        resolve_init(name)
-    seeds = tuple(positive_int(s, "symmetry: seed", minimum=0) for s in seeds)
-    if not seeds:
-        raise InvalidValueError("symmetry: seeds: expected at least one seed")
-    if dtype not in DTYPES:
-        raise InvalidValueError(f"symmetry: dtype: expected one of {', '.join(DTYPES)}, got {dtype!r}")
-    steps, every, batch_size = (positive_int(v, f"symmetry: {k}") for k, v in
-                                (("steps", steps), ("every", every), ("batch_size", batch_size)))
-    n_train, n_test = (None if v is None else positive_int(v, f"symmetry: {k}")
-                       for k, v in (("n_train", n_train), ("n_test", n_test)))
-    batches_per_pass(len(_digits(n_train, n_test).train[0]), batch_size, where="symmetry")
-    return dict(inits=inits, seeds=seeds, dtype=dtype, steps=steps, every=every, batch_size=batch_size,
-                lr=real_number(lr, "symmetry: lr", low=0, low_open=True),
-                momentum=real_number(momentum, "symmetry: momentum", low=0, high=1),
-                n_train=n_train, n_test=n_test, float32_control=bool(float32_control))
+    """Every option checked (`OPTIONS`, each init resolved) and completed; a bad one is an
+    InvalidValueError naming its keyword (an unknown initializer with a suggestion, counts
+    below 1, a learning rate <= 0, ...)."""
+    o = check("symmetry:", OPTIONS, dict(inits=inits, seeds=seeds, dtype=dtype, steps=steps, every=every,
+                                         batch_size=batch_size, n_train=n_train, n_test=n_test, lr=lr,
+                                         momentum=momentum, float32_control=bool(float32_control)))
+    with about("inits"):
+        for name in o["inits"]:
+            resolve_init(name)
+    batches_per_pass(len(_digits(o["n_train"], o["n_test"]).train[0]), o["batch_size"], where="symmetry")
+    return {k: o[k] for k in ("inits", "seeds", "dtype", "steps", "every", "batch_size", "lr", "momentum",
+                              "n_train", "n_test", "float32_control")}
+
 
 
 def configs(options) -> list[dict]:
@@ -250,8 +248,4 @@ def summarize(options, tasks, results) -> dict:
     return out
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    from ..lab.study import run_study
-    import sys
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

@@ -43,12 +43,14 @@ import numpy as np
 
 from .. import data as D
 from .. import init as I
-from ..errors import InvalidValueError, unknown_name
+from ..constraints import Integer, Optional, Options, Real, Rule, SequenceOf, check
+from ..errors import unknown_name
+from ..lab.study import SEEDS, study_runner
+from ..validate import real_number
 from ..lab.tasks import grid
 from ..layers import Conv2D
 from ..models import plain_cnn
 from ..optim import SGD
-from ..validate import positive_int, real_number
 from .depth import smoothed, steps_to_threshold
 from .training import accuracy, batches_per_pass, train_steps
 
@@ -204,38 +206,38 @@ def _digits(inputs, n_train, n_test):
 
 # --------------------------------------------------------------------------- the grid
 
+OPTIONS = {"inits": SequenceOf(Options(INITS, kind="zero-mean init"), allow_empty=True),
+           "inputs": SequenceOf(Options(INPUTS, kind="zero-mean inputs"), allow_empty=True), "seeds": SEEDS,
+           **{k: Integer(1) for k in ("depth", "train_depth", "width", "steps", "every", "batch_size", "n_probe",
+                                      "sign_steps", "window")},
+           "n_train": Optional(Integer(1)), "n_test": Optional(Integer(1)), "train_width": Optional(Integer(1)),
+           "shift": Real(), "shifts": SequenceOf(Real(0), allow_empty=True), "lr": Real(0, low_open=True),
+           "momentum": Real(0, 1), "fraction": Real(0, 1, low_open=True, high_open=True)}
+RULES = (Rule("inits", lambda o: None if o["inits"] or o["inputs"] else
+              f"expected at least one of {', '.join(INITS)} (or some inputs)"),)
+SIZES = ("depth", "train_depth", "width", "steps", "every", "batch_size", "n_probe", "sign_steps", "window")
+
+
 def check_options(inits=INITS, seeds=tuple(range(8)), depth=10, train_depth=3, *, width=16, train_width=None,
                   steps=300, every=20,
                   batch_size=64, lr=0.05, momentum=0.9, shift=1.0, shifts=SHIFTS, inputs=INPUTS, n_probe=256,
                   n_train=None, n_test=None, sign_steps=20, window=10, fraction=0.5) -> dict:
-    """Every option checked and completed; a bad one is an InvalidValueError naming its keyword."""
-    inits = (inits,) if isinstance(inits, str) else tuple(inits)
-    for name in inits:
-        if name not in INITS:
-            raise unknown_name("zero-mean init", name, INITS)
-    inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
-    for name in inputs:
-        if name not in INPUTS:
-            raise unknown_name("zero-mean inputs", name, INPUTS)
-    if not inits and not inputs:
-        raise InvalidValueError(f"zero-mean: inits: expected at least one of {', '.join(INITS)} (or some inputs)")
-    seeds = tuple(positive_int(s, "zero-mean: seed", minimum=0) for s in seeds)
-    if not seeds:
-        raise InvalidValueError("zero-mean: seeds: expected at least one seed")
-    sizes = {k: positive_int(v, f"zero-mean: {k}") for k, v in
-             (("depth", depth), ("train_depth", train_depth), ("width", width), ("steps", steps), ("every", every),
-              ("batch_size", batch_size), ("n_probe", n_probe), ("sign_steps", sign_steps), ("window", window))}
-    n_train, n_test = (None if v is None else positive_int(v, f"zero-mean: {k}")
-                       for k, v in (("n_train", n_train), ("n_test", n_test)))
-    sizes["train_width"] = sizes["width"] if train_width is None else positive_int(train_width, "zero-mean: train_width")
-    batches_per_pass(len(_digits("pixels", n_train, n_test).train[0]), batch_size, drop_last=True,
+    """Every option checked (`OPTIONS`, `RULES`) and completed; a bad one is an
+    InvalidValueError naming its keyword."""
+    o = check("zero-mean:", OPTIONS, dict(
+        inits=inits, inputs=inputs, seeds=seeds, depth=depth, train_depth=train_depth, width=width, steps=steps,
+        every=every, batch_size=batch_size, n_probe=n_probe, sign_steps=sign_steps, window=window, n_train=n_train,
+        n_test=n_test, train_width=train_width, shift=shift, shifts=shifts, lr=lr, momentum=momentum,
+        fraction=fraction), RULES)
+    sizes = {k: o[k] for k in SIZES}
+    sizes["train_width"] = sizes["width"] if o["train_width"] is None else o["train_width"]
+    batches_per_pass(len(_digits("pixels", o["n_train"], o["n_test"]).train[0]), o["batch_size"], drop_last=True,
                      where="zero-mean")
-    shift = real_number(shift, "zero-mean: shift")
-    shifts = tuple(sorted({real_number(s, "zero-mean: shifts", low=0) for s in shifts} | {0.0, shift}))
-    return dict(inits=inits, inputs=inputs, seeds=seeds, **sizes, n_train=n_train, n_test=n_test,
-                lr=real_number(lr, "zero-mean: lr", low=0, low_open=True),
-                momentum=real_number(momentum, "zero-mean: momentum", low=0, high=1), shift=shift, shifts=shifts,
-                fraction=real_number(fraction, "zero-mean: fraction", low=0, high=1, low_open=True, high_open=True))
+    shifts = tuple(sorted(set(o["shifts"]) | {0.0, o["shift"]}))
+    return dict(inits=o["inits"], inputs=o["inputs"], seeds=o["seeds"], **sizes, n_train=o["n_train"],
+                n_test=o["n_test"], lr=o["lr"], momentum=o["momentum"], shift=o["shift"], shifts=shifts,
+                fraction=o["fraction"])
+
 
 
 def configs(options) -> list[dict]:
@@ -313,6 +315,38 @@ def _train(task):
 
 # --------------------------------------------------------------------------- summary
 
+def _inputs_threshold(inputs, chance, fraction, window):
+    """The input runs' loss threshold, `fraction` of the way from chance to the best trailing
+    mean any of them reached (None when none is finite); fills each run's steps_to_threshold."""
+    if not inputs:
+        return None
+    best = min(float(np.min(smoothed(loss, window), initial=math.inf)) for t in inputs.values() for loss in t["loss"])
+    threshold = chance - fraction * (chance - best) if math.isfinite(best) else None
+    for t in inputs.values():
+        t["steps_to_threshold"] = [None if threshold is None else steps_to_threshold(loss, threshold, window)
+                                   for loss in t["loss"]]
+    return threshold
+
+
+def _theory(width, size) -> dict:
+    """The predicted growth per layer of a one-sided init, and where it sets in (see `theory`)."""
+    return {"window_eigenvalue": window_eigenvalue(*size),
+            "factor_per_unit_shift": predicted_factor(width, 1.0, size),
+            "factor_per_unit_shift_no_padding": predicted_factor(width, 1.0, size, padding=False),
+            "onset": onset_shift(width, size), "onset_no_padding": onset_shift(width, size, padding=False),
+            "centred_factor": centred_factor(size)}
+
+
+def _settings(o, ds) -> dict:
+    settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in o.items()}
+    settings.update(num_classes=ds.num_classes, dataset="digits", n_train=len(ds.train[0]), n_test=len(ds.test[0]),
+                    centred="U(-a, a)", shifted=f"U(-a + {o['shift']:g} a, a + {o['shift']:g} a)", a="sqrt(6 / fan_in)",
+                    variance="a^2 / 3 = 2 / fan_in for both",
+                    threshold_rule=f"{o['fraction']:g} of the way from chance (ln {ds.num_classes}) to the best "
+                                   "trailing-mean loss any input run reached")
+    return settings
+
+
 def summarize(options, tasks, results) -> dict:
     """Measurements only (the claims are in `initlab.claims.zero_mean`):
 
@@ -361,29 +395,11 @@ def summarize(options, tasks, results) -> dict:
         t["initial_loss"] = [loss[0] for loss in t["loss"]]
         t["diverged"] = [any(v is None for v in loss) for loss in t["loss"]]
     chance = math.log(ds.num_classes)
-    threshold = None
-    if inputs:
-        best = min(float(np.min(smoothed(loss, o["window"]), initial=math.inf)) for t in inputs.values()
-                   for loss in t["loss"])
-        threshold = chance - o["fraction"] * (chance - best) if math.isfinite(best) else None
-        for t in inputs.values():
-            t["steps_to_threshold"] = [None if threshold is None else steps_to_threshold(loss, threshold, o["window"])
-                                       for loss in t["loss"]]
-    size = ds.image_size
-    theory = {"window_eigenvalue": window_eigenvalue(*size),
-              "factor_per_unit_shift": predicted_factor(o["width"], 1.0, size),
-              "factor_per_unit_shift_no_padding": predicted_factor(o["width"], 1.0, size, padding=False),
-              "onset": onset_shift(o["width"], size), "onset_no_padding": onset_shift(o["width"], size, padding=False),
-              "centred_factor": centred_factor(size)}
-    settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in o.items()}
-    settings.update(num_classes=ds.num_classes, dataset="digits", n_train=len(ds.train[0]), n_test=len(ds.test[0]),
-                    centred="U(-a, a)", shifted=f"U(-a + {o['shift']:g} a, a + {o['shift']:g} a)", a="sqrt(6 / fan_in)",
-                    variance="a^2 / 3 = 2 / fan_in for both",
-                    threshold_rule=f"{o['fraction']:g} of the way from chance (ln {ds.num_classes}) to the best "
-                                   "trailing-mean loss any input run reached")
-    return {"settings": settings, "inits": list(o["inits"]), "inputs": list(o["inputs"]),
+    threshold = _inputs_threshold(inputs, chance, o["fraction"], o["window"])
+    return {"settings": _settings(o, ds), "inits": list(o["inits"]), "inputs": list(o["inputs"]),
             "labels": {n: label(n, o["shift"]) for n in o["inits"]}, "layers": list(range(1, o["depth"] + 1)),
-            "steps": steps, "sweep": sweep, "theory": theory, "propagation": propagation_at, "weights": weights,
+            "steps": steps, "sweep": sweep, "theory": _theory(o["width"], ds.image_size), "propagation": propagation_at,
+            "weights": weights,
             "training": training, "input_runs": inputs, "chance_loss": chance, "inputs_threshold": threshold}
 
 
@@ -393,8 +409,4 @@ def label(name, shift):
     return "shifted U(0, 2a)" if shift == 1 else f"shifted U(-a + {shift:g}a, a + {shift:g}a)"
 
 
-def run(progress=None, **options) -> dict:
-    """The whole study in this process (one worker): see `initlab.lab.study.run_study`."""
-    from ..lab.study import run_study
-    import sys
-    return run_study(sys.modules[__name__], options, progress=progress)
+run = study_runner(__name__)     # run(progress=None, **options): the whole study in this process

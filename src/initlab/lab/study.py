@@ -21,11 +21,17 @@ seconds, task counts: the only part that differs between two runs of the same op
 from __future__ import annotations
 
 import importlib
+import sys
 import time
 
+from ..constraints import Integer, SequenceOf
 from .claims import decide
 from .runner import Executor
 from .store import TaskStore
+
+
+# the constraint every study's `seeds` option keeps: at least one seed, each an int >= 0
+SEEDS = SequenceOf(Integer(0), item_name="seed", what="seed")
 
 
 def catalogue(study) -> list:
@@ -60,6 +66,15 @@ def run_study(study, options: dict | None = None, *, executor: Executor | None =
     result["timing"] = {"seconds": time.perf_counter() - start, "tasks": len(tasks), "reused": reused,
                         "task_cpu_seconds": executor.cpu_seconds - cpu_before}
     return result
+
+
+def study_runner(module_name: str):
+    """A study module's `run(progress=None, **options) -> dict`: the whole study in this process
+    (one worker), `run_study` on the module named `module_name`."""
+    def run(progress=None, **options) -> dict:
+        return run_study(sys.modules[module_name], options, progress=progress)
+    run.__doc__ = f"The whole {module_name.rsplit('.', 1)[-1]} study in this process (one worker): see `run_study`."
+    return run
 
 
 class _Same:

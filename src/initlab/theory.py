@@ -224,9 +224,10 @@ def vanilla_cnn(depth, width=16, *, activation="tanh", kernel="delta_orthogonal"
     `depth` conv layers (kernel_size, stride 1, `padding` of `padding_mode`; in_channels ->
     width, then width -> width), each followed by `activation`; then the `head`: "average"
     (global average pooling to `width` numbers, as Xiao et al. 2018) or "flatten" (all
-    width x image_size^2 numbers, as LeNet), and a LeCun-normal dense layer to num_classes.
-    The average head must learn spatial features through the whole stack; the flatten head
-    can read the near-isometric stack's output position by position. `kernel`: "delta_orthogonal", "gaussian" or
+    width x H x W numbers of an `image_size` (H, W) or H = W map, as LeNet), and a
+    LeCun-normal dense layer to num_classes. The average head must learn spatial features
+    through the whole stack; the flatten head can read the near-isometric stack's output
+    position by position. `kernel`: "delta_orthogonal", "gaussian" or
     "orthogonal" (flattened) drawn with weight variance sigma_w^2 / fan_in (default: on the
     critical line, `critical_sigma_w2(activation, sigma_b2)`), biases N(0, sigma_b^2); or any
     other initializer spec ("he_normal"), used as given with zero biases.
@@ -257,7 +258,8 @@ def vanilla_cnn(depth, width=16, *, activation="tanh", kernel="delta_orthogonal"
         layers += [GlobalAvgPool2D(dtype=dtype), Flatten(dtype=dtype),
                    Dense(width, num_classes, weight_init="lecun_normal", rng=rng, dtype=dtype)]
     else:
-        features = width * positive_int(image_size, "vanilla_cnn image_size") ** 2
+        height, width_px = _pair(image_size, "vanilla_cnn image_size", minimum=1)
+        features = width * height * width_px
         layers += [Flatten(dtype=dtype), Dense(features, num_classes, weight_init="lecun_normal", rng=rng, dtype=dtype)]
     if checkpoint_segments is None:
         return Sequential(layers)

@@ -34,7 +34,7 @@ def deep(args) -> int:
         kwargs["depths"] = tuple(check_at_most(d, MAX_DEPTH, "--depths") for d in split_ints(args.depths, "--depths"))
     if args.inits is not None:
         kwargs["inits"] = tuple(split_list(args.inits, "--inits"))
-    kwargs.update(given_options(args, ("width", "steps", "sweep_seeds")))
+    kwargs.update(given_options(args, ("width", "steps", "sweep_seeds", "head")))
     return study_command(args, "deep", "deep", kwargs, _print_tables)
 
 
@@ -48,6 +48,8 @@ def register(sub):
     p.add_argument("--steps", type=int, default=None, help="Adam steps per run (default 600)")
     p.add_argument("--sweep-seeds", dest="sweep_seeds", type=int, default=None,
                    help="seeds of the learning-rate sweep (default 1)")
+    p.add_argument("--head", choices=("flatten", "average"), default=None,
+                   help="flatten + dense (default), or global average pooling + dense (as Xiao et al.)")
     p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
     p.set_defaults(func=deep, sizes="--seeds, --depths, --width, --steps")
     return p

@@ -28,7 +28,7 @@ from ..lab.study import study_runner
 from ..lab.tasks import Task, grid
 from ..optim import Adam
 from ..spectrum import singular_values, summarize as spectrum_summary
-from ..theory import critical_sigma_w2, padding_gain, vanilla_cnn
+from ..theory import HEADS, critical_sigma_w2, padding_gain, vanilla_cnn
 from .depth import _digits, check_digits_run
 from .training import accuracy, train_steps
 
@@ -41,9 +41,11 @@ DEMO = dict(depths=(10, 50), width=8, steps=150, n_train=600, seeds=tuple(range(
             rates=(1e-3, 3e-4))
 
 
-def build(init, depth, width, sigma_b2, ds, rng, dtype=np.float32):
-    """The vanilla conv net of one init (see the module docstring)."""
-    common = dict(in_channels=ds.in_channels, num_classes=ds.num_classes, rng=rng, dtype=dtype)
+def build(init, depth, width, sigma_b2, ds, rng, dtype=np.float32, head="flatten"):
+    """The vanilla conv net of one init (see the module docstring) with `head` ("flatten" or
+    "average": global average pooling, as Xiao et al.)."""
+    common = dict(in_channels=ds.in_channels, num_classes=ds.num_classes, rng=rng, dtype=dtype, head=head,
+                  image_size=ds.image_size)
     if init == "he_relu":
         return vanilla_cnn(depth, width, activation="relu", kernel="he_normal", **common)
     if init == "orthogonal_relu":
@@ -57,24 +59,24 @@ def build(init, depth, width, sigma_b2, ds, rng, dtype=np.float32):
 OPTIONS = {"depths": SequenceOf(Integer(1), item_name="depth", what="depth", distinct_sorted=True),
            "inits": SequenceOf(Options(INITS, kind="init"), what="init"),
            "rates": SequenceOf(Real(0, low_open=True), what="learning rate"), "width": Integer(1),
-           "steps": Integer(1), "sweep_seeds": Integer(1), "sigma_b2": Real(0)}
+           "steps": Integer(1), "sweep_seeds": Integer(1), "sigma_b2": Real(0), "head": Options(HEADS, kind="head")}
 
 
 def check_options(depths=(10, 30, 100, 300), inits=INITS, width=16, steps=600, *, seeds=(0, 1, 2), sweep_seeds=1,
-                  rates=(3e-4, 1e-4, 3e-5), sigma_b2=1e-5, batch_size=32, n_train=None) -> dict:
+                  rates=(3e-4, 1e-4, 3e-5), sigma_b2=1e-5, batch_size=32, n_train=None, head="flatten") -> dict:
     """Every option checked (`OPTIONS`) and completed; a bad one is an error naming its keyword."""
     o = check("", OPTIONS, dict(depths=depths, inits=tuple(inits), rates=rates, width=width, steps=steps,
-                                sweep_seeds=sweep_seeds, sigma_b2=sigma_b2))
+                                sweep_seeds=sweep_seeds, sigma_b2=sigma_b2, head=head))
     seeds, n_train, batch_size = check_digits_run("deep", seeds, n_train, batch_size)
     return dict(depths=o["depths"], inits=o["inits"], width=o["width"], steps=o["steps"], seeds=seeds,
                 sweep_seeds=o["sweep_seeds"], rates=o["rates"], sigma_b2=o["sigma_b2"], batch_size=batch_size,
-                n_train=n_train)
+                n_train=n_train, head=o["head"])
 
 
 
 def _train_config(o, init, depth, lr, kind):
     return dict(kind=kind, init=init, depth=depth, lr=lr, width=o["width"], steps=o["steps"],
-                batch_size=o["batch_size"], n_train=o["n_train"], sigma_b2=o["sigma_b2"])
+                batch_size=o["batch_size"], n_train=o["n_train"], sigma_b2=o["sigma_b2"], head=o["head"])
 
 
 def tasks(options) -> list[Task]:
@@ -115,7 +117,7 @@ def run_task(task) -> dict:
         summary = spectrum_summary(values)
         return {"condition": summary["condition"], "within_10x_of_rms": summary["within"],
                 "largest": summary["max"], "smallest": summary["min"]}
-    model = build(c["init"], c["depth"], c["width"], c["sigma_b2"], ds, task.rng("init"))
+    model = build(c["init"], c["depth"], c["width"], c["sigma_b2"], ds, task.rng("init"), head=c["head"])
     losses = train_steps(model, ds.train, Adam(model, lr=c["lr"]), steps=c["steps"], batch_size=c["batch_size"],
                          rng=task.rng("data", shared=True), drop_last=True, nonfinite="stop", where="deep")
     finite = len(losses) == c["steps"]

@@ -61,13 +61,12 @@ def similarity(result, lang):
     fig, axes = new_figure(1, len(layers), width=3.8 * len(layers), height=3.6, title=w["similarity_title"])
     axes = np.atleast_1d(axes).ravel()
     for j, (ax, layer) in enumerate(zip(axes, layers)):
-        means = {name: np.asarray(result["runs"][name]["similarity_mean"], dtype=float)[:, :, j].mean(axis=0)
-                 for name in result["inits"]}
-        _coinciding_lines(ax, steps, means, result, lang)
-        for name, run in result.get("float32_control", {}).items():
-            mean = np.asarray(run["similarity_mean"], dtype=float)[:, :, j].mean(axis=0)
-            ax.plot(steps, mean, color=_color(name, 0), linestyle=":",
-                    label=w["float32"].format(name=_label(result, name, lang)))
+        series = [(_label(result, name, lang), _color(name, i), run["similarity_mean"])
+                  for i, (name, run) in enumerate((n, result["runs"][n]) for n in result["inits"])]
+        series += [(w["float32"].format(name=_label(result, name, lang)), _color(name, 0), run["similarity_mean"])
+                   for name, run in result.get("float32_control", {}).items()]
+        _coinciding_lines(ax, steps, [(label, color, np.asarray(values, dtype=float)[:, :, j].mean(axis=0))
+                                      for label, color, values in series], lang)
         ax.set_title(w["layer"].format(layer=layer))
         ax.set_xlabel(w["step"])
         ax.set_ylabel(w["similarity"])
@@ -76,14 +75,14 @@ def similarity(result, lang):
     return fig
 
 
-def _coinciding_lines(ax, steps, curves, result, lang):
-    """One line per init (name -> values); a curve equal to an earlier one says so in the legend."""
-    same = coinciding(curves)
-    for i, (name, values) in enumerate(curves.items()):
-        label = _label(result, name, lang)
-        if name in same:
-            label = WORDS[lang]["same_as"].format(name=label, other=_label(result, same[name], lang))
-        ax.plot(steps, values, color=_color(name, i), label=label, **overlap_style(i, len(steps)))
+def _coinciding_lines(ax, steps, series, lang):
+    """One line per (label, color, values), each in its own style (see `overlap_style`); a curve
+    equal to an earlier one says so in the legend."""
+    same = coinciding({label: values for label, _, values in series})
+    for i, (label, color, values) in enumerate(series):
+        if label in same:
+            label = WORDS[lang]["same_as"].format(name=label, other=same[label])
+        ax.plot(steps, values, color=color, label=label, **overlap_style(i, len(steps)))
 
 
 @drawn
@@ -128,14 +127,14 @@ def accuracy(result, lang):
     steps = np.asarray(result["steps"])
     fig, ax = new_figure(title=w["accuracy_suptitle"])
     accs = {name: np.asarray(result["runs"][name]["test_acc"], dtype=float) for name in result["inits"]}
-    _coinciding_lines(ax, steps, {name: acc.mean(axis=0) for name, acc in accs.items()}, result, lang)
+    series = [(_label(result, name, lang), _color(name, i), acc.mean(axis=0)) for i, (name, acc) in enumerate(accs.items())]
+    series += [(w["float32"].format(name=_label(result, name, lang)), _color(name, 0),
+                np.asarray(run["test_acc"], dtype=float).mean(axis=0))
+               for name, run in result.get("float32_control", {}).items()]
+    _coinciding_lines(ax, steps, series, lang)
     for i, (name, acc) in enumerate(accs.items()):
         if len(acc) > 1:
             ax.fill_between(steps, acc.min(axis=0), acc.max(axis=0), color=_color(name, i), alpha=0.15)
-    for name, run in result.get("float32_control", {}).items():
-        acc = np.asarray(run["test_acc"], dtype=float)
-        ax.plot(steps, acc.mean(axis=0), color=_color(name, 0), linestyle=":",
-                label=w["float32"].format(name=_label(result, name, lang)))
     ax.axhline(0.1, color="black", linewidth=0.8, linestyle="--", label=w["chance"])
     ax.set_xlabel(w["step"])
     ax.set_ylabel(w["accuracy"])

@@ -18,7 +18,7 @@ COLORS = {"he_normal": "tab:blue", "glorot_uniform": "tab:green", "hand": "tab:o
 CMAP = "RdBu_r"
 
 WORDS = {
-    "en": {"starts": LABELS, "templates": {},
+    "en": {"starts": LABELS, "templates": {}, "sep": ", ",
            "grid_title": "First-layer {k}x{k} kernels during training ({start}, seed {seed})",
            "grid_row": "step {step}: best templates {best}", "kernels": "kernel 1 .. {n} (each scaled to its max |w|)",
            "step_n": "step {step}", "positive": "positive weight", "negative": "negative weight",
@@ -44,7 +44,7 @@ WORDS = {
            "early": "the first sixth", "val_acc": "validation accuracy (fraction correct)",
            "gif_title": "First-layer kernels ({start}, seed {seed})"},
     "ja": {"starts": {"he_normal": "ランダム(He 正規分布)", "glorot_uniform": "ランダム(Glorot 一様分布)",
-                      "hand": "手作り、学習する", "hand_frozen": "手作り、固定"},
+                      "hand": "手作り、学習する", "hand_frozen": "手作り、固定"}, "sep": "、",
            "templates": {"x": "X", "plus": "十字", "diagonal": "斜線 \\", "antidiagonal": "斜線 /", "hline": "横線",
                          "vline": "縦線", "edge_x": "エッジ x", "edge_y": "エッジ y", "edges": "エッジ(全方向)"},
            "grid_title": "学習中の第 1 層の {k}x{k} カーネル({start}、シード {seed})",
@@ -138,7 +138,7 @@ def filter_grid(result, lang):
         ax.imshow(mosaic(evo["weights"][i]), cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
         _bare(ax)
         best = _best_names(result, evo["scores"][i], lang)
-        ax.set_title(w["grid_row"].format(step=steps[i], best=", ".join(best)), fontsize=7)
+        ax.set_title(w["grid_row"].format(step=steps[i], best=w["sep"].join(best)), fontsize=7)
         ax.set_xlabel(w["kernels"].format(n=width), fontsize=7)
         ax.set_ylabel(w["step_n"].format(step=steps[i]), fontsize=7)
     handles = [plt.Line2D([], [], marker="s", linestyle="none", color=plt.get_cmap(CMAP)(1.0), label=w["positive"]),

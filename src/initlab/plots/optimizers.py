@@ -10,20 +10,24 @@ COLORS = {"sigmoid": "tab:orange", "tanh": "tab:green", "relu": "tab:blue"}
 STYLES = {"sgd": ":", "momentum": "-", "adam": "--"}
 WORDS = {
     "en": {"optimizers": {"sgd": "plain SGD", "momentum": "SGD + momentum 0.9", "adam": "Adam"},
+           "ticks": {"sgd": "SGD", "momentum": "momentum", "adam": "Adam"},
            "curves_title": "{depth}-layer plain conv nets on digits, {seeds} seeds: training loss "
                            "(each cell at the learning rate its sweep chose)",
            "cell": "{activation} (lr {lr:g})", "chance": "chance (ln 10)", "step": "step (updates)",
            "loss": "training loss (cross-entropy, nats)",
            "steps_title": "Steps until the loss is halfway from chance to the best reached ({depth} layers)",
-           "budget": "budget ({cap} steps): triangles above = never", "cells": "activation and optimizer",
+           "budget": "budget ({cap} steps): triangles above = never",
+           "cells": "activation and optimizer (SGD: plain; momentum: SGD + momentum 0.9)",
            "steps": "steps to the threshold (updates)"},
     "ja": {"optimizers": {"sgd": "素の SGD", "momentum": "SGD + モーメンタム 0.9", "adam": "Adam"},
+           "ticks": {"sgd": "SGD", "momentum": "モーメンタム", "adam": "Adam"},
            "curves_title": "{depth} 層の素の畳み込みネット、手書き数字、シード {seeds} 個: 学習損失"
                            "(各セルは探索で選んだ学習率)",
            "cell": "{activation}(学習率 {lr:g})", "chance": "偶然の水準(ln 10)", "step": "ステップ(更新回数)",
            "loss": "学習損失(交差エントロピー、ナット)",
            "steps_title": "損失が偶然の水準と最良値の中間に達するまでのステップ数({depth} 層)",
-           "budget": "上限({cap} ステップ): 上の三角 = 到達せず", "cells": "活性化関数と最適化手法",
+           "budget": "上限({cap} ステップ): 上の三角 = 到達せず",
+           "cells": "活性化関数と最適化手法(SGD: 素の SGD、モーメンタム: SGD + モーメンタム 0.9)",
            "steps": "しきい値までのステップ数(更新回数)"},
 }
 
@@ -73,7 +77,7 @@ def steps(result, lang):
         cell = result["cells"].get(f"{activation}/{optimizer}@{depth}")
         if cell is None:
             continue
-        labels.append((x, f"{activation}\n{w['optimizers'][optimizer]}"))
+        labels.append((x, f"{activation}\n{w['ticks'][optimizer]}"))     # short: nine ticks side by side
         for v in cell["steps_to_threshold"]:
             ax.plot(x, cap * 1.05 if v is None else v, "^" if v is None else "o", color=COLORS[activation],
                     ms=5, alpha=0.7)

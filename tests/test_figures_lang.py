@@ -176,3 +176,19 @@ def test_symmetry_zeros_and_constant_both_visible(lang):
         assert any(("coincide" if lang == "en" else "重なる") in t for t in legend), legend
     finally:
         close(fig)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_demo_draws_its_figures_in_its_language(tmp_path, monkeypatch, lang):
+    """`initlab demo --lang` reaches the figure functions (and the GIF writers)."""
+    from initlab.cli import main
+    conv_figures = importlib.import_module("initlab.plots.conv")
+    seen = []
+
+    def spy(result, lang="en", draw=conv_figures.feature_map):
+        seen.append(lang)
+        return draw(result, lang)
+    monkeypatch.setitem(conv_figures.FIGURES, "conv_feature_map", spy)
+    assert main(["demo", "--tiny", "--only", "conv", "--jobs", "1", "--lang", lang, "--out", str(tmp_path / "r")]) == 0
+    assert seen == [lang]
+    assert (tmp_path / "r" / "conv_feature_map.png").stat().st_size > 0

@@ -5,8 +5,8 @@ matplotlib Figure whose axes have a title, labelled axes (with units where there
 legend where more than one thing is drawn; tests check that. Each module keeps its words in one
 `WORDS = {"en": {...}, "ja": {...}}` (same keys in both); `@drawn` hands the function the
 language it can draw: Japanese needs IPAexGothic from the `ja` extra (matplotlib-fontja), and
-without it the figures stay in English (`report.japanese_font_file` is None). matplotlib is imported
-only under this package and in report.
+without it the figures stay in English (`report.japanese_font_file` is None). matplotlib is
+imported only under this package and in report.
 """
 from __future__ import annotations
 
@@ -21,8 +21,6 @@ from matplotlib import font_manager  # noqa: E402
 
 from ..errors import UnknownNameError  # noqa: E402
 from ..report import LANGS, japanese_font_file  # noqa: E402  (no matplotlib there: the CLI starts fast)
-
-
 
 STYLE = {"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
          "axes.spines.right": False, "font.size": 9}

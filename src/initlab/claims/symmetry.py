@@ -160,7 +160,7 @@ CLAIMS = [
 
 # the figures' captions in the Japanese report (the English ones are the figure functions' docstrings)
 CAPTIONS_JA = {
-    'symmetry_similarity': '層ごとのパネル: フィルター同士の平均コサイン類似度と学習ステップ(シードの平均。1.0 = すべて同一)。対称な初期値は 1 のまま。',
+    'symmetry_similarity': '層ごとのパネル: フィルター同士の平均コサイン類似度と学習ステップ(シードの平均。1.0 = すべて同一)。対称な初期値は 1 のまま。すべて 0 と定数の線はどちらも 1.0 で重なるので、別の線種で描き、凡例にそう記します。',
     'symmetry_split': '対称な初期値が同一のフィルターからどれだけ離れたか(1 - 最小の類似度、対数軸)。0 のままなら対称性は破れていない。',
     'symmetry_accuracy': '初期化ごとのテスト精度と学習ステップ(シードの平均、帯 = 最小〜最大)。ランダムな初期値だけが学習する。',
     'symmetry_filters': '学習後の第 1 層の 3x3 フィルター(初期化ごとに 1 行、最初のシード)。対称な初期値ではすべて同じ形になる。',

@@ -93,13 +93,14 @@ def write_json(path: Path, data) -> Path:
     return atomic.write_text(path, json.dumps(to_jsonable(data), indent=2))
 
 
-def save_study_files(module_name: str, result: dict, out: Path) -> list[Path]:
-    """Draw a study's figures (its plots module's FIGURES as PNG, ANIMATIONS as GIF) into out."""
+def save_study_files(module_name: str, result: dict, out: Path, lang: str = "en") -> list[Path]:
+    """Draw a study's figures (its plots module's FIGURES as PNG, ANIMATIONS as GIF) into out,
+    their titles, axes and legends in `lang` (en, or ja where the `ja` extra's font is installed)."""
     from ..plots import save   # matplotlib only when there is something to draw
     figures = importlib.import_module(f"initlab.plots.{module_name}")
-    paths = [save(make(result), Path(out) / f"{name}.png") for name, make in figures.FIGURES.items()]
+    paths = [save(make(result, lang), Path(out) / f"{name}.png") for name, make in figures.FIGURES.items()]
     for name, write in getattr(figures, "ANIMATIONS", {}).items():
-        written = write(result, Path(out) / f"{name}.gif")
+        written = write(result, Path(out) / f"{name}.gif", lang=lang)
         if written:
             paths.append(Path(written))
         else:

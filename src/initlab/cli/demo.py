@@ -35,15 +35,15 @@ def _scalars(result: dict) -> dict:
     return {k: v for k, v in to_jsonable(result).items() if isinstance(v, (int, float, str)) and k != "claims"}
 
 
-def run_study(section, module_name, out: Path, preset: str, progress=None, running=None) -> dict:
+def run_study(section, module_name, out: Path, preset: str, progress=None, running=None, lang="en") -> dict:
     """Run one study at a preset ("DEMO" or "TINY") on the executor `running` (its tasks stored
-    under out), save its figures; return the report section."""
+    under out), save its figures (drawn in `lang`); return the report section."""
     study = importlib.import_module(f"initlab.experiments.{module_name}")
     if hasattr(study, "tasks"):          # a grid of tasks (every study but those not yet moved onto the lab)
         result = run_grid(study, getattr(study, preset), executor=running, out=out, progress=progress)
     else:
         result = study.run(**getattr(study, preset), progress=progress)
-    paths = save_study_files(module_name, result, out)
+    paths = save_study_files(module_name, result, out, lang)
     return {"id": section, "figures": paths, "claims": result.get("claims", []),
             "numbers": _scalars(without_timing(result)), "result": result}
 
@@ -67,7 +67,8 @@ def demo(args) -> int:
         raise UnknownNameError(f"--lang: unknown language {args.lang!r} (valid: {', '.join(LANGS)})")
     if args.lang == "ja" and japanese_font_file() is None:
         ui.err_console.print("initlab: the Japanese report embeds a font from the 'ja' extra: pip install "
-                             "'initlab[ja]' (without it, Japanese shows only where the system has a CJK font)")
+                             "'initlab[ja]' (without it, the figures stay in English and the page's Japanese "
+                             "shows only where the system has a CJK font)")
     with executor(args) as running, output_folder(args.out, args.force, resumes=chosen,
                                                                allowed=[s for s, _ in STUDIES]) as out:
         if args.force:
@@ -91,7 +92,7 @@ def _run(args, chosen, out, running) -> int:
                 bar.update(task, completed=done, total=total, status=status)
 
             began = time.perf_counter()
-            sections.append(run_study(section, module, out, preset, progress, running))
+            sections.append(run_study(section, module, out, preset, progress, running, args.lang))
             bar.update(task, status="done")
             bar.advance(overall)
             if lines:
@@ -119,8 +120,9 @@ def register(sub):
                        description=__doc__)
     p.add_argument("--out", default="initlab-report", help="output folder (default initlab-report)")
     p.add_argument("--force", action="store_true", help="write into an existing output folder")
-    p.add_argument("--lang", default="en", help="language of the report's prose and claims: en or ja (ja embeds "
-                   "a font from the 'ja' extra, pip install 'initlab[ja]'; the figures stay in English)")
+    p.add_argument("--lang", default="en", help="language of the report and its figures: en or ja (ja needs the "
+                   "'ja' extra's font, pip install 'initlab[ja]': the page embeds it and the figures draw with it; "
+                   "without it the figures stay in English)")
     p.add_argument("--only", default=None, help="comma-separated studies to run, e.g. symmetry,zero-mean (default: all)")
     p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds, not minutes)")
     add_grid_options(p)

@@ -3,9 +3,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import new_figure
+from . import drawn, new_figure
 
 MARKERS = ("s", "D", "^", "v", "P", "X", "*", "<", ">", "h")
+
+WORDS = {
+    "en": {"title": "{folds}-fold cross-validation of the init std, repeated over {searches} seeds: {dataset}, "
+                    "{model}, {epochs} epochs",
+           "designed": "{name} (as designed)", "diverged": "diverged (in some fold)", "chance": "chance ({chance:.2f})",
+           "best": "best: {label}\nstd {std:.2g}, acc {acc:.3f}",
+           "std": "initial weight std (geometric mean over layers; log scale)",
+           "search": "one search (mean over its folds)",
+           "accuracy": "validation accuracy (fraction; mean +- std over seeds)"},
+    "ja": {"title": "初期値の標準偏差の {folds} 分割交差検証、シード {searches} 個で反復: {dataset}、{model}、"
+                    "{epochs} エポック",
+           "designed": "{name}(設計どおり)", "diverged": "発散(いずれかの分割で)", "chance": "偶然の水準({chance:.2f})",
+           "best": "最良: {label}\n標準偏差 {std:.2g}、精度 {acc:.3f}",
+           "std": "重みの初期標準偏差(層にわたる幾何平均、対数軸)",
+           "search": "探索 1 回(その分割の平均)",
+           "accuracy": "検証精度(割合、シードにわたる平均 ± 標準偏差)"},
+}
+DATASETS = {"en": {}, "ja": {"digits": "手書き数字", "shapes": "図形"}}
 
 
 def _groups(candidates):
@@ -16,7 +34,8 @@ def _groups(candidates):
     return {k: sorted(v, key=lambda r: r["init_std"]) for k, v in groups.items()}
 
 
-def accuracy_vs_std(result):
+@drawn
+def accuracy_vs_std(result, lang):
     """Validation accuracy (each search's mean over its folds) against the init std on a log
     axis: the mean +- std over the seeds' searches, each search a small dot.
 
@@ -25,10 +44,12 @@ def accuracy_vs_std(result):
     Candidates that diverged in some fold (their mean is undefined) are crosses on the chance
     line, their searches' dots (a diverged fold counted as 0) beside them; std 0 is not drawn.
     """
+    w = WORDS[lang]
     s = result["settings"]
     fig, ax = new_figure(width=7.0, height=4.4)
-    ax.set_title(f"{s['folds']}-fold cross-validation of the init std, repeated over {len(result['searches'])} "
-                 f"seeds: {s['dataset']}, {s['model']}, {s['epochs']} epochs", fontsize=9)
+    ax.set_title(w["title"].format(folds=s["folds"], searches=len(result["searches"]),
+                                   dataset=DATASETS[lang].get(s["dataset"], s["dataset"]), model=s["model"],
+                                   epochs=s["epochs"]), fontsize=9)
     chance = result["chance"]
     markers = iter(MARKERS)
     diverged = []
@@ -47,21 +68,21 @@ def accuracy_vs_std(result):
             ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=name)
         else:
             ax.errorbar(x, y, yerr=err, marker=next(markers, "o"), markersize=8, linestyle="none",
-                        capsize=3, label=f"{name} (as designed)")
+                        capsize=3, label=w["designed"].format(name=name))
     if diverged:
         ax.scatter([r["init_std"] for r in diverged], [chance] * len(diverged), marker="x", s=60,
-                   color="tab:red", zorder=3, label="diverged (in some fold)")
-    ax.axhline(chance, color="gray", linestyle="--", linewidth=1, label=f"chance ({chance:.2f})")
+                   color="tab:red", zorder=3, label=w["diverged"])
+    ax.axhline(chance, color="gray", linestyle="--", linewidth=1, label=w["chance"].format(chance=chance))
     best = result.get("best")
     if best:
-        ax.annotate(f"best: {best['label']}\nstd {best['init_std']:.2g}, acc {best['mean']:.3f}",
+        ax.annotate(w["best"].format(label=best["label"], std=best["init_std"], acc=best["mean"]),
                     (best["init_std"], best["mean"]), textcoords="offset points", xytext=(10, -28),
                     fontsize=8, arrowprops=dict(arrowstyle="->", color="gray"))
     ax.set_xscale("log")
     ax.set_ylim(0, 1.05)
-    ax.set_xlabel("initial weight std (geometric mean over layers; log scale)")
-    ax.plot([], [], ".", color="0.5", ms=3, label="one search (mean over its folds)")
-    ax.set_ylabel("validation accuracy (fraction; mean +- std over seeds)")
+    ax.set_xlabel(w["std"])
+    ax.plot([], [], ".", color="0.5", ms=3, label=w["search"])
+    ax.set_ylabel(w["accuracy"])
     ax.legend(fontsize=8, loc="best")
     return fig
 

@@ -4,18 +4,68 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import new_figure
+from ..claims.prefilters import LABELS_JA
+from . import drawn, new_figure
 
 COLORS = {"he": "tab:gray", "he_unit": "tab:brown", "hand": "tab:orange", "kmeans": "tab:blue",
           "pca": "tab:green"}
+
+
+WORDS = {
+    "en": {"starts": {}, "datasets": {}, "short": {},
+           "grid_title": "First-layer filters before (top row) and after (bottom row) training (seed {seed})",
+           "panel": "{data}: {start}", "filters": "filter 1 .. {n} (each scaled to its max |w|)",
+           "before_after": "before / after", "top": "top row: step 0 (the start)",
+           "bottom": "bottom row: after training ({steps} steps)",
+           "curves_title": "Learning curves from each first-layer start", "threshold": "threshold {value:.0%}",
+           "curves_panel": "{data} (mean over {seeds} seed(s), band = min..max)",
+           "step": "training step (mini-batches)", "val_acc": "validation accuracy (fraction)",
+           "steps_suptitle": "How soon does each start reach the threshold accuracy?",
+           "never": "a seed that never got there (at the end + 1)", "threshold_item": "{data} {value:.0%}",
+           "steps_title": "steps to validation accuracy >= threshold ({thresholds}); bars: median over {seeds} seeds; "
+                          "fewer is faster",
+           "dataset": "dataset", "train_steps": "training steps (mini-batches)",
+           "movement_title": "How far do the first-layer filters move in training?",
+           "change_title": "relative change of the layer", "change": "||W_end - W_0|| / ||W_0|| (ratio)",
+           "kept_title": "direction kept by each filter", "kept": "cosine(filter at end, filter at start)",
+           "templates_title": "Do the filters look like hand-made templates?",
+           "before": "before training", "after": "after training",
+           "templates_panel": "{data}: best |correlation| with a template, mean over filters",
+           "start": "first-layer start", "score": "template score (|Pearson r|)"},
+    "ja": {"starts": LABELS_JA, "datasets": {"shapes": "図形", "digits": "手書き数字"},
+           "short": {"he": "He", "hand": "手作り", "kmeans": "k-means", "pca": "PCA"},
+           "grid_title": "学習前(上の行)と学習後(下の行)の第 1 層のフィルター(シード {seed})",
+           "panel": "{data}: {start}", "filters": "フィルター 1 .. {n}(それぞれ最大 |w| で割った値)",
+           "before_after": "学習前 / 学習後", "top": "上の行: ステップ 0(初期値)",
+           "bottom": "下の行: 学習後({steps} ステップ)",
+           "curves_title": "第 1 層の初期値ごとの学習曲線", "threshold": "しきい値 {value:.0%}",
+           "curves_panel": "{data}(シード {seeds} 個の平均、帯 = 最小〜最大)",
+           "step": "学習ステップ(ミニバッチ)", "val_acc": "検証精度(割合)",
+           "steps_suptitle": "各初期値はどれだけ早くしきい値の精度に達するか?",
+           "never": "到達しなかったシード(最後 + 1 に描く)", "threshold_item": "{data} {value:.0%}",
+           "steps_title": "検証精度がしきい値に達するまでのステップ数({thresholds})。棒: シード {seeds} 個の中央値。"
+                          "少ないほど速い",
+           "dataset": "データセット", "train_steps": "学習ステップ数(ミニバッチ)",
+           "movement_title": "第 1 層のフィルターは学習でどれだけ動くか?",
+           "change_title": "層の相対変化", "change": "||W_end - W_0|| / ||W_0||(比)",
+           "kept_title": "各フィルターが保った向き", "kept": "コサイン(学習後のフィルター, 初期のフィルター)",
+           "templates_title": "フィルターは手作りのテンプレートに似ているか?",
+           "before": "学習前", "after": "学習後",
+           "templates_panel": "{data}: テンプレートとの最大の |相関|(フィルターの平均)",
+           "start": "第 1 層の初期値", "score": "テンプレートとの一致度(|ピアソンの r|)"},
+}
 
 
 def _color(start):
     return COLORS.get(start, None)
 
 
-def _label(result, start):
-    return result.get("labels", {}).get(start, start)
+def _label(result, start, lang="en"):
+    return WORDS[lang]["starts"].get(start) or result.get("labels", {}).get(start, start)
+
+
+def _data(name, lang):
+    return WORDS[lang]["datasets"].get(name, name)
 
 
 def mosaic(before, after, gap=1, row_gap=2):
@@ -33,14 +83,16 @@ def mosaic(before, after, gap=1, row_gap=2):
     return image
 
 
-def filter_grid(result):
+@drawn
+def filter_grid(result, lang):
     """One panel per (start, dataset): the first-layer filters before (top row) and after
     (bottom row) training, first seed."""
+    w = WORDS[lang]
     seed = result["settings"]["seeds"][0]
     datasets = list(result["datasets"])
     starts = list(result["starts"])
     fig, axes = new_figure(len(starts), len(datasets), width=5.2 * len(datasets), height=1.9 * len(starts) + 1,
-                           title=f"First-layer filters before (top row) and after (bottom row) training (seed {seed})")
+                           title=w["grid_title"].format(seed=seed))
     axes = np.asarray(axes).reshape(len(starts), len(datasets))
     cmap = plt.get_cmap("RdBu_r").with_extremes(bad="white")
     for j, name in enumerate(datasets):
@@ -54,42 +106,43 @@ def filter_grid(result):
                 spine.set_visible(False)
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(f"{name}: {_label(result, start)}", fontsize=8)
-            ax.set_xlabel(f"filter 1 .. {np.shape(r['filters_before'])[1]} (each scaled to its max |w|)", fontsize=7)
-            ax.set_ylabel("before / after", fontsize=7)
+            ax.set_title(w["panel"].format(data=_data(name, lang), start=_label(result, start, lang)), fontsize=8)
+            ax.set_xlabel(w["filters"].format(n=np.shape(r["filters_before"])[1]), fontsize=7)
+            ax.set_ylabel(w["before_after"], fontsize=7)
     steps = result["datasets"][datasets[0]]["steps"][-1]
-    handles = [plt.Line2D([], [], linestyle="none", label="top row: step 0 (the start)"),
-               plt.Line2D([], [], linestyle="none", label=f"bottom row: after training ({steps} steps)")]
+    handles = [plt.Line2D([], [], linestyle="none", label=w["top"]),
+               plt.Line2D([], [], linestyle="none", label=w["bottom"].format(steps=steps))]
     axes[0, 0].legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.12), ncol=2, fontsize=7,
                       handlelength=0, frameon=False)
     return fig
 
 
-def learning_curves(result):
+@drawn
+def learning_curves(result, lang):
     """Validation accuracy against training step for each start (mean over seeds, band = min..max)."""
+    w = WORDS[lang]
     datasets = list(result["datasets"])
-    fig, axes = new_figure(1, len(datasets), width=5.2 * len(datasets), height=4,
-                           title="Learning curves from each first-layer start")
+    fig, axes = new_figure(1, len(datasets), width=5.2 * len(datasets), height=4, title=w["curves_title"])
     axes = np.atleast_1d(axes).ravel()
     for ax, name in zip(axes, datasets):
         ds = result["datasets"][name]
         steps = np.asarray(ds["steps"])
         for start, r in ds["starts"].items():
             acc = np.asarray(r["val_acc"], dtype=float)
-            ax.plot(steps, acc.mean(axis=0), color=_color(start), label=_label(result, start))
+            ax.plot(steps, acc.mean(axis=0), color=_color(start), label=_label(result, start, lang))
             if len(acc) > 1:
                 ax.fill_between(steps, acc.min(axis=0), acc.max(axis=0), color=_color(start), alpha=0.15)
         ax.axhline(ds["threshold"], color="k", linestyle="--", linewidth=0.8,
-                   label=f"threshold {ds['threshold']:.0%}")
-        ax.set_title(f"{name} (mean over {len(acc)} seed(s), band = min..max)")
-        ax.set_xlabel("training step (mini-batches)")
-        ax.set_ylabel("validation accuracy (fraction)")
+                   label=w["threshold"].format(value=ds["threshold"]))
+        ax.set_title(w["curves_panel"].format(data=_data(name, lang), seeds=len(acc)))
+        ax.set_xlabel(w["step"])
+        ax.set_ylabel(w["val_acc"])
         ax.set_ylim(0, 1.02)
         ax.legend(loc="lower right", fontsize=7)
     return fig
 
 
-def _bars(ax, result, values_by_dataset, *, per_seed=None, never=None):
+def _bars(ax, result, values_by_dataset, lang, *, per_seed=None, never=None):
     """Grouped bars: one group per dataset, one bar per start; dots for per-seed values, and
     triangles for the seeds `never` marks (never reached the threshold)."""
     datasets = list(values_by_dataset)
@@ -98,7 +151,7 @@ def _bars(ax, result, values_by_dataset, *, per_seed=None, never=None):
     for k, start in enumerate(starts):
         xs = np.arange(len(datasets)) + (k - (len(starts) - 1) / 2) * width
         ax.bar(xs, [values_by_dataset[d][start] for d in datasets], width, color=_color(start),
-               label=_label(result, start))
+               label=_label(result, start, lang))
         if per_seed:
             for x, d in zip(xs, datasets):
                 seeds = np.asarray(per_seed[d][start], dtype=float)
@@ -106,14 +159,16 @@ def _bars(ax, result, values_by_dataset, *, per_seed=None, never=None):
                 ax.plot(np.full((~missed).sum(), x), seeds[~missed], "k.", markersize=3)
                 ax.plot(np.full(missed.sum(), x), seeds[missed], "k^", markersize=5)
     ax.set_xticks(np.arange(len(datasets)))
-    ax.set_xticklabels(datasets)
+    ax.set_xticklabels([_data(d, lang) for d in datasets])
 
 
-def steps_to_threshold(result):
+@drawn
+def steps_to_threshold(result, lang):
     """Steps to reach the threshold accuracy per start (bar: median over seeds, a seed that never
     reached it counted as slower than all; dots: seeds; a seed that never reached it is a
     triangle one step past the end of training)."""
-    fig, ax = new_figure(width=6.4, height=4, title="How soon does each start reach the threshold accuracy?")
+    w = WORDS[lang]
+    fig, ax = new_figure(width=6.4, height=4, title=w["steps_suptitle"])
     medians, seeds, never = {}, {}, {}
     for name, ds in result["datasets"].items():
         last = ds["budget"]
@@ -121,60 +176,61 @@ def steps_to_threshold(result):
                        for s, r in ds["starts"].items()}
         never[name] = {s: [v is None for v in r["steps_to_threshold"]] for s, r in ds["starts"].items()}
         medians[name] = {s: float(np.median(v)) for s, v in seeds[name].items()}
-    _bars(ax, result, medians, per_seed=seeds, never=never)
+    _bars(ax, result, medians, lang, per_seed=seeds, never=never)
     if any(any(flags) for by_start in never.values() for flags in by_start.values()):
-        ax.plot([], [], "k^", markersize=5, label="a seed that never got there (at the end + 1)")
-    thresholds = ", ".join(f"{n} {ds['threshold']:.0%}" for n, ds in result["datasets"].items())
-    ax.set_title(f"steps to validation accuracy >= threshold ({thresholds}); bars: median over "
-                 f"{len(result['settings']['seeds'])} seeds; fewer is faster", fontsize=8)
-    ax.set_xlabel("dataset")
-    ax.set_ylabel("training steps (mini-batches)")
+        ax.plot([], [], "k^", markersize=5, label=w["never"])
+    thresholds = ", ".join(w["threshold_item"].format(data=_data(n, lang), value=ds["threshold"])
+                           for n, ds in result["datasets"].items())
+    ax.set_title(w["steps_title"].format(thresholds=thresholds, seeds=len(result["settings"]["seeds"])), fontsize=8)
+    ax.set_xlabel(w["dataset"])
+    ax.set_ylabel(w["train_steps"])
     ax.legend(fontsize=7)
     return fig
 
 
-def movement(result):
+@drawn
+def movement(result, lang):
     """How far the first-layer filters move: ||W_end - W_0|| / ||W_0|| and the mean cosine of
     each filter to its start (1 = same direction); bars: mean over seeds, dots: seeds."""
-    fig, axes = new_figure(1, 2, width=10, height=4, title="How far do the first-layer filters move in training?")
+    w = WORDS[lang]
+    fig, axes = new_figure(1, 2, width=10, height=4, title=w["movement_title"])
     axes = axes.ravel()
     for ax, key, seed_key, title, ylabel in (
-        (axes[0], "mean_relative_change", "relative_change", "relative change of the layer",
-         "||W_end - W_0|| / ||W_0|| (ratio)"),
-        (axes[1], "mean_cosine_to_start", "mean_cosine", "direction kept by each filter",
-         "cosine(filter at end, filter at start)"),
+        (axes[0], "mean_relative_change", "relative_change", w["change_title"], w["change"]),
+        (axes[1], "mean_cosine_to_start", "mean_cosine", w["kept_title"], w["kept"]),
     ):
         means = {n: {s: r[key] for s, r in ds["starts"].items()} for n, ds in result["datasets"].items()}
         per_seed = {n: {s: r[seed_key] for s, r in ds["starts"].items()} for n, ds in result["datasets"].items()}
-        _bars(ax, result, means, per_seed=per_seed)
+        _bars(ax, result, means, lang, per_seed=per_seed)
         ax.set_title(title)
-        ax.set_xlabel("dataset")
+        ax.set_xlabel(w["dataset"])
         ax.set_ylabel(ylabel)
     axes[1].set_ylim(0, 1.3)
     axes[1].legend(fontsize=7, loc="upper center", ncol=2)
     return fig
 
 
-def templates(result):
+@drawn
+def templates(result, lang):
     """Each start's mean best template score (|correlation| with X, plus, lines, edges), before
     and after training."""
+    w = WORDS[lang]
     datasets = list(result["datasets"])
-    fig, axes = new_figure(1, len(datasets), width=5.2 * len(datasets), height=4,
-                           title="Do the filters look like hand-made templates?")
+    fig, axes = new_figure(1, len(datasets), width=5.2 * len(datasets), height=4, title=w["templates_title"])
     axes = np.atleast_1d(axes).ravel()
     for ax, name in zip(axes, datasets):
         starts = result["datasets"][name]["starts"]
         xs = np.arange(len(starts))
         before = [r["mean_best_score_before"] for r in starts.values()]
         after = [r["mean_best_score_after"] for r in starts.values()]
-        ax.bar(xs - 0.2, before, 0.4, color="tab:blue", alpha=0.45, label="before training")
-        ax.bar(xs + 0.2, after, 0.4, color="tab:blue", label="after training")
+        ax.bar(xs - 0.2, before, 0.4, color="tab:blue", alpha=0.45, label=w["before"])
+        ax.bar(xs + 0.2, after, 0.4, color="tab:blue", label=w["after"])
         ax.set_xticks(xs)
-        ax.set_xticklabels([s for s in starts], fontsize=8)
+        ax.set_xticklabels([w["short"].get(s, s) for s in starts], fontsize=8)
         ax.set_ylim(0, 1.2)
-        ax.set_title(f"{name}: best |correlation| with a template, mean over filters", fontsize=9)
-        ax.set_xlabel("first-layer start")
-        ax.set_ylabel("template score (|Pearson r|)")
+        ax.set_title(w["templates_panel"].format(data=_data(name, lang)), fontsize=9)
+        ax.set_xlabel(w["start"])
+        ax.set_ylabel(w["score"])
         ax.legend(fontsize=7, loc="upper right", ncol=2)
     return fig
 

@@ -16,10 +16,11 @@ class Activation(Layer):
 
     function = "relu"
 
-    def __init__(self, *, dtype=None):
+    def __init__(self, *, dtype=None, **fn_params):
         super().__init__(dtype)
         self.fn, self.fn_grad = F.ACTIVATIONS[self.function]
-        self.fn_params = {}     # keyword arguments of fn and fn_grad (LeakyReLU's slope, ...)
+        # keyword arguments of fn and fn_grad (LeakyReLU's slope, ELU's alpha), each a real number
+        self.fn_params = check(type(self).__name__, {k: Real() for k in fn_params}, fn_params)
 
     def forward(self, x, training=True):
         y = self.fn(x, **self.fn_params)
@@ -53,8 +54,7 @@ class LeakyReLU(Activation):
     function = "leaky_relu"
 
     def __init__(self, negative_slope=0.01, *, dtype=None):
-        super().__init__(dtype=dtype)
-        self.fn_params = check("LeakyReLU", {"negative_slope": Real()}, {"negative_slope": negative_slope})
+        super().__init__(dtype=dtype, negative_slope=negative_slope)
 
 
 class Tanh(Activation):
@@ -72,8 +72,7 @@ class ELU(Activation):
     function = "elu"
 
     def __init__(self, alpha=1.0, *, dtype=None):
-        super().__init__(dtype=dtype)
-        self.fn_params = check("ELU", {"alpha": Real()}, {"alpha": alpha})
+        super().__init__(dtype=dtype, alpha=alpha)
 
 
 class GELU(Activation):

@@ -68,21 +68,21 @@ class Layer:
             raise CallOrderError(f"{label}: backward() was called before forward(); run forward(x) first")
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
+    def _param(self, name) -> np.ndarray:
+        try:
+            return self.params[name]
+        except KeyError:
+            raise AttributeError(f"{self.label} has no {name}") from None
+
     @property
     def weight(self) -> np.ndarray:
         """``params["weight"]`` itself, not a copy: ``layer.weight[...] = w`` changes the layer."""
-        try:
-            return self.params["weight"]
-        except KeyError:
-            raise AttributeError(f"{self.label} has no weight") from None
+        return self._param("weight")
 
     @property
     def bias(self) -> np.ndarray:
         """``params["bias"]`` itself, not a copy (AttributeError for a layer built without one)."""
-        try:
-            return self.params["bias"]
-        except KeyError:
-            raise AttributeError(f"{self.label} has no bias") from None
+        return self._param("bias")
 
     def forward(self, x, training=True):
         raise NotImplementedError

@@ -16,10 +16,11 @@ class Activation(Layer):
 
     function = "relu"
 
-    def __init__(self, *, dtype=None, **fn_params):
+    def __init__(self, *, dtype=None, fn_params=None):
         super().__init__(dtype)
         self.fn, self.fn_grad = F.ACTIVATIONS[self.function]
         # keyword arguments of fn and fn_grad (LeakyReLU's slope, ELU's alpha), each a real number
+        fn_params = fn_params or {}
         self.fn_params = check(type(self).__name__, {k: Real() for k in fn_params}, fn_params)
 
     def forward(self, x, training=True):
@@ -54,7 +55,7 @@ class LeakyReLU(Activation):
     function = "leaky_relu"
 
     def __init__(self, negative_slope=0.01, *, dtype=None):
-        super().__init__(dtype=dtype, negative_slope=negative_slope)
+        super().__init__(dtype=dtype, fn_params={"negative_slope": negative_slope})
 
 
 class Tanh(Activation):
@@ -72,7 +73,7 @@ class ELU(Activation):
     function = "elu"
 
     def __init__(self, alpha=1.0, *, dtype=None):
-        super().__init__(dtype=dtype, alpha=alpha)
+        super().__init__(dtype=dtype, fn_params={"alpha": alpha})
 
 
 class GELU(Activation):

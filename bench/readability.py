@@ -19,7 +19,7 @@ What it measures, over every ``*.py`` under ``<src>/initlab``:
   the same rules (their raises and guards), not wholesale; a constraint table's entries
   (``"p": Real(0, 1)``) are data, not check lines, while the ``check(...)`` call is one.
 * **teaching path**: the code lines of every function reachable from ``Conv2D.forward`` and
-  ``Conv2D.backward`` (layers.py), following calls by name within the package: plain names
+  ``Conv2D.backward`` (layers/linear.py), following calls by name within the package: plain names
   and ``module.name`` through the importing module's imports, ``self.method`` through the
   class and its bases, with the convolution switch on the readable path (the layer's
   ``self._conv`` is ``convolution/teaching.py``). A function counts once, however often it
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CHECK_MODULES = ("initlab.validate", "initlab.constraints", "initlab.layer_entry")
-TEACHING_ENTRIES = (("initlab.layers", "Conv2D", "forward"), ("initlab.layers", "Conv2D", "backward"))
+TEACHING_ENTRIES = (("initlab.layers.linear", "Conv2D", "forward"), ("initlab.layers.linear", "Conv2D", "backward"))
 # attribute bases that are modules picked at run time: the readable path's module
 DYNAMIC_MODULES = {"self._conv": "initlab.convolution.teaching"}
 LONG_FUNCTION = 60

@@ -24,7 +24,7 @@ FLOORS = {
     "train": 4, "fit_checks": 4, "run_state": 4, "checkpoint": 4, "trained": 4, "runfolder": 4,
     "diagnostics": 5, "propagation": 5, "lsuv": 5, "patchinit": 5, "patches": 5, "theory": 5, "spectrum": 5,
     "initializers": 5,
-    "experiments": 6, "estimator": 6, "lab": 6, "claims": 6,
+    "experiments": 6, "estimator": 6, "estimator_inputs": 6, "lab": 6, "claims": 6,
     "plots": 7, "report": 7,
     "cli": 8,
 }

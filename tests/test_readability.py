@@ -11,7 +11,7 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 def test_the_teaching_path_from_conv2d_is_short_and_reads_no_check_helper():
     r = readability.measure(SRC)
     names = [name for name, _ in r["teaching_path"]]
-    assert "initlab.layers:Conv2D.forward" in names and "initlab.convolution.teaching:col2im" in names
+    assert "initlab.layers.linear:Conv2D.forward" in names and "initlab.convolution.teaching:col2im" in names
     assert r["teaching_path_lines"] <= 120, r["teaching_path"]
     assert not [n for n in names if n.startswith(("initlab.validate", "initlab.constraints", "initlab.layer_entry"))]
 

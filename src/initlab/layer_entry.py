@@ -10,7 +10,7 @@ the `forward` and `backward` it defines are wrapped so that
   forward returned (a wrong shape would otherwise broadcast silently or fail deep in NumPy).
 
 A wrong input is one line naming the layer ("layer 2 (Conv2D) input: expected 3 input
-channel(s) ..."); the maths in layers.py reads with no check on the way.
+channel(s) ..."); the maths in layers/ reads with no check on the way.
 """
 from __future__ import annotations
 

@@ -165,14 +165,15 @@ class Sequential:
                 out[f"{index}.{name}"] = (value.shape, value.dtype)
         return out
 
-    def load_state_dict(self, state, strict=True):
+    def load_state_dict(self, state, strict=True, *, source=None):
         """Copy arrays from `state` into the model; all of it is checked before anything changes.
 
         Missing keys, unexpected keys (when strict), shape mismatches and values that would not
         survive the cast to the model's dtype (non-finite weights, float32 overflow, fractional
         or negative counts) raise CheckpointError naming the tensor; the model is left as it was.
+        `source` names the file a checkpoint's tensors came from (its dtypes are then only widened).
         """
-        expected = check_state(self, state, strict)
+        expected = check_state(self, state, strict, source=source)
         for key, (_, dtype) in expected.items():
             index, name = key.split(".", 1)
             layer = self.layers[int(index)]

@@ -11,33 +11,67 @@ import numpy as np
 from .errors import CheckpointError, InvalidValueError, ShapeError
 
 
-def check_state(model, state, strict=True) -> dict:
+def check_state(model, state, strict=True, *, source=None) -> dict:
     """`model.expected_state()` once `state` is known to load into `model` without loss: no key
     missing, none unexpected (when strict), every shape right and every value surviving the cast
-    to the model's dtype (see `_check_lossless`) and the layer's own rule (`state_problem`)."""
+    to the model's dtype (see `_check_lossless`) and the layer's own rule (`state_problem`).
+    `source` names a file the state was read from (a checkpoint): its keys, shapes and dtypes are
+    then checked as a file's (`_check_file_tensors`), a dtype only ever widened."""
     if not isinstance(state, Mapping):
         raise InvalidValueError(f"load_state_dict: expected a dict of name -> array, got {type(state).__name__}")
     expected = model.expected_state()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    if missing:
-        raise CheckpointError(f"state dict is missing tensor(s) {missing} (model expects {list(expected)})")
-    if strict and unexpected:
-        raise CheckpointError(f"state dict has unexpected tensor(s) {unexpected}; pass strict=False to ignore")
+    if source is None:
+        missing = [k for k in expected if k not in state]
+        unexpected = [k for k in state if k not in expected]
+        if missing:
+            raise CheckpointError(f"state dict is missing tensor(s) {missing} (model expects {list(expected)})")
+        if strict and unexpected:
+            raise CheckpointError(f"state dict has unexpected tensor(s) {unexpected}; pass strict=False to ignore")
+    else:
+        _check_file_tensors(expected, state, source, strict)
     for key, (shape, dtype) in expected.items():
-        try:
-            found = np.shape(state[key])
-        except ValueError as exc:     # a ragged list
-            raise CheckpointError(f"tensor '{key}': expected an array, got a ragged {type(state[key]).__name__} "
-                                  f"({exc})") from None
-        if tuple(found) != tuple(shape):
-            raise CheckpointError(f"tensor '{key}': expected shape {tuple(shape)}, found {tuple(found)}")
+        if source is None:
+            try:
+                found = np.shape(state[key])
+            except ValueError as exc:     # a ragged list
+                raise CheckpointError(f"tensor '{key}': expected an array, got a ragged {type(state[key]).__name__} "
+                                      f"({exc})") from None
+            if tuple(found) != tuple(shape):
+                raise CheckpointError(f"tensor '{key}': expected shape {tuple(shape)}, found {tuple(found)}")
         _check_lossless(key, np.asarray(state[key]), np.dtype(dtype))
         index, name = key.split(".", 1)
         problem = model.layers[int(index)].state_problem(name, np.asarray(state[key]))
         if problem:
             raise CheckpointError(f"tensor '{key}': {problem}")
     return expected
+
+
+def _check_file_tensors(expected: dict, tensors: dict, where: str, strict: bool):
+    """A file's tensors: every expected one present with its shape and a dtype that casts to the
+    model's without loss; no others when strict."""
+    missing = [k for k in expected if k not in tensors]
+    if missing:
+        raise CheckpointError(
+            f"{where} lacks tensor(s) {', '.join(repr(k) for k in missing)} that the model expects "
+            f"(found {sorted(tensors)}); is it from another architecture?"
+        )
+    for key, (shape, dtype) in expected.items():
+        found = tensors[key]
+        if tuple(found.shape) != tuple(shape):
+            raise CheckpointError(
+                f"{where}: tensor '{key}' has shape {tuple(found.shape)}, the model expects "
+                f"{tuple(shape)}; is it from another architecture?"
+            )
+        # float32 into float64 is fine; integers or booleans into float weights are not weights
+        if found.dtype.kind != np.dtype(dtype).kind or not np.can_cast(found.dtype, dtype, casting="safe"):
+            raise CheckpointError(f"{where}: tensor '{key}' has dtype {found.dtype}, the model expects "
+                                  f"{np.dtype(dtype)} (a lossy cast; build the model with that dtype)")
+    unexpected = sorted(set(tensors) - set(expected))
+    if strict and unexpected:
+        raise CheckpointError(
+            f"{where} has unexpected tensor(s) {', '.join(repr(k) for k in unexpected)}; "
+            "pass strict=False to ignore them"
+        )
 
 
 def check_config(config) -> list:

@@ -16,35 +16,10 @@ from ..run_state import set_layer_rng_states
 from .file import FORMAT, FORMAT_VERSION, OPTIM_PREFIX, format_version, is_count, is_decimal, meta_json, short
 
 
-def check_tensors(model, tensors: dict, where: str, strict: bool):
-    """Every expected tensor present with its shape and a dtype that casts to the model's
-    without loss; no others when strict."""
-    expected = model.expected_state()
-    model_keys = {k: v for k, v in tensors.items() if not k.startswith(OPTIM_PREFIX)}
-    missing = [k for k in expected if k not in model_keys]
-    if missing:
-        raise CheckpointError(
-            f"{where} lacks tensor(s) {', '.join(repr(k) for k in missing)} that the model expects "
-            f"(found {sorted(model_keys)}); is it from another architecture?"
-        )
-    for key, (shape, dtype) in expected.items():
-        found = model_keys[key]
-        if tuple(found.shape) != tuple(shape):
-            raise CheckpointError(
-                f"{where}: tensor '{key}' has shape {tuple(found.shape)}, the model expects "
-                f"{tuple(shape)}; is it from another architecture?"
-            )
-        # float32 into float64 is fine; integers or booleans into float weights are not weights
-        if found.dtype.kind != np.dtype(dtype).kind or not np.can_cast(found.dtype, dtype, casting="safe"):
-            raise CheckpointError(f"{where}: tensor '{key}' has dtype {found.dtype}, the model expects "
-                                  f"{np.dtype(dtype)} (a lossy cast; build the model with that dtype)")
-    unexpected = sorted(set(model_keys) - set(expected))
-    if strict and unexpected:
-        raise CheckpointError(
-            f"{where} has unexpected tensor(s) {', '.join(repr(k) for k in unexpected)}; "
-            "pass strict=False to ignore them"
-        )
-    return {k: model_keys[k] for k in expected}
+def model_tensors(tensors: dict) -> dict:
+    """The model's state among a file's tensors (all but the optimizer's "optim/..."), which
+    `Sequential.load_state_dict(..., source=file)` checks, once."""
+    return {name: value for name, value in tensors.items() if not name.startswith(OPTIM_PREFIX)}
 
 
 def check_format(metadata: dict, where: str):

@@ -49,7 +49,7 @@ def load_weights(model, path, strict=True):
     widened to the model's dtype (float32 into a float64 model), never narrowed."""
     where = f"checkpoint {str(path)!r}"
     tensors, _ = read(path)
-    model.load_state_dict(rebuild.check_tensors(model, tensors, where, strict), strict=True)
+    model.load_state_dict(rebuild.model_tensors(tensors), strict, source=where)
     return model
 
 
@@ -62,7 +62,7 @@ def load(path, strict=True):
     tensors, metadata = read(path)
     rebuild.check_format(metadata, where)
     model = rebuild.rebuild_model(metadata, tensors, where)
-    model.load_state_dict(rebuild.check_tensors(model, tensors, where, strict), strict=True)
+    model.load_state_dict(rebuild.model_tensors(tensors), strict, source=where)
     optimizer = rebuild.rebuild_optimizer(model, tensors, metadata, where)
     rebuild.restore_layer_rngs(model, metadata, where)
     return model, optimizer, rebuild.saved_state(metadata, where)

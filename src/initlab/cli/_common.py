@@ -13,7 +13,7 @@ from .. import atomic
 from ..errors import InitlabError
 from ..experiments import to_jsonable
 from . import ui
-from ._options import MAX_SEEDS, UseSeeds, option_name, seeds_arg
+from ._options import MAX_DEPTH, MAX_SEEDS, UseSeeds, check_at_most, option_name, seeds_arg, split_ints, split_list
 from ._paths import output_folder, remove_stale_outputs
 
 
@@ -26,11 +26,17 @@ def chosen_seeds(args, tiny: dict) -> tuple[int, ...]:
     return args.default_seeds
 
 
-def study_preset(args, study) -> dict:
-    """A lab command's keywords before its own options: the study's TINY preset with --tiny,
-    and the seeds (`chosen_seeds`)."""
+def study_preset(args, study, *, lists=(), given=()) -> dict:
+    """A lab command's keywords: the study's TINY preset with --tiny, the seeds
+    (`chosen_seeds`), --depths (comma-separated, each at most MAX_DEPTH) where the command has
+    that option and it was given, then the comma-separated options `lists` (`listed_options`)
+    and the plain options `given` (`given_options`) that were given."""
     kwargs = dict(study.TINY) if args.tiny else {}
     kwargs["seeds"] = chosen_seeds(args, study.TINY)
+    if getattr(args, "depths", None) is not None:
+        kwargs["depths"] = tuple(check_at_most(d, MAX_DEPTH, "--depths") for d in split_ints(args.depths, "--depths"))
+    kwargs.update(listed_options(args, lists))
+    kwargs.update(given_options(args, given))
     return kwargs
 
 
@@ -38,6 +44,12 @@ def given_options(args, keys) -> dict:
     """{key: value} for the options among `keys` given on the command line (not None); the
     study's check_options validates them."""
     return {key: getattr(args, key) for key in keys if getattr(args, key) is not None}
+
+
+def listed_options(args, keys) -> dict:
+    """{key: tuple of items} for the comma-separated options among `keys` that were given
+    (`--inits he,glorot` -> ("he", "glorot"))."""
+    return {key: tuple(split_list(getattr(args, key), f"--{key}")) for key in keys if getattr(args, key) is not None}
 
 
 def check_study_options(study, kwargs: dict, options: dict | None = None):
@@ -69,6 +81,29 @@ def add_common(parser, *, default_out, default_seeds="2"):
                              "reuses the tasks already finished there and runs only the missing ones")
     parser.add_argument("--force", action="store_true", help="write into an existing output folder")
     add_grid_options(parser)
+
+
+def study_parser(sub, name: str, help: str, doc: str, *, default_seeds: str):
+    """A lab command's parser: its name, one-line help and docstring, and the common options
+    (`add_common`) with its output folder `initlab-<name>`."""
+    parser = sub.add_parser(name, help=help, description=doc)
+    add_common(parser, default_out=f"initlab-{name}", default_seeds=default_seeds)
+    return parser
+
+
+def add_size_options(parser, **helps):
+    """Integer options left None unless given (the study's own default then), one a keyword:
+    `sweep_seeds="..."` adds --sweep-seeds with that help; the study checks their values."""
+    for dest, text in helps.items():
+        parser.add_argument(f"--{dest.replace('_', '-')}", dest=dest, type=int, default=None, help=text)
+
+
+def finish_parser(parser, func, sizes: str):
+    """A lab command's last option, --tiny, and what the command runs (`sizes`: the options that
+    make it smaller, named when it runs out of memory); the parser back."""
+    parser.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
+    parser.set_defaults(func=func, sizes=sizes)
+    return parser
 
 
 def add_grid_options(parser):

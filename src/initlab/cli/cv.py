@@ -20,7 +20,7 @@ from pathlib import Path
 from ..errors import InitlabError, InvalidValueError
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import add_common, executor, report_written, run_study, study_preset, write_json
+from ._common import add_common, executor, finish_parser, report_written, run_study, study_preset, write_json
 from ._options import MAX_IMAGES, MAX_STEPS, check_at_most, check_plain_model, check_unique, named, split_list
 from ._paths import output_folder
 
@@ -240,6 +240,4 @@ def register(sub):
     p.add_argument("--clip", type=float, default=None, metavar="NORM",
                    help="clip the gradient norm (default: no clipping, so a too-large std may diverge)")
     add_common(p, default_out="initlab-cv", default_seeds="8")
-    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=cv, sizes="--seeds, --n, --folds, --epochs")
-    return p
+    return finish_parser(p, cv, "--seeds, --n, --folds, --epochs")

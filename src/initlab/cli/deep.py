@@ -13,8 +13,7 @@ import numpy as np
 
 from ..experiments import deep as study
 from . import ui
-from ._common import add_common, given_options, study_command, study_preset
-from ._options import MAX_DEPTH, check_at_most, split_ints, split_list
+from ._common import add_size_options, finish_parser, study_command, study_parser, study_preset
 
 ORDER = 28
 
@@ -29,27 +28,17 @@ def _print_tables(result):
 
 
 def deep(args) -> int:
-    kwargs = study_preset(args, study)
-    if args.depths is not None:
-        kwargs["depths"] = tuple(check_at_most(d, MAX_DEPTH, "--depths") for d in split_ints(args.depths, "--depths"))
-    if args.inits is not None:
-        kwargs["inits"] = tuple(split_list(args.inits, "--inits"))
-    kwargs.update(given_options(args, ("width", "steps", "sweep_seeds", "head")))
+    kwargs = study_preset(args, study, lists=("inits",), given=("width", "steps", "sweep_seeds", "head"))
     return study_command(args, "deep", "deep", kwargs, _print_tables)
 
 
 def register(sub):
-    p = sub.add_parser("deep", help="vanilla CNNs from tens to a thousand layers: critical init vs the rest",
-                       description=__doc__)
-    add_common(p, default_out="initlab-deep", default_seeds="3")
+    p = study_parser(sub, "deep", "vanilla CNNs from tens to a thousand layers: critical init vs the rest",
+                     __doc__, default_seeds="3")
     p.add_argument("--depths", default=None, help="comma-separated depths (default 10,30,100,300)")
     p.add_argument("--inits", default=None, help=f"among {', '.join(study.INITS)} (default all)")
-    p.add_argument("--width", type=int, default=None, help="channels per conv layer (default 16)")
-    p.add_argument("--steps", type=int, default=None, help="Adam steps per run (default 600)")
-    p.add_argument("--sweep-seeds", dest="sweep_seeds", type=int, default=None,
-                   help="seeds of the learning-rate sweep (default 1)")
+    add_size_options(p, width="channels per conv layer (default 16)", steps="Adam steps per run (default 600)",
+                     sweep_seeds="seeds of the learning-rate sweep (default 1)")
     p.add_argument("--head", choices=("flatten", "average"), default=None,
                    help="flatten + dense (default), or global average pooling + dense (as Xiao et al.)")
-    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=deep, sizes="--seeds, --depths, --width, --steps")
-    return p
+    return finish_parser(p, deep, "--seeds, --depths, --width, --steps")

@@ -16,8 +16,8 @@ from .. import init, initializers
 from ..errors import InitlabError, InvalidValueError, UnknownNameError
 from ..experiments import depth as study
 from . import ui
-from ._common import add_common, given_options, study_command, study_preset
-from ._options import MAX_DEPTH, check_at_most, split_ints, split_list
+from ._common import add_size_options, finish_parser, given_options, study_command, study_parser, study_preset
+from ._options import split_list
 
 ORDER = 23
 
@@ -46,8 +46,6 @@ def _print_tables(result):
 
 def depth(args) -> int:
     kwargs = study_preset(args, study)
-    if args.depths is not None:
-        kwargs["depths"] = tuple(check_at_most(d, MAX_DEPTH, "--depths") for d in split_ints(args.depths, "--depths"))
     if args.inits is not None:
         items = split_list(args.inits, "--inits")
         kwargs["inits"] = tuple(study_name(item) for item in items)
@@ -77,13 +75,11 @@ def study_name(item: str) -> str:
 
 
 def register(sub):
-    p = sub.add_parser("depth", help="train deep plain ConvNets with Glorot vs He vs orthogonal init",
-                       description=__doc__)
-    add_common(p, default_out="initlab-depth", default_seeds="8")
+    p = study_parser(sub, "depth", "train deep plain ConvNets with Glorot vs He vs orthogonal init",
+                     __doc__, default_seeds="8")
     p.add_argument("--depths", default=None, help="comma-separated depths in conv layers (default 10,20,30)")
     p.add_argument("--inits", default=None, help=f"comma-separated inits among {', '.join(study.INITS)} (default all)")
-    p.add_argument("--width", type=int, default=None, help="channels per conv layer (default 16)")
-    p.add_argument("--steps", type=int, default=None, help="budget of SGD steps per run (default 300)")
+    add_size_options(p, width="channels per conv layer (default 16)", steps="budget of SGD steps per run (default 300)")
     p.add_argument("--fraction", type=float, default=None,
                    help="the threshold: this fraction of the way from the chance loss (ln 10) to the best loss "
                         "reached at the depth (default 0.5)")
@@ -92,6 +88,4 @@ def register(sub):
     p.add_argument("--batch-size", dest="batch_size", type=int, default=None, help="batch size (default 32)")
     p.add_argument("--no-critical", dest="no_critical", action="store_true",
                    help="skip the tanh delta-orthogonal run at the largest depth")
-    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=depth, sizes="--seeds, --depths, --width, --steps")
-    return p
+    return finish_parser(p, depth, "--seeds, --depths, --width, --steps")

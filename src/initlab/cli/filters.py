@@ -14,7 +14,7 @@ import numpy as np
 from ..experiments import filters as study
 from ..validate import positive_int, real_number
 from . import ui
-from ._common import add_common, study_command, study_preset
+from ._common import finish_parser, study_command, study_parser, study_preset
 from ._options import split_list
 
 ORDER = 24
@@ -59,9 +59,8 @@ def filters_command(args) -> int:
 
 
 def register(sub):
-    p = sub.add_parser("filters", help="how first-layer kernels are learned; is an X filter learned by itself?",
-                       description=__doc__)
-    add_common(p, default_out="initlab-filters", default_seeds="8")
+    p = study_parser(sub, "filters", "how first-layer kernels are learned; is an X filter learned by itself?",
+                     __doc__, default_seeds="8")
     p.add_argument("--starts", default=None,
                    help="comma-separated first-layer starts: random initializers (he_normal, glorot_uniform, ...), "
                         f"hand (hand-made bank, trained), hand_frozen (never trained) (default {','.join(study.STARTS)}; "
@@ -74,6 +73,4 @@ def register(sub):
                    help="first-layer kernels (default 8; at most 8 with the hand starts)")
     p.add_argument("--n-images", dest="n_images", type=int, default=None, help="shapes images in all (default 3000)")
     p.add_argument("--lr", type=float, default=None, help="SGD learning rate (default 0.02, momentum 0.9)")
-    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=filters_command, sizes="--seeds, --n-images, --width, --steps")
-    return p
+    return finish_parser(p, filters_command, "--seeds, --n-images, --width, --steps")

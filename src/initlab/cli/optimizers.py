@@ -12,8 +12,7 @@ import numpy as np
 
 from ..experiments import optimizers as study
 from . import ui
-from ._common import add_common, given_options, study_command, study_preset
-from ._options import MAX_DEPTH, check_at_most, split_ints, split_list
+from ._common import add_size_options, finish_parser, study_command, study_parser, study_preset
 
 ORDER = 25
 
@@ -36,27 +35,16 @@ def _print_tables(result):
 
 
 def optimizers(args) -> int:
-    kwargs = study_preset(args, study)
-    if args.depths is not None:
-        kwargs["depths"] = tuple(check_at_most(d, MAX_DEPTH, "--depths") for d in split_ints(args.depths, "--depths"))
-    for key in ("activations", "optimizers"):
-        if getattr(args, key) is not None:
-            kwargs[key] = tuple(split_list(getattr(args, key), f"--{key}"))
-    kwargs.update(given_options(args, ("width", "steps", "sweep_seeds")))
+    kwargs = study_preset(args, study, lists=("activations", "optimizers"), given=("width", "steps", "sweep_seeds"))
     return study_command(args, "optimizers", "optimizers", kwargs, _print_tables)
 
 
 def register(sub):
-    p = sub.add_parser("optimizers", help="plain SGD vs momentum vs Adam, sigmoid vs tanh vs ReLU",
-                       description=__doc__)
-    add_common(p, default_out="initlab-optimizers", default_seeds="8")
+    p = study_parser(sub, "optimizers", "plain SGD vs momentum vs Adam, sigmoid vs tanh vs ReLU",
+                     __doc__, default_seeds="8")
     p.add_argument("--depths", default=None, help="comma-separated depths in conv layers (default 4,8,16)")
     p.add_argument("--activations", default=None, help="among sigmoid, tanh, relu (default all)")
     p.add_argument("--optimizers", default=None, help="among sgd, momentum, adam (default all)")
-    p.add_argument("--width", type=int, default=None, help="channels per conv layer (default 8)")
-    p.add_argument("--steps", type=int, default=None, help="training steps per run (default 300)")
-    p.add_argument("--sweep-seeds", dest="sweep_seeds", type=int, default=None,
-                   help="seeds of the learning-rate sweep, apart from the evaluation seeds (default 2)")
-    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=optimizers, sizes="--seeds, --depths, --width, --steps")
-    return p
+    add_size_options(p, width="channels per conv layer (default 8)", steps="training steps per run (default 300)",
+                     sweep_seeds="seeds of the learning-rate sweep, apart from the evaluation seeds (default 2)")
+    return finish_parser(p, optimizers, "--seeds, --depths, --width, --steps")

@@ -12,8 +12,8 @@ import numpy as np
 
 from ..experiments import phase as study
 from . import ui
-from ._common import add_common, given_options, study_command, study_preset
-from ._options import MAX_DEPTH, check_at_most, split_ints, split_list
+from ._common import add_size_options, finish_parser, given_options, study_command, study_parser, study_preset
+from ._options import split_list
 
 ORDER = 27
 
@@ -40,8 +40,6 @@ def _print_tables(result):
 
 def phase(args) -> int:
     kwargs = study_preset(args, study)
-    if args.depths is not None:
-        kwargs["depths"] = tuple(check_at_most(d, MAX_DEPTH, "--depths") for d in split_ints(args.depths, "--depths"))
     if args.sigma_w2 is not None:
         kwargs["sigma_w2s"] = _floats(args.sigma_w2, "--sigma-w2")
     if args.sigma_b2 is not None:
@@ -51,16 +49,12 @@ def phase(args) -> int:
 
 
 def register(sub):
-    p = sub.add_parser("phase", help="trainability phase diagram: order, chaos and the critical line",
-                       description=__doc__)
-    add_common(p, default_out="initlab-phase", default_seeds="8")
+    p = study_parser(sub, "phase", "trainability phase diagram: order, chaos and the critical line",
+                     __doc__, default_seeds="8")
     p.add_argument("--sigma-w2", dest="sigma_w2", default=None,
                    help="comma-separated weight variances x fan_in (default 0.5,0.8,...,6.5)")
     p.add_argument("--sigma-b2", dest="sigma_b2", default=None, help="comma-separated bias variances (default 0.05)")
     p.add_argument("--depths", default=None, help="comma-separated depths (default 5,10,20,40)")
-    p.add_argument("--width", type=int, default=None, help="channels per conv layer (default 8)")
-    p.add_argument("--steps", type=int, default=None, help="Adam steps per cell (default 200)")
+    add_size_options(p, width="channels per conv layer (default 8)", steps="Adam steps per cell (default 200)")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-3)")
-    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=phase, sizes="--seeds, --depths, --width, --steps")
-    return p
+    return finish_parser(p, phase, "--seeds, --depths, --width, --steps")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..experiments import prefilters as study
 from . import ui
-from ._common import add_common, given_options, study_command, study_preset
+from ._common import finish_parser, given_options, study_command, study_parser, study_preset
 from ._options import split_list
 
 ORDER = 26
@@ -53,9 +53,8 @@ def prefilters(args) -> int:
 
 
 def register(sub):
-    p = sub.add_parser("prefilters", help="random vs hand-made vs data-driven (k-means, PCA) first-layer filters",
-                       description=__doc__)
-    add_common(p, default_out="initlab-prefilters", default_seeds="8")
+    p = study_parser(sub, "prefilters", "random vs hand-made vs data-driven (k-means, PCA) first-layer filters",
+                     __doc__, default_seeds="8")
     p.add_argument("--data", default="shapes,digits", help="comma-separated datasets: shapes, digits")
     p.add_argument("--starts", default=",".join(study.STARTS),
                    help=f"comma-separated first-layer starts among {', '.join(study.ALL_STARTS)} (default all; "
@@ -67,7 +66,5 @@ def register(sub):
     p.add_argument("--kernel-size", dest="kernel_size", type=int, default=None, help="first-layer kernel size (default 3)")
     p.add_argument("--threshold", type=float, default=None,
                    help="validation accuracy to reach, for every dataset (default 0.9)")
-    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=prefilters, sizes="--seeds, --n-train, --width, --epochs")
-    return p
+    return finish_parser(p, prefilters, "--seeds, --n-train, --width, --epochs")
 

@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import InvalidValueError
 from ..experiments import pretrain as study
 from . import ui
-from ._common import add_common, given_options, study_command, study_preset
+from ._common import add_size_options, finish_parser, given_options, study_command, study_parser, study_preset
 from ._options import MAX_STEPS, check_at_most, split_list
 
 ORDER = 27
@@ -63,18 +63,13 @@ def pretrain(args) -> int:
 
 
 def register(sub):
-    p = sub.add_parser("pretrain", help="random vs transferred vs pretrained (autoencoder) first-layer filters, "
-                                        "few labels and many", description=__doc__)
-    add_common(p, default_out="initlab-pretrain", default_seeds="8")
+    p = study_parser(sub, "pretrain", "random vs transferred vs pretrained (autoencoder) first-layer filters, "
+                                      "few labels and many", __doc__, default_seeds="8")
     p.add_argument("--starts", default=None,
                    help="among random, transfer, autoencoder, kmeans, pca (default all; random is required)")
     p.add_argument("--frozen", default=None,
                    help="starts also run with the first layer frozen (default: random, transfer and autoencoder, those among --starts; "" for none)")
     p.add_argument("--labels", default=None, help="labelled training images, e.g. 50,100,300,all (default)")
-    p.add_argument("--width", type=int, default=None, help="filters in the first conv layer (default 8)")
-    p.add_argument("--steps", type=int, default=None, help="fine-tuning steps per run (default 300)")
-    p.add_argument("--pretrain-steps", dest="pretrain_steps", type=int, default=None,
-                   help="steps of the transfer source training and of the autoencoder (default 400)")
-    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=pretrain, sizes="--seeds, --width, --steps, --pretrain-steps")
-    return p
+    add_size_options(p, width="filters in the first conv layer (default 8)", steps="fine-tuning steps per run (default 300)",
+                     pretrain_steps="steps of the transfer source training and of the autoencoder (default 400)")
+    return finish_parser(p, pretrain, "--seeds, --width, --steps, --pretrain-steps")

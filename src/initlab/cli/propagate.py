@@ -17,7 +17,7 @@ from .. import initializers
 from ..errors import InitlabError, UnknownNameError
 from ..experiments import propagate as study
 from . import ui
-from ._common import add_common, given_options, study_command, study_preset
+from ._common import finish_parser, given_options, study_command, study_parser, study_preset
 from ._options import MAX_WIDTH, check_at_most, split_ints, split_list
 
 ORDER = 20
@@ -85,9 +85,8 @@ def propagate(args) -> int:
 
 
 def register(sub):
-    p = sub.add_parser("propagate", help="per-layer activation/gradient std through deep plain stacks, vs theory",
-                       description=__doc__)
-    add_common(p, default_out="initlab-propagate", default_seeds="8")
+    p = study_parser(sub, "propagate", "per-layer activation/gradient std through deep plain stacks, vs theory",
+                     __doc__, default_seeds="8")
     p.add_argument("--depth", type=int, default=None, help="conv layers (default 30)")
     p.add_argument("--width", type=int, default=None, help="channels per layer (default 16)")
     p.add_argument("--inits", default=None,
@@ -102,6 +101,4 @@ def register(sub):
     p.add_argument("--no-sweep", dest="no_sweep", action="store_true",
                    help="skip the width sweep (the ReLU predictions then have no drift to use)")
     p.add_argument("--lr", type=float, default=None, help="learning rate for the update/weight ratio (default 0.01)")
-    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=propagate, sizes="--seeds, --depth, --width, --batch, --sweep-widths")
-    return p
+    return finish_parser(p, propagate, "--seeds, --depth, --width, --batch, --sweep-widths")

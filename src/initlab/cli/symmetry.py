@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..experiments import symmetry as study
 from . import ui
-from ._common import add_common, given_options, study_command, study_preset
+from ._common import finish_parser, given_options, study_command, study_parser, study_preset
 from ._options import split_list
 
 ORDER = 21
@@ -45,9 +45,8 @@ def symmetry(args) -> int:
 
 
 def register(sub):
-    p = sub.add_parser("symmetry", help="zeros vs constant vs random init: do the filters ever differ?",
-                       description=__doc__)
-    add_common(p, default_out="initlab-symmetry", default_seeds="8")
+    p = study_parser(sub, "symmetry", "zeros vs constant vs random init: do the filters ever differ?",
+                     __doc__, default_seeds="8")
     p.add_argument("--inits", default=",".join(study.INITS),
                    help="comma-separated inits: zeros, constant (every weight 1/fan_in), or any initializer "
                         "spec such as he_normal, glorot_uniform, 'constant(value=0.05)' (default %(default)s)")
@@ -60,6 +59,4 @@ def register(sub):
     p.add_argument("--float32-control", dest="float32_control", action="store_true",
                    help="train the symmetric non-zero starts once more in float32 (an illustration of the "
                         "BLAS's rounding, not counted as evidence)")
-    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=symmetry, sizes="--seeds, --steps")
-    return p
+    return finish_parser(p, symmetry, "--seeds, --steps")

@@ -16,7 +16,7 @@ import numpy as np
 from ..experiments import zero_mean as study
 from ..validate import real_number
 from . import ui
-from ._common import add_common, given_options, study_command, study_preset
+from ._common import finish_parser, given_options, study_command, study_parser, study_preset
 from ._options import MAX_WIDTH, check_at_most, split_list
 
 ORDER = 22
@@ -92,9 +92,8 @@ def _float(text, option):
 
 
 def register(sub):
-    p = sub.add_parser("zero-mean", help="a centred init vs the same variance shifted off zero; centred inputs",
-                       description=__doc__)
-    add_common(p, default_out="initlab-zero-mean", default_seeds="8")
+    p = study_parser(sub, "zero-mean", "a centred init vs the same variance shifted off zero; centred inputs",
+                     __doc__, default_seeds="8")
     p.add_argument("--inits", default=",".join(study.INITS), help="comma-separated: centred, shifted (default both)")
     p.add_argument("--inputs", default=",".join(study.INPUTS),
                    help="comma-separated forms of the inputs for the centred init: pixels, centred, standardized "
@@ -115,6 +114,4 @@ def register(sub):
     p.add_argument("--every", type=int, default=None, help="test accuracy every this many steps (default 20)")
     p.add_argument("--lr", type=float, default=None, help="SGD learning rate (default 0.05, momentum 0.9)")
     p.add_argument("--batch-size", dest="batch_size", type=int, default=None, help="batch size (default 64)")
-    p.add_argument("--tiny", action="store_true", help="test-sized settings (seconds)")
-    p.set_defaults(func=zero_mean, sizes="--seeds, --depth, --width, --steps")
-    return p
+    return finish_parser(p, zero_mean, "--seeds, --depth, --width, --steps")
